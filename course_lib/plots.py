@@ -21,19 +21,22 @@ def plot_images(
     cols: int = 6,
     labels: Sequence[Any] | None = None,
 ) -> Figure:
-    """Show `rows` × `cols` images from index `start`, each titled by its label when given."""
+    """Show up to `rows` × `cols` images from index `start`, each titled by its label if given.
+
+    A grid larger than what is left after `start` shows the images there are, then blanks.
+    """
     images = np.asarray(images)
-    count = rows * cols
-    if start < 0 or start + count > len(images):
-        raise ValueError(
-            f"cannot show images {start} to {start + count - 1}: there are {len(images)} images"
-        )
+    if not 0 <= start < len(images):
+        raise ValueError(f"cannot start at image {start}: there are {len(images)} images")
     figure, axes = plt.subplots(rows, cols, figsize=(1.4 * cols, 1.5 * rows), squeeze=False)
     for offset, axis in enumerate(axes.flat):
         index = start + offset
-        axis.imshow(_as_2d(images[index]), cmap="gray_r")
         axis.set_xticks([])
         axis.set_yticks([])
+        if index >= len(images):
+            axis.set_axis_off()
+            continue
+        axis.imshow(_as_2d(images[index]), cmap="gray_r")
         axis.set_title(f"{labels[index]}" if labels is not None else f"#{index}", fontsize=9)
     figure.tight_layout()
     return figure

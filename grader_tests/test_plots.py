@@ -23,13 +23,15 @@ def test_plot_images_shows_the_requested_grid_with_labels(mnist_dir):
     np.testing.assert_array_equal(figure.axes[0].images[0].get_array(), x_train[10])
 
 
-def test_plot_images_accepts_flattened_images_and_refuses_out_of_range(mnist_dir):
+def test_plot_images_accepts_flattened_images_and_a_grid_larger_than_the_rest(mnist_dir):
     (x_train, _), _ = load_mnist(mnist_dir)
     flat = x_train[:4].reshape(4, 784) / 255
     figure = plot_images(flat, start=0, rows=1, cols=4)
     assert figure.axes[3].images[0].get_array().shape == (28, 28)
+    partial = plot_images(flat, start=2, rows=1, cols=4)
+    assert [len(axis.images) for axis in partial.axes] == [1, 1, 0, 0]
     with pytest.raises(ValueError, match="there are 4 images"):
-        plot_images(flat, start=2, rows=1, cols=4)
+        plot_images(flat, start=4, rows=1, cols=4)
 
 
 def test_plot_loss_accuracy_draws_training_and_validation():

@@ -1,0 +1,52 @@
+"""Checks called by the notebooks' hidden nbgrader tests; each failure is one English sentence.
+
+Importing this package does not import Keras (and so TensorFlow): the model checks import
+it when they run.
+"""
+
+from .architecture import (
+    architecture_signature,
+    assert_architecture,
+    assert_input_shape,
+    assert_total_params,
+    compare_architecture,
+    conv2d,
+    dense,
+    describe_layer,
+    flatten,
+    max_pool,
+    total_params,
+)
+from .arrays import as_array, assert_array, assert_close, assert_one_hot, shape_matches
+from .compilation import assert_compiled
+from .evaluation import accuracy
+from .grading import Grade, grade_threshold
+from .models import model_input_shape, require_model
+from .namespace import assert_defined, require
+
+__all__ = [
+    "Grade",
+    "accuracy",
+    "architecture_signature",
+    "as_array",
+    "assert_architecture",
+    "assert_array",
+    "assert_close",
+    "assert_compiled",
+    "assert_defined",
+    "assert_input_shape",
+    "assert_one_hot",
+    "assert_total_params",
+    "compare_architecture",
+    "conv2d",
+    "dense",
+    "describe_layer",
+    "flatten",
+    "grade_threshold",
+    "max_pool",
+    "model_input_shape",
+    "require",
+    "require_model",
+    "shape_matches",
+    "total_params",
+]

@@ -1,0 +1,203 @@
+"""Architecture of a Keras model as plain data, and its comparison with the expected one.
+
+The signature is read from the layers' objects and configs (never from model.summary() text)
+so that equivalent spellings of the same network (Input vs input_shape=, activation=
+vs a separate Activation layer, Sequential vs functional) compare equal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import zip_longest
+from typing import TYPE_CHECKING, Any
+
+from ._format import shape_text
+from .models import model_input_shape, require_model
+
+if TYPE_CHECKING:
+    import keras
+
+Signature = list[dict[str, Any]]
+
+# Config keys copied into a layer's entry when the layer's config has them.
+_CONFIG_FIELDS = ("units", "filters", "kernel_size", "strides", "padding", "pool_size")
+
+# How each field reads in a short description, in the order it is shown.
+_DESCRIPTIONS = {
+    "units": str,
+    "filters": str,
+    "kernel_size": lambda size: "×".join(map(str, size)),
+    "pool_size": lambda size: "×".join(map(str, size)),
+    "strides": lambda strides: "strides " + "×".join(map(str, strides)),
+    "padding": str,
+    "activation": str,
+    "output_shape": lambda shape: "output " + shape_text(shape),
+    "params": lambda count: f"{count:,} params",
+}
+
+
+def _plain(value: Any) -> Any:
+    """Lists (e.g. from JSON) become tuples so that specs and signatures compare equal."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_plain(item) for item in value)
+    return value
+
+
+def _layer_entry(layer: keras.layers.Layer) -> dict[str, Any]:
+    """One signature entry: only the fields this kind of layer has."""
+    config = layer.get_config()
+    entry: dict[str, Any] = {"kind": type(layer).__name__}
+    entry.update({key: _plain(config[key]) for key in _CONFIG_FIELDS if key in config})
+    if hasattr(layer, "activation"):
+        # A function's name also covers activation=tf.nn.relu or keras.activations.relu.
+        entry["activation"] = getattr(layer.activation, "__name__", type(layer.activation).__name__)
+    entry["output_shape"] = tuple(layer.output.shape[1:])
+    entry["params"] = layer.count_params()
+    return entry
+
+
+def architecture_signature(model: Any) -> Signature:
+    """One dict per layer (InputLayer dropped, an Activation folded into a linear layer before it)."""
+    import keras
+
+    signature: Signature = []
+    for layer in require_model(model).layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        entry = _layer_entry(layer)
+        if entry["kind"] == "Activation" and signature and signature[-1].get("activation") == "linear":
+            signature[-1]["activation"] = entry["activation"]
+        else:
+            signature.append(entry)
+    return signature
+
+
+def _spec(kind: str, **fields: Any) -> dict[str, Any]:
+    """An expected layer: the fields left as None are not compared."""
+    return {"kind": kind, **{key: value for key, value in fields.items() if value is not None}}
+
+
+def _pair(size: int | Sequence[int] | None) -> tuple[int, ...] | None:
+    """Keras's own rule for 2D layers: an int n means n×n."""
+    return (size, size) if isinstance(size, int) else _plain(size)
+
+
+def dense(units: int | None = None, activation: str | None = None) -> dict[str, Any]:
+    """Expected Dense layer, e.g. dense(784, "relu")."""
+    return _spec("Dense", units=units, activation=activation)
+
+
+def conv2d(
+    filters: int | None = None,
+    kernel_size: int | Sequence[int] | None = None,
+    padding: str | None = None,
+    activation: str | None = None,
+    strides: int | Sequence[int] | None = None,
+) -> dict[str, Any]:
+    """Expected Conv2D layer, e.g. conv2d(6, 5, "same", "relu")."""
+    return _spec(
+        "Conv2D",
+        filters=filters,
+        kernel_size=_pair(kernel_size),
+        strides=_pair(strides),
+        padding=padding,
+        activation=activation,
+    )
+
+
+def max_pool(
+    pool_size: int | Sequence[int] | None = 2,
+    strides: int | Sequence[int] | None = None,
+    padding: str | None = None,
+) -> dict[str, Any]:
+    """Expected MaxPooling2D layer, e.g. max_pool(2)."""
+    return _spec("MaxPooling2D", pool_size=_pair(pool_size), strides=_pair(strides), padding=padding)
+
+
+def flatten() -> dict[str, Any]:
+    """Expected Flatten layer."""
+    return _spec("Flatten")
+
+
+def _shown_by_default(entry: Mapping[str, Any], key: str) -> bool:
+    """Whether a full description shows this field: defaults a student never writes are hidden."""
+    if key in ("output_shape", "params"):
+        return False
+    if key == "strides":
+        return entry[key] != entry.get("pool_size", (1,) * len(entry[key]))
+    if key == "padding" and "pool_size" in entry:
+        return entry[key] != "valid"
+    return True
+
+
+def describe_layer(entry: Mapping[str, Any], fields: Iterable[str] | None = None) -> str:
+    """Short text such as Conv2D(6, 5×5, same, relu), limited to fields when given."""
+    shown = set(fields) if fields is not None else {key for key in entry if _shown_by_default(entry, key)}
+    parts = [text(entry[key]) for key, text in _DESCRIPTIONS.items() if key in shown and key in entry]
+    return f"{entry['kind']}({', '.join(parts)})"
+
+
+def _layers_text(count: int) -> str:
+    return f"{count} layer" if count == 1 else f"{count} layers"
+
+
+def compare_architecture(
+    model_or_signature: Any, expected: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    """All differences, one sentence per layer position; an empty list means the same architecture.
+
+    expected is a partial signature (e.g. built with dense(), conv2d()...): only the fields
+    it gives are compared, and layers are numbered from 1 without the InputLayer.
+    """
+    found = model_or_signature
+    if not isinstance(found, list):
+        found = architecture_signature(found)
+    found = [{key: _plain(value) for key, value in entry.items()} for entry in found]
+    wanted = [{key: _plain(value) for key, value in entry.items()} for entry in expected]
+    differences = []
+    for number, (want, have) in enumerate(zip_longest(wanted, found), start=1):
+        if have is None:
+            differences.append(
+                f"layer {number}: expected {describe_layer(want, want)}, "
+                f"found no layer (the model has {_layers_text(len(found))})"
+            )
+        elif want is None:
+            differences.append(f"layer {number}: unexpected extra layer {describe_layer(have)}")
+        elif want["kind"] != have["kind"]:
+            differences.append(
+                f"layer {number}: expected {describe_layer(want, want)}, found {describe_layer(have)}"
+            )
+        elif any(have.get(key) != value for key, value in want.items()):
+            differences.append(
+                f"layer {number}: expected {describe_layer(want, want)}, "
+                f"found {describe_layer(have, want)}"
+            )
+    return differences
+
+
+def assert_architecture(model: Any, expected: Sequence[Mapping[str, Any]]) -> None:
+    """Fail with the first difference only: one thing to fix at a time."""
+    differences = compare_architecture(model, expected)
+    if differences:
+        raise AssertionError(differences[0])
+
+
+def assert_input_shape(model: Any, expected: Sequence[int | None]) -> None:
+    """Check the shape of one input sample, e.g. (784,) for TP1 or (28, 28, 1) for TP2."""
+    found = model_input_shape(require_model(model))
+    if found != tuple(expected):
+        raise AssertionError(
+            f"the model takes inputs of shape {shape_text(found)}, expected {shape_text(expected)}"
+        )
+
+
+def total_params(model: Any) -> int:
+    """Number of weights of the model (trainable or not)."""
+    return int(require_model(model).count_params())
+
+
+def assert_total_params(model: Any, expected: int) -> None:
+    """Check the parameter count, a quick summary of every layer's size."""
+    found = total_params(model)
+    if found != expected:
+        raise AssertionError(f"the model has {found:,} parameters, expected {expected:,}")

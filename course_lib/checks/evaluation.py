@@ -1,0 +1,40 @@
+"""Accuracy computed by the checker from the model itself, never from the student's variables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._format import shape_text
+from .arrays import shape_matches
+from .models import model_input_shape, require_model
+
+
+def accuracy(model: Any, x: Any, labels: Any, batch_size: int = 256) -> float:
+    """Fraction of x whose predicted class (argmax) equals the integer label, in [0, 1].
+
+    x and labels are the checker's own data: a mistake there is a ValueError, while a model
+    that does not fit the data is the student's AssertionError.
+    """
+    model = require_model(model)
+    data = np.asarray(x)
+    labels = np.asarray(labels)
+    if labels.shape != data.shape[:1]:
+        raise ValueError(
+            f"labels must be integer classes of shape {shape_text(data.shape[:1])}, "
+            f"got shape {shape_text(labels.shape)}"
+        )
+    expected = model_input_shape(model)
+    if not shape_matches(data.shape[1:], expected):
+        raise AssertionError(
+            f"the model takes inputs of shape {shape_text(expected)}, "
+            f"but the test data has shape {shape_text(data.shape)}"
+        )
+    predictions = np.asarray(model.predict(data, batch_size=batch_size, verbose=0))
+    if predictions.ndim != 2:
+        raise AssertionError(
+            f"the model outputs shape {shape_text((None, *predictions.shape[1:]))}, "
+            "expected (N, number of classes)"
+        )
+    return float(np.mean(predictions.argmax(axis=1) == labels))
