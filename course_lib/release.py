@@ -1,0 +1,34 @@
+"""`course release`: the student versions of the practicals, made by nbgrader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from course_lib.course import check_assignments, course_root, nbgrader_config
+from course_lib.errors import CourseError
+
+
+def release(*, assignments: list[str] | None = None, course_dir: str | Path = ".") -> list[Path]:
+    """Generate release/<assignment>/ from source/<assignment>/ for each assignment (all by
+    default) and return the released folders."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    root = course_root(course_dir)
+    config = nbgrader_config(root)
+    api = NbGraderAPI(CourseDirectory(config=config), config=config)
+    released = []
+    for assignment in check_assignments(root, assignments):
+        result = api.generate_assignment(assignment, force=True, create=True)
+        if not result["success"]:
+            raise CourseError(
+                f"nbgrader could not generate {assignment}: "
+                + _last_line(result.get("error") or result.get("log") or "no log")
+            )
+        released.append(root / "release" / assignment)
+    return released
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else text

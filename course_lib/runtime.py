@@ -1,0 +1,14 @@
+"""Where a notebook is running: in a student's Jupyter, or re-executed by the autograder."""
+
+from __future__ import annotations
+
+import os
+
+
+def autograding() -> bool:
+    """True while nbgrader autogrades the notebook (it sets NBGRADER_EXECUTION=autograde).
+
+    Demonstration cells (repeated trainings) test this to be skipped during grading, so that
+    grading a submission costs about one training, while students still run them.
+    """
+    return os.environ.get("NBGRADER_EXECUTION") == "autograde"
