@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from traitlets.config import Config
@@ -42,3 +43,31 @@ def check_assignments(root: Path, wanted: list[str] | None) -> list[str]:
             f"unknown assignment {', '.join(unknown)}: the course has {', '.join(known) or 'none'}"
         )
     return list(wanted or known)
+
+
+def copy_course(
+    *, origin: str | Path, folder: str | Path, assignments: list[str], mnist_dir: str | Path
+) -> Path:
+    """A new course folder with `origin`'s config and the given practicals, released.
+
+    Tests, benchmarks and the demo work in such a copy, never in the instructor's course.
+    """
+    from course_lib.release import release
+
+    origin, folder = course_root(origin), Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(origin / NBGRADER_CONFIG, folder)
+    (folder / "course.toml").write_text(f'[data]\nmnist_dir = "{Path(mnist_dir).resolve()}"\n')
+    for assignment in check_assignments(origin, assignments):
+        shutil.copytree(origin / "source" / assignment, folder / "source" / assignment)
+    release(assignments=assignments, course_dir=folder)
+    return folder
+
+
+def place_submission(*, course_dir: str | Path, assignment: str, student: str, notebook: str | Path) -> Path:
+    """Put `notebook` where nbgrader expects the student's submission, under the released name."""
+    root = course_root(course_dir)
+    [name] = [p.name for p in (root / "release" / assignment).glob("*.ipynb")]
+    target = root / "submitted" / student / assignment
+    target.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(notebook, target / name))

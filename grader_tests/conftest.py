@@ -24,3 +24,4 @@ def mnist_dir() -> Path:
     if not SHARED_MNIST.is_dir():
         pytest.fail(f"the real MNIST files are expected in {SHARED_MNIST} (see README)")
     return SHARED_MNIST
+
