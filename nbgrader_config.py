@@ -30,3 +30,7 @@ c.IgnorePattern.pattern = (
     r"|.*\b\w*Warning: "  # warnings.warn(...): "/path/file.py:12: UserWarning: ..."
     r"|To enable the following instructions)"
 )
+
+# Late submissions (after the due date of course.toml): "none" keeps the points, "zero" gives 0.
+# A custom rule is a subclass of nbgrader.plugins.LateSubmissionPlugin set here.
+c.LateSubmissionPlugin.penalty_method = "zero"

@@ -1,9 +1,9 @@
 """Calibrate a practical's accuracy thresholds: run its solution with several seeds.
 
 For each seed, the master notebook runs as the autograder runs it (NBGRADER_EXECUTION=autograde,
-demonstrations skipped) with `SEED = <seed>`; the trained `model` is saved to a .keras file and
-its accuracy on the reference MNIST test set is measured here, in a clean process, by
-course_lib.checks.accuracy. Prints mean, σ, min and the suggested full threshold
+demonstrations skipped, hidden tests included) with `SEED = <seed>`; the model its hidden tests
+save for the grader is measured here, in a clean process, on the reference MNIST test set and on
+the shipped sample of non-MNIST digits. Prints mean, σ, min and the suggested full threshold
 floor(mean − 3σ) to the percent, and writes them as JSON.
 
     python bench/calibrate.py tp1_dense --seeds 1 2 3 4 5
@@ -23,33 +23,34 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from course_lib.checks.artifacts import GRADER_MODEL
+from course_lib.grading import reference_accuracy
+
 PROJECT = Path(__file__).resolve().parents[1]
 SEED_LINE = re.compile(r"^SEED = \d+$", flags=re.M)
 
 
 def run_solution(assignment: str, seed: int, folder: Path) -> Path:
-    """Execute the master notebook with `seed`; return the path of the trained model."""
+    """Execute the master notebook with `seed` in `folder`; return the saved model's path."""
     [source] = (PROJECT / "source" / assignment).glob("*.ipynb")
     notebook = nbformat.read(source, as_version=4)
     [seed_cell] = [c for c in notebook.cells if c.metadata["nbgrader"]["grade_id"] == "seed"]
     seed_cell.source = SEED_LINE.sub(f"SEED = {seed}", seed_cell.source)
-    model_path = folder / f"model-{seed}.keras"
-    notebook.cells.append(nbformat.v4.new_code_cell(f"model.save({str(model_path)!r})"))
     os.environ["NBGRADER_EXECUTION"] = "autograde"
     NotebookClient(notebook, timeout=1800, resources={"metadata": {"path": str(folder)}}).execute()
-    return model_path
+    return folder / GRADER_MODEL
 
 
-def reference_accuracy(model_path: Path) -> float:
+def sample_accuracy(model_path: Path) -> float:
+    """The model's accuracy on course_lib's sample of non-MNIST handwritten digits."""
     import keras
 
     from course_lib.checks import accuracy
-    from course_lib.data import load_mnist
+    from course_lib.digits import load_digit_images, sample_digits_dir
 
-    model = keras.models.load_model(model_path)
-    _, (images, labels) = load_mnist()
-    shape = (len(images), *model.input_shape[1:])
-    return accuracy(model, images.reshape(shape) / 255, labels)
+    model = keras.models.load_model(model_path, safe_mode=True, compile=False)
+    images, labels, _ = load_digit_images(sample_digits_dir())
+    return accuracy(model, images.reshape(-1, *model.input_shape[1:]) / 255, labels)
 
 
 def calibrate(*, assignment: str, seeds: list[int]) -> dict:
@@ -59,10 +60,14 @@ def calibrate(*, assignment: str, seeds: list[int]) -> dict:
             '"../shared', f'"{PROJECT.parent / "shared"}'))
         for seed in seeds:
             started = time.perf_counter()
-            value = reference_accuracy(run_solution(assignment, seed, Path(scratch)))
-            runs.append({"seed": seed, "accuracy": value, "seconds": round(time.perf_counter() - started, 1)})
+            model_path = run_solution(assignment, seed, Path(scratch))
+            value = reference_accuracy(model_path)
+            assert value is not None, f"seed {seed}: the notebook saved no model for the grader"
+            runs.append({"seed": seed, "accuracy": value, "sample_digits_accuracy": sample_accuracy(model_path),
+                         "seconds": round(time.perf_counter() - started, 1)})
             print(json.dumps(runs[-1]), flush=True)
     values = [run["accuracy"] for run in runs]
+    samples = [run["sample_digits_accuracy"] for run in runs]
     mean, sigma = statistics.mean(values), statistics.stdev(values)
     return {
         "assignment": assignment,
@@ -72,6 +77,8 @@ def calibrate(*, assignment: str, seeds: list[int]) -> dict:
         "min": min(values),
         "mean_minus_3_sigma": round(mean - 3 * sigma, 5),
         "suggested_full_threshold": int((mean - 3 * sigma) * 100) / 100,
+        "sample_digits_mean": round(statistics.mean(samples), 4),
+        "sample_digits_min": min(samples),
     }
 
 

@@ -1,15 +1,15 @@
 """The `course` command: a thin wrapper over keyword-only Python functions of course_lib.
 
-Each subcommand is the function of the same name (course_lib.release.release, …), so the
-Python API and the command line are one thing. Bad input ends with a one-line message and
-exit code 2, never a traceback.
+Each subcommand calls the function of the same name (course_lib.release.release,
+course_lib.grade.grade, …), so the Python API and the command line are one thing. Bad input
+ends with a one-line message and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from course_lib.errors import CourseError
 
@@ -21,30 +21,101 @@ def _release(args: argparse.Namespace) -> None:
         print(f"released {folder}")
 
 
+def _collect(args: argparse.Namespace) -> None:
+    from course_lib.collect import collect, format_report
+
+    entries = collect(
+        assignment=args.assignment, source=args.source, course_dir=args.course_dir,
+        roster=args.roster, replace=args.replace,
+    )
+    print(format_report(entries))
+
+
+def _grade(args: argparse.Namespace) -> None:
+    from course_lib.grade import grade
+
+    for summary in grade(
+        assignment=args.assignment, students=args.student, force=args.force,
+        course_dir=args.course_dir,
+    ):
+        score = f"{summary['score']:g}/{summary['max_score']:g}"
+        print(f"{summary['student']:<24} {summary['status']:<16} {score:>8}  {summary['message']}")
+
+
+def _feedback(args: argparse.Namespace) -> None:
+    from course_lib.feedback import feedback
+
+    for page in feedback(assignment=args.assignment, students=args.student, course_dir=args.course_dir):
+        print(f"feedback {page}")
+
+
+def _export(args: argparse.Namespace) -> None:
+    from course_lib.export import export
+
+    path = export(output=args.output, format=args.format, detail=args.detail, course_dir=args.course_dir)
+    print(f"exported {path}")
+
+
+def _report(args: argparse.Namespace) -> None:
+    from course_lib.report import report
+
+    print(f"report {report(output=args.output, course_dir=args.course_dir)}")
+
+
 def _demo(args: argparse.Namespace) -> None:
     from course_lib.demo import demo
 
-    outputs = demo(course_dir=args.course_dir)
+    outputs = demo(folder=args.folder, full_class=args.full_class)
     for kind, paths in outputs.items():
         for path in paths:
-            print(f"{kind}: {path}")
+            print(f"{kind:<10} {path}")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="course", description="Release, grade and report the MNIST course's practicals."
+        prog="course", description="Release, collect, grade and report the MNIST course's practicals."
     )
-    parser.add_argument(
-        "--course-dir", default=".", help="the course folder (holds nbgrader_config.py)"
-    )
+    parser.add_argument("--course-dir", default=".", help="the course folder (holds nbgrader_config.py)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    release = commands.add_parser("release", help="generate the student versions into release/")
-    release.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
-    release.set_defaults(run=_release)
+    def command(name: str, run: Callable[[argparse.Namespace], None], help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(run=run)
+        return sub
 
-    demo = commands.add_parser("demo", help="run the end-to-end demo on the embedded defaults")
-    demo.set_defaults(run=_demo)
+    release = command("release", _release, "generate the student versions into release/")
+    release.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
+
+    collect = command("collect", _collect, "bring submissions into submitted/<student>/<assignment>/")
+    collect.add_argument("assignment", metavar="ASSIGNMENT")
+    collect.add_argument(
+        "source", metavar="SOURCE",
+        help="a folder of <student>/<notebook>.ipynb or of <student>_<anything>.ipynb, "
+        "a Moodle 'download all submissions' zip, or the word 'exchange'",
+    )
+    collect.add_argument("--roster", help="a CSV of students (id,first_name,last_name,email) to import first")
+    collect.add_argument("--replace", action="store_true", help="replace a different submission already collected")
+
+    grade = command("grade", _grade, "autograde the collected submissions of an assignment")
+    grade.add_argument("assignment", metavar="ASSIGNMENT")
+    grade.add_argument("--student", action="append", metavar="S", help="only this student (repeatable)")
+    grade.add_argument("--force", action="store_true", help="grade again what is already graded and unchanged")
+
+    feedback = command("feedback", _feedback, "write one HTML feedback page per student")
+    feedback.add_argument("assignment", metavar="ASSIGNMENT")
+    feedback.add_argument("--student", action="append", metavar="S", help="only this student (repeatable)")
+
+    export = command("export", _export, "write the grades as CSV (one row per student)")
+    export.add_argument("-o", "--output", help="the CSV file (default: exports/grades*.csv)")
+    export.add_argument("--format", choices=["csv", "moodle"], default="csv")
+    export.add_argument("--detail", action="store_true", help="one row per student, assignment and graded cell")
+
+    report = command("report", _report, "write the class report (HTML with plots)")
+    report.add_argument("-o", "--output", help="the HTML file (default: reports/report.html)")
+
+    demo = command("demo", _demo, "run the whole workflow on a simulated class, in a new folder")
+    demo.add_argument("--folder", default="demo-course", help="where the demo course is made (default: demo-course)")
+    demo.add_argument("--full-class", action="store_true", help="both practicals and more students (slower)")
     return parser
 
 

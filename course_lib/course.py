@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import tomllib
+from datetime import datetime, timezone
 from pathlib import Path
 
 from traitlets.config import Config
@@ -28,6 +30,27 @@ def nbgrader_config(root: Path) -> Config:
     return config
 
 
+def due_date(root: Path, assignment: str) -> datetime | None:
+    """The deadline of `assignment` from course.toml (`[assignments.<name>] due = ...`), if set.
+
+    nbgrader applies its late-submission penalty (nbgrader_config.py) after this date.
+    """
+    config_file = root / "course.toml"
+    if not config_file.is_file():
+        return None
+    try:
+        with config_file.open("rb") as stream:
+            due = tomllib.load(stream).get("assignments", {}).get(assignment, {}).get("due")
+    except tomllib.TOMLDecodeError as error:
+        raise CourseError(f"{config_file} is not valid TOML: {error}") from None
+    if due is None:
+        return None
+    if isinstance(due, datetime):
+        # nbgrader keeps naive UTC times; a date-time without offset is taken as UTC.
+        return due.astimezone(timezone.utc).replace(tzinfo=None) if due.tzinfo else due
+    raise CourseError(f"{config_file}: the due date of {assignment} must be a TOML date-time")
+
+
 def assignments(root: Path) -> list[str]:
     """The practicals of the course: the folders of source/ that hold a notebook."""
     source = root / "source"
@@ -46,18 +69,20 @@ def check_assignments(root: Path, wanted: list[str] | None) -> list[str]:
 
 
 def copy_course(
-    *, origin: str | Path, folder: str | Path, assignments: list[str], mnist_dir: str | Path
+    *, origin: str | Path, folder: str | Path, assignments: list[str], mnist_dir: str | Path | None
 ) -> Path:
     """A new course folder with `origin`'s config and the given practicals, released.
 
     Tests, benchmarks and the demo work in such a copy, never in the instructor's course.
+    Without an existing `mnist_dir`, the copy's notebooks get MNIST from keras.
     """
     from course_lib.release import release
 
     origin, folder = course_root(origin), Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(origin / NBGRADER_CONFIG, folder)
-    (folder / "course.toml").write_text(f'[data]\nmnist_dir = "{Path(mnist_dir).resolve()}"\n')
+    if mnist_dir is not None and Path(mnist_dir).is_dir():
+        (folder / "course.toml").write_text(f'[data]\nmnist_dir = "{Path(mnist_dir).resolve()}"\n')
     for assignment in check_assignments(origin, assignments):
         shutil.copytree(origin / "source" / assignment, folder / "source" / assignment)
     release(assignments=assignments, course_dir=folder)

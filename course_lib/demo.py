@@ -1,13 +1,112 @@
-"""`course demo`: the README's main job, run on the embedded defaults of a fresh clone."""
+"""`course demo`: the whole instructor workflow on a simulated class, in a folder of its own.
+
+Releases the practicals, makes the submissions of a small class (complete, partial, wrong
+architecture, empty, broken notebook) from the repository's fixture notebooks, collects them
+as a folder of flat files, grades, writes feedback, exports and reports, and returns where
+each output is.
+"""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from course_lib.release import release
+import nbformat
+
+from course_lib.collect import collect
+from course_lib.course import copy_course
+from course_lib.data import configured_mnist_dir
+from course_lib.errors import CourseError
+from course_lib.export import export
+from course_lib.feedback import feedback
+from course_lib.grade import grade
+from course_lib.report import report
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+FIXTURES = REPOSITORY / "grader_tests" / "fixtures"
+MARKER = ".course-demo"
+# The solution cells a "partial" student completed: the first steps, up to the labels.
+PARTIAL_UNTIL = "onehot"
+# Simulated students: name → fixture notebook (or the release / a broken file).
+CLASS = {
+    "alice": "solution",
+    "bruno": "partial",
+    "chloe": {"tp1_dense": "wrong_hidden_units", "tp2_convol": "valid_padding_first_conv"},
+    "david": "release",
+    "emma": "broken",
+}
+MORE_STUDENTS = {
+    "farid": {"tp1_dense": "undertrained", "tp2_convol": "undertrained"},
+    "gabrielle": {"tp1_dense": "not_normalised", "tp2_convol": "no_channel_axis"},
+    "hugo": {"tp1_dense": "crash_in_one_cell", "tp2_convol": "keras_example_convnet"},
+}
 
 
-def demo(*, course_dir: str | Path = ".") -> dict[str, list[str]]:
-    """Release every practical and say where the student versions are."""
-    released = release(course_dir=course_dir)
-    return {"released": [str(path) for path in released]}
+def demo(*, folder: str | Path = "demo-course", full_class: bool = False) -> dict[str, list[str]]:
+    """Run the workflow on TP1 with five students (both practicals, eight students with
+    `full_class`) in `folder`, made anew; return output kind → paths."""
+    if not FIXTURES.is_dir():
+        raise CourseError(f"the demo needs the repository's fixture notebooks ({FIXTURES})")
+    root = _fresh_folder(Path(folder))
+    assignments = ["tp1_dense", "tp2_convol"] if full_class else ["tp1_dense"]
+    students = {**CLASS, **MORE_STUDENTS} if full_class else CLASS
+    mnist = configured_mnist_dir(REPOSITORY)
+    copy_course(origin=REPOSITORY, folder=root, assignments=assignments, mnist_dir=mnist)
+    pages = []
+    for assignment in assignments:
+        incoming = _simulated_submissions(root, assignment, students)
+        collect(assignment=assignment, source=incoming, course_dir=root)
+        grade(assignment=assignment, course_dir=root)
+        pages += feedback(assignment=assignment, course_dir=root)
+    exports = [export(course_dir=root, format=name, detail=detail)
+               for name, detail in (("csv", False), ("csv", True), ("moodle", False))]
+    return {
+        "course": [str(root)],
+        "gradebook": [str(root / "gradebook.db")],
+        "feedback": [str(page) for page in pages],
+        "export": [str(path) for path in exports],
+        "report": [str(report(course_dir=root))],
+    }
+
+
+def _fresh_folder(folder: Path) -> Path:
+    """`folder`, emptied if an earlier demo made it; any other existing folder is left alone."""
+    if folder.exists():
+        if not (folder / MARKER).is_file():
+            raise CourseError(f"{folder} exists and is not a demo course: choose another --folder")
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    (folder / MARKER).write_text("made by `course demo`; the next demo deletes it\n")
+    return folder.resolve()
+
+
+def _simulated_submissions(root: Path, assignment: str, students: dict) -> Path:
+    """The class's notebooks as flat files `<student>_<notebook>.ipynb` in incoming/."""
+    incoming = root / "incoming" / assignment
+    incoming.mkdir(parents=True)
+    [released] = (root / "release" / assignment).glob("*.ipynb")
+    for student, kind in students.items():
+        kind = kind[assignment] if isinstance(kind, dict) else kind
+        target = incoming / f"{student}_{released.name}"
+        if kind == "release":
+            shutil.copy(released, target)
+        elif kind == "broken":
+            target.write_text(released.read_text()[:5000])  # a notebook cut short: invalid JSON
+        elif kind == "partial":
+            nbformat.write(_partial(released, FIXTURES / assignment / "solution.ipynb"), target)
+        else:
+            shutil.copy(FIXTURES / assignment / f"{kind}.ipynb", target)
+    return incoming
+
+
+def _partial(released: Path, solution: Path) -> nbformat.NotebookNode:
+    """The release with the solution cells completed up to PARTIAL_UNTIL, the rest untouched."""
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nbformat.read(solution, 4).cells}
+    notebook = nbformat.read(released, 4)
+    for cell in notebook.cells:
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        if cell.metadata["nbgrader"].get("solution") and cell.cell_type == "code":
+            cell.source = answers[grade_id]
+        if grade_id == PARTIAL_UNTIL:
+            break
+    return notebook

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from course_lib.course import check_assignments, course_root, nbgrader_config
+from course_lib.course import check_assignments, course_root, due_date, nbgrader_config
+from course_lib.gradebook import open_gradebook
 from course_lib.errors import CourseError
 
 
@@ -25,8 +26,16 @@ def release(*, assignments: list[str] | None = None, course_dir: str | Path = ".
                 f"nbgrader could not generate {assignment}: "
                 + _last_line(result.get("error") or result.get("log") or "no log")
             )
+        _set_due_date(root, assignment)
         released.append(root / "release" / assignment)
     return released
+
+
+def _set_due_date(root: Path, assignment: str) -> None:
+    due = due_date(root, assignment)
+    if due is not None:
+        with open_gradebook(root) as gradebook:
+            gradebook.update_or_create_assignment(assignment, duedate=due)
 
 
 def _last_line(text: str) -> str:

@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from conftest import PROJECT
 
 from course_lib.course import copy_course, place_submission
-from course_lib.grading import grade_submission
+from course_lib.grade import grade
+from course_lib.results import read_result
 
 FIXTURES = PROJECT / "grader_tests" / "fixtures"
 UNTOUCHED = "untouched_release"
 
 
 def grade_fixtures(folder: Path, mnist: Path, assignment: str) -> dict[str, dict[str, Any]]:
-    """Grade every fixture of `assignment` and its untouched release; fixture name → result."""
+    """Grade every fixture of `assignment` and its untouched release with `course grade`'s
+    function, in a fresh course; fixture name → stored result."""
     course = copy_course(origin=PROJECT, folder=folder, assignments=[assignment], mnist_dir=mnist)
     submissions = {p.stem: p for p in sorted((FIXTURES / assignment).glob("*.ipynb"))}
     [submissions[UNTOUCHED]] = (course / "release" / assignment).glob("*.ipynb")
-    results = {}
     for student, notebook in submissions.items():
         place_submission(course_dir=course, assignment=assignment, student=student, notebook=notebook)
-        results[student] = grade_submission(course_dir=course, assignment=assignment, student=student)
-        # Kept for the closing report of the run (and for a developer who reads the log).
-        print(json.dumps({k: v for k, v in results[student].items() if k != "cells"}))
-    return results
+    grade(assignment=assignment, course_dir=course)
+    return {student: read_result(course, assignment, student) for student in submissions}
 
 
 def points(result: dict[str, Any]) -> dict[str, float]:

@@ -17,6 +17,7 @@ from .architecture import (
     max_pool,
     total_params,
 )
+from .artifacts import save_for_grader
 from .arrays import as_array, assert_array, assert_close, assert_one_hot, shape_matches
 from .compilation import assert_compiled
 from .evaluation import accuracy
@@ -47,6 +48,7 @@ __all__ = [
     "model_input_shape",
     "require",
     "require_model",
+    "save_for_grader",
     "shape_matches",
     "total_params",
 ]

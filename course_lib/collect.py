@@ -1,0 +1,449 @@
+"""`course collect`: students' notebooks into nbgrader's submitted/<student>/<assignment>/.
+
+SOURCE is recognised by its shape:
+- a zip file: Moodle's "download all submissions", entries under
+  `<Full Name>_<moodle id>_assignsubmission_file_/` (or prefixed so, without the folder).
+  The student id is the ASCII slug of the full name ("Élodie Lefèvre" → "elodie_lefevre");
+  homonyms get `_<moodle id>` appended. The first word of the full name is the first name, the
+  rest the last name; they only fill gradebook students that have no name yet (a roster wins);
+  the zip entry's date (local time of this machine) is the submission time;
+- a folder with sub-folders holding notebooks: one sub-folder per student, named by its id;
+- a folder of files `<student>_<anything>.ipynb`: the id is the text before the first "_";
+- the word `exchange`: nbgrader's own collect from its exchange (write ./exchange for a folder
+  of that name). nbgrader applies its own rules: replace=True updates to the newest
+  submission (the exchange keeps every submission, so nothing is lost).
+Hidden files and folders (.ipynb_checkpoints, __MACOSX) are skipped. In a folder, a file's
+modification time is the submission time (copy with `cp -p` to keep it).
+
+Each student's notebook is the one with the released name, or their single notebook whatever
+its name (saved under the released name). Other files are ignored and said so. Only the
+notebook is collected; nbgrader's timestamp.txt beside it carries the submission time, for
+nbgrader's late penalty.
+
+A student gets one entry (plain JSON-ready dict): {"student", "status", "message", "source",
+"notebook", "timestamp"}, status one of:
+- collected: first submission, saved;
+- unchanged: the same notebook is already collected (nothing written);
+- kept:      a different notebook is already collected and stays (replace=False);
+- replaced:  replace=True, the new one is saved and the old folder moved, whole, to
+             submitted/<student>/<assignment>.previous-<UTC time of the move>/ (nbgrader only
+             reads submitted/<student>/<assignment>/, so nothing is lost or graded twice);
+- rejected:  no usable notebook (not a notebook, empty, invalid JSON or nbformat 4, several
+             notebooks none with the released name): the message says why.
+
+The roster is a UTF-8 CSV whose header holds id,first_name,last_name,email (other columns are
+ignored); it is imported into the gradebook before collecting.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import unicodedata
+import warnings
+import zipfile
+import zlib
+from collections import Counter
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import nbformat
+
+from course_lib.course import check_assignments, course_root, nbgrader_config
+from course_lib.errors import CourseError
+from course_lib.gradebook import open_gradebook
+
+COLLECTED, UNCHANGED, KEPT, REPLACED, REJECTED = (
+    "collected", "unchanged", "kept", "replaced", "rejected",
+)
+EXCHANGE = "exchange"
+ROSTER_COLUMNS = ("id", "first_name", "last_name", "email")
+# nbgrader's exchange writes timestamp.txt so; nbgrader.utils.parse_utc reads it back.
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"
+MOODLE_ENTRY = re.compile(
+    r"(?P<name>[^/]+?)_(?P<moodle_id>\d+)_assignsubmission_[a-z]+_/?(?P<path>.+)"
+)
+# Errors of reading one file: a folder's file, or a damaged entry of a readable zip.
+READ_ERRORS = (OSError, zipfile.BadZipFile, zlib.error, EOFError)
+# What nbgrader's exchange collect logs for each student, and the status it means.
+EXCHANGE_LOG = {
+    "Collecting submission": COLLECTED,
+    "Updating submission": REPLACED,
+    "No newer submission to collect": UNCHANGED,
+    "Submission already exists, use --update to update": KEPT,
+}
+
+
+@dataclass(frozen=True)
+class _File:
+    name: str  # the file's own name, without folders
+    source: str  # where it was found, for the report
+    modified: datetime  # UTC
+    read: Callable[[], bytes]  # lazy: a student's other files are never read
+
+
+@dataclass
+class _Student:
+    id: str
+    first_name: str = ""
+    last_name: str = ""
+    files: list[_File] = field(default_factory=list)
+
+
+class _Rejected(Exception):
+    """A student's files hold no usable notebook; the message says why."""
+
+    def __init__(self, message: str, file: _File | None = None):
+        super().__init__(message)
+        self.file = file
+
+
+def collect(
+    *,
+    assignment: str,
+    source: str | Path,
+    course_dir: str | Path = ".",
+    roster: str | Path | None = None,
+    replace: bool = False,
+) -> list[dict[str, Any]]:
+    """Bring the submissions of `source` into submitted/ and say, per student, what was done.
+
+    Bad input (unknown assignment, missing or unreadable source, no submission, malformed
+    roster) is a CourseError before anything is written; a bad student file is only that
+    student's "rejected" entry.
+    """
+    root = course_root(course_dir)
+    check_assignments(root, [assignment])
+    released = _released_notebook(root, assignment)
+    people = _read_roster(Path(roster)) if roster is not None else []
+    if str(source) == EXCHANGE:
+        entries = _collect_exchange(root, assignment, replace)
+        _register(root, people, [_Student(entry["student"]) for entry in entries])
+        return entries
+    with ExitStack() as open_files:
+        students = _find_submissions(Path(source), open_files)
+        _register(root, people, students)
+        return [_collect_one(root, assignment, released, student, replace) for student in students]
+
+
+def format_report(entries: list[dict[str, Any]]) -> str:
+    """One line per student, as `course collect` prints them."""
+    width = max([10, *(len(entry["student"]) for entry in entries)])
+    return "\n".join(
+        f"{entry['student']:<{width}} {entry['status']:<11} "
+        f"{entry['message'] or entry['notebook'] or ''}"
+        for entry in entries
+    )
+
+
+def _released_notebook(root: Path, assignment: str) -> str:
+    """The name every submission is saved under: the practical's one released notebook."""
+    names = sorted(p.name for p in (root / "release" / assignment).glob("*.ipynb"))
+    if not names:
+        raise CourseError(f"{assignment} is not released: run `course release {assignment}` first")
+    if len(names) > 1:
+        raise CourseError(
+            f"collect takes practicals of one notebook; {assignment} has {len(names)}"
+        )
+    return names[0]
+
+
+def _read_roster(path: Path) -> list[dict[str, str]]:
+    """The roster's rows, checked whole before the gradebook is touched."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # -sig: spreadsheets often write a BOM
+    except (OSError, UnicodeError) as error:
+        raise CourseError(f"cannot read the roster {path}: {error}") from None
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [column for column in ROSTER_COLUMNS if column not in (reader.fieldnames or [])]
+    if missing:
+        raise CourseError(
+            f"roster {path}: the first line must be the header {','.join(ROSTER_COLUMNS)} "
+            f"(missing {', '.join(missing)})"
+        )
+    rows: list[dict[str, str]] = []
+    for row in reader:
+        where = f"roster {path} line {reader.line_num}"
+        if None in row or None in row.values():
+            raise CourseError(f"{where}: expected {len(reader.fieldnames)} fields")
+        if not row["id"].strip():
+            raise CourseError(f"{where}: empty id")
+        if any(row["id"].strip() == seen["id"] for seen in rows):
+            raise CourseError(f"{where}: id {row['id'].strip()} appears twice")
+        rows.append({column: row[column].strip() for column in ROSTER_COLUMNS})
+    return rows
+
+
+def _register(root: Path, roster: list[dict[str, str]], students: list[_Student]) -> None:
+    """Roster rows, then every student found, into the gradebook; names found in SOURCE
+    only fill students who have none (the roster is the better source)."""
+    with open_gradebook(root) as gradebook:
+        for row in roster:
+            gradebook.update_or_create_student(
+                row["id"], first_name=row["first_name"], last_name=row["last_name"],
+                email=row["email"],
+            )
+        for student in students:
+            known = gradebook.update_or_create_student(student.id)
+            if student.first_name and not (known.first_name or known.last_name):
+                gradebook.update_or_create_student(
+                    student.id, first_name=student.first_name, last_name=student.last_name
+                )
+
+
+# --- Reading SOURCE -------------------------------------------------------------------------
+
+
+def _find_submissions(source: Path, open_files: ExitStack) -> list[_Student]:
+    """The students of `source`, sorted by id, whatever its format."""
+    if not source.exists():
+        raise CourseError(f"{source} does not exist")
+    if source.is_file():
+        students = _from_moodle_zip(source, open_files)
+    else:
+        students = _from_student_folders(source) or _from_flat_files(source)
+    if not students:
+        raise CourseError(
+            f"no submission in {source}: expected <student>/<notebook>.ipynb, "
+            "<student>_<name>.ipynb or a Moodle zip"
+        )
+    return sorted(students, key=lambda student: student.id)
+
+
+def _skipped(parts: tuple[str, ...]) -> bool:
+    return any(part.startswith(".") or part == "__MACOSX" for part in parts)
+
+
+def _is_notebook(name: str) -> bool:
+    return name.lower().endswith(".ipynb")
+
+
+def _folder_files(folder: Path, paths: list[Path]) -> list[_File]:
+    return [
+        _File(
+            path.name, str(path),
+            datetime.fromtimestamp(path.stat().st_mtime, timezone.utc), path.read_bytes,
+        )
+        for path in sorted(paths)
+        if path.is_file() and not _skipped(path.relative_to(folder).parts)
+    ]
+
+
+def _from_student_folders(source: Path) -> list[_Student]:
+    """One student per sub-folder, when some sub-folder holds a notebook."""
+    students = [
+        _Student(folder.name, files=_folder_files(folder, list(folder.rglob("*"))))
+        for folder in source.iterdir()
+        if folder.is_dir() and not _skipped((folder.name,))
+    ]
+    has_notebook = any(_is_notebook(file.name) for student in students for file in student.files)
+    return students if has_notebook else []
+
+
+def _from_flat_files(source: Path) -> list[_Student]:
+    """Files `<student>_<anything>` grouped by student, when some of them is a notebook."""
+    files = _folder_files(source, list(source.iterdir()))
+    if not any(_is_notebook(file.name) for file in files):
+        return []
+    students: dict[str, _Student] = {}
+    for file in files:
+        student = Path(file.name).stem.partition("_")[0]
+        students.setdefault(student, _Student(student)).files.append(file)
+    return list(students.values())
+
+
+def _from_moodle_zip(path: Path, open_files: ExitStack) -> list[_Student]:
+    """One student per Moodle submission folder; the zip stays open while files are read."""
+    try:
+        archive = open_files.enter_context(zipfile.ZipFile(path))
+    except (zipfile.BadZipFile, OSError) as error:
+        raise CourseError(f"cannot read the zip {path}: {error}") from None
+    found: dict[str, tuple[str, list[_File]]] = {}  # moodle id -> (full name, files)
+    for info in archive.infolist():
+        if info.is_dir() or _skipped(tuple(info.filename.split("/"))):
+            continue
+        match = MOODLE_ENTRY.fullmatch(info.filename)
+        if not match:
+            raise CourseError(
+                f"{path} is not a Moodle submissions zip: {info.filename} is not in a "
+                "<Full Name>_<id>_assignsubmission_file_ folder"
+            )
+        modified = datetime(*info.date_time).astimezone(timezone.utc)  # naive = local time
+        file = _File(
+            PurePosixPath(match["path"]).name, f"{path}:{info.filename}", modified,
+            partial(archive.read, info),
+        )
+        found.setdefault(match["moodle_id"], (match["name"], []))[1].append(file)
+    slugs = Counter(_slug(full_name) for full_name, _ in found.values())
+    students = []
+    for moodle_id, (full_name, files) in found.items():
+        slug = _slug(full_name)
+        student = slug if slug and slugs[slug] == 1 else f"{slug or 'moodle'}_{moodle_id}"
+        first_name, _, last_name = full_name.strip().partition(" ")
+        students.append(_Student(student, first_name, last_name, files))
+    return students
+
+
+def _slug(full_name: str) -> str:
+    """An ASCII student id from a full name: "Jeanne Dupont-Sémard" → "jeanne_dupont_semard"."""
+    ascii_name = unicodedata.normalize("NFKD", full_name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", ascii_name.lower()).strip("_")
+
+
+# --- One student ----------------------------------------------------------------------------
+
+
+def _collect_one(
+    root: Path, assignment: str, released: str, student: _Student, replace: bool
+) -> dict[str, Any]:
+    try:
+        file, notes = _pick_notebook(student.files, released)
+        data = _notebook_bytes(file)
+    except _Rejected as rejected:
+        files = [rejected.file] if rejected.file else student.files
+        return _entry(
+            student.id, REJECTED, str(rejected), ", ".join(f.source for f in files), None,
+            max((f.modified for f in files), default=None),
+        )
+    folder = root / "submitted" / student.id / assignment
+    status, message = _place(folder, released, file, data, replace)
+    if status in (COLLECTED, REPLACED):
+        message = "; ".join(filter(None, [message, notes]))
+    return _entry(student.id, status, message, file.source, released, file.modified)
+
+
+def _entry(
+    student: str, status: str, message: str, source: str, notebook: str | None,
+    timestamp: datetime | None,
+) -> dict[str, Any]:
+    return {
+        "student": student, "status": status, "message": message, "source": source,
+        "notebook": notebook, "timestamp": timestamp.isoformat() if timestamp else None,
+    }
+
+
+def _pick_notebook(files: list[_File], released: str) -> tuple[_File, str]:
+    """The student's notebook, and a note of what was renamed or ignored."""
+    notebooks = [file for file in files if _is_notebook(file.name)]
+    if not notebooks:
+        others = ", ".join(file.name for file in files)
+        raise _Rejected(f"not a notebook: {others}" if others else "no file")
+    right = [file for file in notebooks if file.name == released]
+    if len(right or notebooks) > 1:
+        names = ", ".join(file.name for file in notebooks)
+        raise _Rejected(
+            f"{len(right)} notebooks named {released}" if right
+            else f"{len(notebooks)} notebooks, none named {released}: {names}"
+        )
+    [file] = right or notebooks
+    notes = [f"renamed {file.name} to {released}"] if file.name != released else []
+    ignored = [other.name for other in files if other is not file]
+    if ignored:
+        notes.append(f"ignored {', '.join(ignored)}")
+    return file, "; ".join(notes)
+
+
+def _notebook_bytes(file: _File) -> bytes:
+    """The file's bytes, once they are known to be a valid nbformat 4 notebook."""
+    try:
+        data = file.read()
+    except READ_ERRORS as error:
+        raise _Rejected(f"cannot read {file.name}: {error}", file) from None
+    if not data.strip():
+        raise _Rejected("not a notebook: empty file", file)
+    try:
+        content = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise _Rejected("not a notebook: not UTF-8 text", file) from None
+    except json.JSONDecodeError as error:
+        raise _Rejected(f"not a notebook: invalid JSON (line {error.lineno})", file) from None
+    if not isinstance(content, dict) or content.get("nbformat") != 4:
+        raise _Rejected('not a notebook: JSON without "nbformat": 4', file)
+    try:
+        with warnings.catch_warnings():  # old notebooks without cell ids are fine for nbgrader
+            warnings.simplefilter("ignore")
+            nbformat.validate(content, version=4)
+    except nbformat.ValidationError as error:
+        raise _Rejected(f"not a valid notebook: {error.message}", file) from None
+    return data
+
+
+def _place(folder: Path, released: str, file: _File, data: bytes, replace: bool) -> tuple[str, str]:
+    """Write the notebook and its timestamp.txt into `folder` unless a different submission
+    is there and `replace` is off; a replaced submission is moved aside, never deleted."""
+    status, message = COLLECTED, ""
+    if folder.is_dir() and any(folder.iterdir()):
+        old = folder / released
+        if old.is_file() and old.read_bytes() == data:
+            return UNCHANGED, "same notebook as the one already collected"
+        when = _when(_submitted_at(folder))
+        if not replace:
+            return KEPT, (
+                f"a different submission is already collected ({when}); --replace takes the new one"
+            )
+        previous = folder.with_name(
+            f"{folder.name}.previous-{datetime.now(timezone.utc):%Y%m%d-%H%M%S-%f}"
+        )
+        folder.rename(previous)
+        status, message = REPLACED, f"the submission of {when} is moved to {previous.name}/"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / released).write_bytes(data)
+    (folder / "timestamp.txt").write_text(f"{file.modified:{TIMESTAMP_FORMAT}}\n")
+    return status, message
+
+
+def _submitted_at(folder: Path) -> datetime | None:
+    """The submission time nbgrader will read from the folder's timestamp.txt (UTC)."""
+    from nbgrader.utils import parse_utc
+
+    try:
+        stamp = parse_utc((folder / "timestamp.txt").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return stamp.replace(tzinfo=timezone.utc)
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC" if moment else "time unknown"
+
+
+# --- nbgrader's exchange --------------------------------------------------------------------
+
+
+def _collect_exchange(root: Path, assignment: str, replace: bool) -> list[dict[str, Any]]:
+    """nbgrader's own collect; its log says what it did for each student."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    config = nbgrader_config(root)
+    api = NbGraderAPI(CourseDirectory(config=config), config=config)
+    result = api.collect(assignment, update=replace)
+    if not result["success"]:
+        reason = result["error"].strip().splitlines()[-1]
+        raise CourseError(
+            f"nbgrader could not collect {assignment} from the exchange: "
+            + re.sub(r"^[\w.]+: ", "", reason)  # without the exception's class name
+            + " (see c.Exchange.root in nbgrader_config.py)"
+        )
+    actions = "|".join(map(re.escape, EXCHANGE_LOG))
+    done = re.findall(rf"({actions}): (\S+) {re.escape(assignment)}$", result.get("log", ""), re.M)
+    entries = []
+    for action, student in sorted(done, key=lambda pair: pair[1]):
+        folder = root / "submitted" / student / assignment
+        submitted_at = _submitted_at(folder)
+        status = EXCHANGE_LOG[action]
+        message = (
+            f"a submission is already collected ({_when(submitted_at)}); "
+            "--replace takes the newest of the exchange"
+            if status == KEPT else ""
+        )
+        notebooks = ", ".join(sorted(p.name for p in folder.glob("*.ipynb")))
+        entries.append(_entry(student, status, message, EXCHANGE, notebooks or None, submitted_at))
+    return entries

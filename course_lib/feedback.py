@@ -1,0 +1,162 @@
+"""Each student's feedback page, in French: points, the checks' messages and the grader's plots.
+
+nbgrader's own feedback renders the whole autograded notebook, hidden tests included. These
+pages are made only from the grading result (grading.json) and the files the grader saved
+beside it (training history, model), so no test source can reach a student.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from course_lib.course import course_root
+from course_lib.data import MnistError, configured_mnist_dir, load_mnist
+from course_lib.errors import CourseError
+from course_lib.plots import plot_confusion_matrix, plot_loss_accuracy
+from course_lib.reporting import figure_data_uri, graded_results, write_html
+from course_lib.results import (
+    CELL_ERROR, CELL_TIMEOUT, ERROR, FAILED, INVALID_NOTEBOOK, KERNEL_DIED, MANUAL_PENDING,
+    MISSING, PARTIAL, PASSED, TIMEOUT, result_path,
+)
+
+ACCURACY_CELL = "test_accuracy"
+CELL_STATUS = {
+    PASSED: "réussi", PARTIAL: "partiel", FAILED: "échoué", CELL_ERROR: "erreur",
+    CELL_TIMEOUT: "temps dépassé", MISSING: "absent", MANUAL_PENDING: "correction en attente",
+}
+SUBMISSION_STATUS = {
+    KERNEL_DIED: "Le noyau Python s'est arrêté pendant la correction (mémoire épuisée ?) : "
+                 "les questions suivantes n'ont pas pu être vérifiées.",
+    TIMEOUT: "La correction a dépassé le temps maximal : les questions suivantes n'ont pas pu "
+             "être vérifiées.",
+    INVALID_NOTEBOOK: "Le notebook rendu n'a pas pu être corrigé (fichier illisible, ou cellules "
+                      "de correction modifiées).",
+    ERROR: "La correction de votre rendu a échoué ; votre enseignant en est informé.",
+}
+
+
+def feedback(
+    *, course_dir: str | Path = ".", assignment: str, students: list[str] | None = None
+) -> list[Path]:
+    """Write feedback/<student>/<assignment>/feedback.html for each student (default: every
+    graded student of the assignment) and return the paths.
+
+    The folder is nbgrader's, the file name is not: nbgrader's release_feedback only releases
+    <notebook>.html pages with the submission's timestamp.txt and submission_secret.txt.
+    """
+    root = course_root(course_dir)
+    results = {r["student"]: r for r in graded_results(root, assignment)}
+    wanted = students or sorted(results)
+    unknown = [student for student in wanted if student not in results]
+    if unknown:
+        raise CourseError(
+            f"no grading result of {assignment} for {', '.join(unknown)}: "
+            f"the graded students are {', '.join(sorted(results))}"
+        )
+    paths = []
+    for student in wanted:
+        result = results[student]
+        path = root / "feedback" / student / assignment / "feedback.html"
+        paths.append(write_html(path, "feedback.html", **_page(root, result)))
+    return paths
+
+
+def _page(root: Path, result: dict[str, Any]) -> dict[str, Any]:
+    """What the template shows of one result, in French."""
+    folder = result_path(root, result["assignment"], result["student"]).parent
+    files = result.get("files") or {}
+    accuracy_cells = [c for c in result["cells"] if c["grade_id"] == ACCURACY_CELL]
+    return {
+        "assignment": result["assignment"],
+        "student": result["student"],
+        "status_text": SUBMISSION_STATUS.get(result["status"], ""),
+        "score": result["score"],
+        "max_score": result["max_score"],
+        "late_penalty": result.get("late_penalty") or 0.0,
+        "cells": [
+            {**cell, "status_text": CELL_STATUS.get(cell["status"], cell["status"])}
+            for cell in result["cells"]
+        ],
+        "accuracy": None if result["accuracy"] is None else _percent(result["accuracy"]),
+        "accuracy_message": accuracy_cells[0]["message"] if accuracy_cells else "",
+        "curves": _curves(folder, files.get("history")),
+        "confusion": _confusion(root, folder, files.get("model")),
+    }
+
+
+def _percent(fraction: float) -> str:
+    return f"{100 * fraction:.2f} %".replace(".", ",")
+
+
+def _inside(folder: Path, name: str) -> Path:
+    """A file the grader saved beside the result: never a path leading elsewhere."""
+    path = (folder / name).resolve()
+    if not path.is_relative_to(folder.resolve()):
+        raise ValueError(f"{name} is outside the result's folder")
+    if not path.is_file():
+        raise ValueError(f"{name} is missing")
+    return path
+
+
+def _curves(folder: Path, history: str | None) -> dict[str, str]:
+    """The loss/accuracy curves of the `hist.history` dict the grader saved as JSON."""
+    if history is None:
+        return {"uri": "", "problem": "Pas de courbes : l'historique d'entraînement "
+                                      "(hist.history) n'a pas été enregistré."}
+    try:
+        curves = json.loads(_inside(folder, history).read_text())
+        return {"uri": figure_data_uri(plot_loss_accuracy(curves)), "problem": ""}
+    except (OSError, ValueError, TypeError) as error:
+        return {"uri": "", "problem": f"Pas de courbes : l'historique enregistré est "
+                                      f"inutilisable ({_first_line(error, folder)})."}
+
+
+def _confusion(root: Path, folder: Path, model: str | None) -> dict[str, str]:
+    """The confusion matrix of the saved model on the reference MNIST test set.
+
+    A student's model can fail to load or to predict in as many ways as keras has errors:
+    whatever happens is said in the page, and the other pages are still written.
+    """
+    if model is None:
+        return {"uri": "", "problem": "Pas de matrice de confusion : aucun modèle n'a été "
+                                      "enregistré par la correction."}
+    x_test, y_test = _reference_test_set(root)
+    try:
+        network = _load_model(_inside(folder, model))
+        inputs = x_test.reshape((-1, *network.input_shape[1:])).astype("float32") / 255
+        predictions = np.argmax(network.predict(inputs, verbose=0), axis=1)
+        return {"uri": figure_data_uri(plot_confusion_matrix(y_test, predictions)), "problem": ""}
+    except Exception as error:  # noqa: BLE001 (see the docstring)
+        return {"uri": "", "problem": f"Pas de matrice de confusion : le modèle enregistré n'a "
+                                      f"pas pu être évalué ({_first_line(error, folder)})."}
+
+
+def _load_model(path: Path) -> Any:
+    """The saved .keras model, in safe mode: no lambda or pickled code of the student runs."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter
+    import keras
+
+    return keras.models.load_model(path, safe_mode=True)
+
+
+@functools.cache
+def _reference_test_set(root: Path) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST's test set, from the course's configured copy (loaded once per process)."""
+    configured = configured_mnist_dir(root)
+    try:
+        _, test_set = load_mnist(configured if configured and configured.is_dir() else None)
+    except MnistError as error:
+        raise CourseError(str(error)) from None
+    return test_set
+
+
+def _first_line(error: Exception, folder: Path) -> str:
+    """The gist of an error, without the grading server's paths (students read it)."""
+    text = str(error).replace(f"{folder.resolve()}/", "").strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -1,0 +1,93 @@
+"""`course grade`: autograde every collected submission of an assignment, batch-safe.
+
+One broken submission never stops the batch: its result says why it was not graded. Work
+already graded is skipped unless its files changed or `force` is set. This process alone
+writes the gradebook (course_lib.gradebook.record); each submission is graded by
+course_lib.grading.grade_submission, which returns plain data.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from course_lib import results as R
+from course_lib.course import check_assignments, course_root
+from course_lib.errors import CourseError
+from course_lib.gradebook import record
+from course_lib.grading import grade_submission, submission_digest
+
+SKIPPED = "skipped"
+
+
+def grade(
+    *,
+    assignment: str,
+    students: list[str] | None = None,
+    force: bool = False,
+    course_dir: str | Path = ".",
+) -> list[dict[str, Any]]:
+    """Grade the collected submissions of `assignment` (all, or `students`); return a summary
+    per student: {"student", "status", "score", "max_score", "seconds", "message"}."""
+    root = course_root(course_dir)
+    check_assignments(root, [assignment])
+    todo = _submissions(root, assignment, students)
+    summaries = []
+    with tqdm(todo, desc=f"grading {assignment}", unit="submission", file=sys.stderr) as bar:
+        for student in bar:
+            bar.set_postfix_str(student)
+            summaries.append(_grade_one(root, assignment, student, force))
+    return summaries
+
+
+def _submissions(root: Path, assignment: str, students: list[str] | None) -> list[str]:
+    collected = sorted(p.parent.name for p in (root / "submitted").glob(f"*/{assignment}"))
+    if not collected:
+        raise CourseError(f"no submission of {assignment} is collected: run `course collect` first")
+    unknown = sorted(set(students or []) - set(collected))
+    if unknown:
+        raise CourseError(f"no submission of {assignment} by {', '.join(unknown)}")
+    return [s for s in collected if not students or s in students]
+
+
+def _grade_one(root: Path, assignment: str, student: str, force: bool) -> dict[str, Any]:
+    previous = R.read_result(root, assignment, student)
+    digest = submission_digest(root / "submitted" / student / assignment)
+    if previous and previous["submission_sha256"] == digest and not force:
+        return _summary(previous, SKIPPED, "already graded, unchanged (--force grades it again)")
+    output_dir = R.result_path(root, assignment, student).parent
+    try:
+        result = grade_submission(
+            course_dir=root, assignment=assignment, student=student, output_dir=output_dir
+        )
+    except Exception as error:  # the batch goes on; the instructor sees why
+        result = _failed(root, assignment, student, digest, error)
+    record(root, result)
+    R.write_result(root, result)
+    return _summary(result, result["status"], result["message"])
+
+
+def _failed(root: Path, assignment: str, student: str, digest: str, error: Exception) -> dict:
+    """The result of a submission whose grading itself failed: zero, and the reason."""
+    last = traceback.format_exception_only(error)[-1].strip()
+    return {
+        "student": student, "assignment": assignment, "status": R.ERROR,
+        "message": f"grading failed: {last}", "submission_sha256": digest, "seconds": 0.0,
+        "score": 0.0, "max_score": 0.0, "late_penalty": 0.0, "accuracy": None, "cells": [],
+        "files": {"history": None, "model": None},
+    }
+
+
+def _summary(result: dict[str, Any], status: str, message: str) -> dict[str, Any]:
+    return {
+        "student": result["student"],
+        "status": status,
+        "score": result["score"],
+        "max_score": result["max_score"],
+        "seconds": result["seconds"],
+        "message": message,
+    }

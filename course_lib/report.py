@@ -1,0 +1,146 @@
+"""The instructor's overview of a grading run: one self-contained HTML page.
+
+Per assignment: how scores spread, which graded cells students fail, the accuracy their models
+reach and how long grading took; then the submissions to look at by hand. The plots are PNG
+data URIs, so the page can be mailed or archived as a single file.
+"""
+
+from __future__ import annotations
+
+import statistics
+from itertools import groupby
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+from course_lib.course import course_root
+from course_lib.reporting import (
+    attention_reasons,
+    figure_data_uri,
+    graded_results,
+    number,
+    output_path,
+    write_html,
+)
+from course_lib.results import AUTO, GRADED, PASSED
+
+Result = dict[str, Any]
+
+
+def report(*, course_dir: str | Path = ".", output: str | Path | None = None) -> Path:
+    """Write the report of every stored result (default reports/report.html) and return its path."""
+    root = course_root(course_dir)
+    results = graded_results(root)  # sorted by assignment, then student
+    sections = [
+        _section(assignment, list(group))
+        for assignment, group in groupby(results, key=itemgetter("assignment"))
+    ]
+    attention = [
+        {"assignment": r["assignment"], "student": r["student"], "status": r["status"],
+         "reasons": reasons}
+        for r in results
+        if (reasons := attention_reasons(r))
+    ]
+    path = output_path(root, output, "reports/report.html")
+    return write_html(path, "report.html", sections=sections, attention=attention)
+
+
+def _section(assignment: str, results: list[Result]) -> dict[str, Any]:
+    """The summary numbers and the plots of one assignment."""
+    scores = [r["score"] for r in results]
+    accuracies = [r["accuracy"] for r in results if r["accuracy"] is not None]
+    plots = [_score_histogram(assignment, results), _pass_rates(assignment, results)]
+    if accuracies:
+        plots.append(_accuracy_histogram(assignment, accuracies))
+    plots.append(_grading_times(assignment, results))
+    return {
+        "assignment": assignment,
+        "count": len(results),
+        "graded": sum(r["status"] == GRADED for r in results),
+        "mean": statistics.mean(scores),
+        "median": statistics.median(scores),
+        "max_score": max(r["max_score"] for r in results),
+        "plots": plots,
+        "without_accuracy": not accuracies,
+    }
+
+
+def _plot(heading: str, figure: Figure, alt: str) -> dict[str, str]:
+    return {"heading": heading, "uri": figure_data_uri(figure), "alt": alt}
+
+
+def _axis(figure_size: tuple[float, float] = (6.5, 3.2)) -> tuple[Figure, Any]:
+    """A figure outside pyplot: rendered by Agg, whatever backend the caller's session uses."""
+    figure = Figure(figsize=figure_size)
+    return figure, figure.subplots()
+
+
+def _histogram(values: list[float], bins: Any, xlabel: str) -> tuple[Figure, Any]:
+    """Submissions counted per bin of `values`."""
+    figure, axis = _axis()
+    axis.hist(values, bins=bins, edgecolor="white")
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel("submissions")
+    axis.yaxis.set_major_locator(MaxNLocator(integer=True))
+    return figure, axis
+
+
+def _score_histogram(assignment: str, results: list[Result]) -> dict[str, str]:
+    scores = [r["score"] for r in results]
+    top = max(r["max_score"] for r in results)
+    figure, _ = _histogram(scores, np.linspace(0, top or 1, 11), f"score (out of {number(top)})")
+    alt = (
+        f"Histogram of the scores of {assignment}: {len(scores)} submissions, "
+        f"mean {number(statistics.mean(scores))}, median {number(statistics.median(scores))}, "
+        f"lowest {number(min(scores))}, highest {number(max(scores))}, out of {number(top)}."
+    )
+    return _plot("Score distribution", figure, alt)
+
+
+def _pass_rates(assignment: str, results: list[Result]) -> dict[str, str]:
+    """Share of submissions passing each auto-graded cell (manual answers have no pass/fail)."""
+    outcomes: dict[str, list[bool]] = {}
+    for result in results:
+        for cell in result["cells"]:
+            if cell["kind"] == AUTO:
+                outcomes.setdefault(cell["grade_id"], []).append(cell["status"] == PASSED)
+    rates = {grade_id: sum(passed) / len(passed) for grade_id, passed in outcomes.items()}
+    figure, axis = _axis((6.5, 1 + 0.35 * max(len(rates), 1)))
+    axis.barh(list(rates), list(rates.values()))
+    axis.invert_yaxis()  # the notebook's order, top to bottom
+    axis.set_xlim(0, 1)
+    axis.xaxis.set_major_formatter(PercentFormatter(1))
+    axis.set_xlabel("submissions passing the cell")
+    listed = ", ".join(f"{grade_id} {rate:.0%}" for grade_id, rate in rates.items())
+    alt = (
+        f"Bar chart of the share of the {len(results)} submissions of {assignment} passing "
+        f"each auto-graded cell: {listed or 'no auto-graded cell'}."
+    )
+    return _plot("Pass rate per graded cell", figure, alt)
+
+
+def _accuracy_histogram(assignment: str, accuracies: list[float]) -> dict[str, str]:
+    figure, axis = _histogram(accuracies, 10, "accuracy on the reference MNIST test set")
+    axis.xaxis.set_major_formatter(PercentFormatter(1))
+    alt = (
+        f"Histogram of the test accuracy reached by {len(accuracies)} models of {assignment}, "
+        f"measured by the grader: lowest {min(accuracies):.2%}, "
+        f"median {statistics.median(accuracies):.2%}, highest {max(accuracies):.2%}."
+    )
+    return _plot("Accuracy reached", figure, alt)
+
+
+def _grading_times(assignment: str, results: list[Result]) -> dict[str, str]:
+    seconds = [r["seconds"] for r in results]
+    slowest = max(results, key=itemgetter("seconds"))
+    figure, _ = _histogram(seconds, 10, "grading time per submission (s)")
+    alt = (
+        f"Histogram of the grading time of the {len(seconds)} submissions of {assignment}: "
+        f"median {statistics.median(seconds):.0f} s, total {sum(seconds):.0f} s, "
+        f"slowest {slowest['seconds']:.0f} s ({slowest['student']})."
+    )
+    return _plot("Grading time per submission", figure, alt)

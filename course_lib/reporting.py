@@ -1,0 +1,96 @@
+"""What `export`, `report` and `feedback` share: the results to show, figures, HTML pages.
+
+The three read the same grading.json results (course_lib.results) and must agree on what needs
+the instructor's attention and on how a score is written, so that is decided here, once.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from matplotlib import pyplot
+from matplotlib.figure import Figure
+
+from course_lib.errors import CourseError
+from course_lib.gradebook import refresh_manual_grades
+from course_lib.results import CELL_ERROR, CELL_TIMEOUT, GRADED, MANUAL_PENDING, read_results
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def graded_results(root: Path, assignment: str | None = None) -> list[dict[str, Any]]:
+    """The stored results (of one assignment, or all), with the manual grades given so far in
+    formgrader; none at all is the instructor's error."""
+    refresh_manual_grades(root)
+    results = read_results(root, assignment)
+    if not results:
+        of = f"of {assignment} " if assignment else ""
+        raise CourseError(
+            f"no grading result {of}in {root / 'autograded'}: grade the submissions first"
+        )
+    return results
+
+
+def attention_reasons(result: dict[str, Any]) -> list[str]:
+    """Why the instructor should look at a submission; empty when its scores can be trusted.
+
+    A submission that was not graded normally is one reason (its cells all failed with it);
+    otherwise each cell in error or timed out is, and manual answers still to grade always are.
+    """
+    reasons = []
+    if result["status"] != GRADED:
+        reasons.append(": ".join(filter(None, (result["status"], result["message"]))))
+    else:
+        for status in (CELL_ERROR, CELL_TIMEOUT):
+            reasons.extend(_cells_with(result, status, f"cell {status}"))
+    reasons.extend(_cells_with(result, MANUAL_PENDING, "manual grading pending"))
+    return reasons
+
+
+def _cells_with(result: dict[str, Any], status: str, label: str) -> list[str]:
+    grade_ids = [cell["grade_id"] for cell in result["cells"] if cell["status"] == status]
+    return [f"{label}: {', '.join(grade_ids)}"] if grade_ids else []
+
+
+def number(value: float | None) -> str:
+    """A score as people write it (17, 17.5, 0.33), '' when there is none."""
+    return "" if value is None else f"{round(value, 2):g}"
+
+
+def output_path(root: Path, output: str | Path | None, default: str) -> Path:
+    """`output` as given, else `default` inside the course folder; its folder is created."""
+    path = Path(output) if output is not None else root / default
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def figure_data_uri(figure: Figure) -> str:
+    """The figure as a PNG data URI, so that a page is one file that can be mailed or uploaded.
+
+    The figure is closed: pages hold dozens of them.
+    """
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    pyplot.close(figure)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=True,  # messages come from students' code: never trusted as HTML
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_TEMPLATES.filters["number"] = number
+
+
+def write_html(path: Path, template: str, **context: Any) -> Path:
+    """Render one of course_lib/templates/ (autoescaped) into `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_TEMPLATES.get_template(template).render(**context), encoding="utf-8")
+    return path

@@ -1,0 +1,343 @@
+"""`collect` brings every format of submissions into submitted/, reports each student, and
+never loses or silently replaces a submission. Fast: nothing is autograded."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from conftest import PROJECT
+
+from course_lib.collect import collect, format_report
+from course_lib.course import copy_course
+from course_lib.errors import CourseError
+from course_lib.gradebook import open_gradebook
+
+FIXTURES = PROJECT / "grader_tests" / "fixtures" / "tp1_dense"
+SOLUTION = (FIXTURES / "solution.ipynb").read_bytes()
+UNDERTRAINED = (FIXTURES / "undertrained.ipynb").read_bytes()
+RELEASED = "TP1_MNIST_dense.ipynb"
+# 2026-11-20 09:02 UTC: a submission time, given to files and expected in timestamp.txt.
+SUBMITTED_AT = datetime(2026, 11, 20, 9, 2, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def released_course(tmp_path_factory, mnist_dir) -> Path:
+    folder = tmp_path_factory.mktemp("course")
+    return copy_course(
+        origin=PROJECT, folder=folder, assignments=["tp1_dense"], mnist_dir=mnist_dir
+    )
+
+
+@pytest.fixture
+def course(released_course, tmp_path) -> Path:
+    """A fresh copy of the released course per test: collecting changes submitted/."""
+    return Path(shutil.copytree(released_course, tmp_path / "course"))
+
+
+def _write(path: Path, data: bytes | str, when: datetime = SUBMITTED_AT) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    os.utime(path, (when.timestamp(), when.timestamp()))
+    return path
+
+
+def _collect(course: Path, source: Path | str, **options) -> dict[str, dict]:
+    entries = collect(assignment="tp1_dense", source=source, course_dir=course, **options)
+    json.dumps(entries)  # plain JSON-ready data
+    return {entry["student"]: entry for entry in entries}
+
+
+def _submitted(course: Path, student: str) -> Path:
+    return course / "submitted" / student / "tp1_dense"
+
+
+def _students(course: Path) -> dict[str, tuple]:
+    with open_gradebook(course) as gradebook:
+        return {s.id: (s.first_name, s.last_name, s.email) for s in gradebook.students}
+
+
+def test_per_student_folders(course, tmp_path):
+    source = tmp_path / "source"
+    _write(source / "alice" / RELEASED, SOLUTION)
+    _write(source / "alice" / ".ipynb_checkpoints" / "old-checkpoint.ipynb", "{}")
+    _write(source / "bob" / "mon_tp1.ipynb", UNDERTRAINED)
+    _write(source / "bob" / "notes.txt", "fait en binôme")
+    entries = _collect(course, source)
+
+    assert entries["alice"] == {
+        "student": "alice", "status": "collected", "message": "",
+        "source": str(source / "alice" / RELEASED), "notebook": RELEASED,
+        "timestamp": "2026-11-20T09:02:00+00:00",
+    }
+    assert entries["bob"]["status"] == "collected"
+    assert entries["bob"]["message"] == f"renamed mon_tp1.ipynb to {RELEASED}; ignored notes.txt"
+    assert (_submitted(course, "alice") / RELEASED).read_bytes() == SOLUTION
+    assert (_submitted(course, "bob") / RELEASED).read_bytes() == UNDERTRAINED
+    assert sorted(p.name for p in _submitted(course, "bob").iterdir()) == [
+        RELEASED, "timestamp.txt"
+    ]
+    assert set(_students(course)) == {"alice", "bob"}
+
+
+def test_timestamp_is_the_files_time_as_nbgrader_reads_it(course, tmp_path):
+    from nbgrader.coursedir import CourseDirectory
+
+    _write(tmp_path / "source" / "alice" / RELEASED, SOLUTION)
+    _collect(course, tmp_path / "source")
+    folder = _submitted(course, "alice")
+    assert (folder / "timestamp.txt").read_text() == "2026-11-20 09:02:00.000000 UTC\n"
+    assert CourseDirectory().get_existing_timestamp(str(folder)) == datetime(2026, 11, 20, 9, 2)
+
+
+BAD_FILES = {
+    "rapport.pdf": (b"%PDF-1.4 not a notebook", "not a notebook: rapport.pdf"),
+    "script.py": ("import tensorflow as tf\n", "not a notebook: script.py"),
+    RELEASED: ("", "not a notebook: empty file"),
+    "tp1.ipynb": (
+        '{\n  "cells": [\n    {"cell_type": "code",,\n', "not a notebook: invalid JSON (line 3)"
+    ),
+    "binary.ipynb": (b"\x89PNG\r\n\x1a\n\xff", "not a notebook: not UTF-8 text"),
+    "data.ipynb": ('{"cells": []}', 'not a notebook: JSON without "nbformat": 4'),
+    "cell.ipynb": (
+        '{"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": [{"cell_type": "code"}]}',
+        "not a valid notebook: 'metadata' is a required property",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", BAD_FILES)
+def test_a_bad_file_is_reported_and_the_good_ones_collected(course, tmp_path, name):
+    data, message = BAD_FILES[name]
+    bad = _write(tmp_path / "source" / "carol" / name, data)
+    _write(tmp_path / "source" / "alice" / RELEASED, SOLUTION)
+    entries = _collect(course, tmp_path / "source")
+    assert entries["carol"]["status"] == "rejected"
+    assert entries["carol"]["message"] == message
+    assert entries["carol"]["source"] == str(bad)
+    assert not _submitted(course, "carol").exists()
+    assert entries["alice"]["status"] == "collected"
+
+
+def test_several_notebooks_none_with_the_released_name_are_rejected(course, tmp_path):
+    _write(tmp_path / "source" / "dave" / "a.ipynb", SOLUTION)
+    _write(tmp_path / "source" / "dave" / "b.ipynb", UNDERTRAINED)
+    [entry] = _collect(course, tmp_path / "source").values()
+    assert entry["status"] == "rejected"
+    assert entry["message"] == f"2 notebooks, none named {RELEASED}: a.ipynb, b.ipynb"
+
+
+def test_flat_files(course, tmp_path):
+    source = tmp_path / "flat"
+    _write(source / "alice_TP1_MNIST_dense.ipynb", SOLUTION)
+    _write(source / "bob_tp1.ipynb", UNDERTRAINED)
+    _write(source / "bob_rapport.pdf", b"%PDF")
+    _write(source / "carol_tp1.py", "print(1)\n")
+    entries = _collect(course, source)
+    assert {s: e["status"] for s, e in entries.items()} == {
+        "alice": "collected", "bob": "collected", "carol": "rejected",
+    }
+    assert entries["bob"]["message"] == (
+        f"renamed bob_tp1.ipynb to {RELEASED}; ignored bob_rapport.pdf"
+    )
+    assert entries["carol"]["message"] == "not a notebook: carol_tp1.py"
+    assert (_submitted(course, "alice") / RELEASED).read_bytes() == SOLUTION
+
+
+def _moodle_zip(path: Path, entries: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 11, 20, 10, 2, 0)), data)
+    return path
+
+
+def test_moodle_zip_with_accents_and_homonyms(course, tmp_path):
+    source = _moodle_zip(tmp_path / "moodle.zip", {
+        f"Jeanne Dupont_1001_assignsubmission_file_/{RELEASED}": SOLUTION,
+        "Élodie Lefèvre-Roy_1002_assignsubmission_file_/Mon TP1 (2).ipynb": UNDERTRAINED,
+        f"Jeanne Dupont_1003_assignsubmission_file_/{RELEASED}": UNDERTRAINED,
+        "Zoé Martin_1004_assignsubmission_file_/rapport.pdf": b"%PDF",
+        "__MACOSX/._rapport.pdf": b"",
+    })
+    entries = _collect(course, source)
+    assert {s: e["status"] for s, e in entries.items()} == {
+        "elodie_lefevre_roy": "collected", "jeanne_dupont_1001": "collected",
+        "jeanne_dupont_1003": "collected", "zoe_martin": "rejected",
+    }
+    assert entries["elodie_lefevre_roy"]["source"] == (
+        f"{source}:Élodie Lefèvre-Roy_1002_assignsubmission_file_/Mon TP1 (2).ipynb"
+    )
+    assert (_submitted(course, "jeanne_dupont_1003") / RELEASED).read_bytes() == UNDERTRAINED
+    zipped_at = datetime(2026, 11, 20, 10, 2).astimezone(timezone.utc)  # zip times are local
+    assert entries["zoe_martin"]["timestamp"] == zipped_at.isoformat()
+    timestamp = (_submitted(course, "elodie_lefevre_roy") / "timestamp.txt").read_text()
+    assert timestamp == f"{zipped_at:%Y-%m-%d %H:%M:%S.%f} UTC\n"
+    assert _students(course) == {
+        "elodie_lefevre_roy": ("Élodie", "Lefèvre-Roy", None),
+        "jeanne_dupont_1001": ("Jeanne", "Dupont", None),
+        "jeanne_dupont_1003": ("Jeanne", "Dupont", None),
+        "zoe_martin": ("Zoé", "Martin", None),
+    }
+
+
+def test_unchanged_kept_and_replaced(course, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    _write(first / "alice" / RELEASED, SOLUTION)
+    later = datetime(2026, 11, 21, 8, 0, tzinfo=timezone.utc)
+    _write(second / "alice" / "tp1_v2.ipynb", UNDERTRAINED, later)
+    folder = _submitted(course, "alice")
+    assert _collect(course, first)["alice"]["status"] == "collected"
+
+    again = _collect(course, first)["alice"]
+    assert (again["status"], again["message"]) == (
+        "unchanged", "same notebook as the one already collected"
+    )
+
+    kept = _collect(course, second)["alice"]
+    assert (kept["status"], kept["message"]) == (
+        "kept",
+        "a different submission is already collected (2026-11-20 09:02 UTC); "
+        "--replace takes the new one",
+    )
+    assert (folder / RELEASED).read_bytes() == SOLUTION
+
+    replaced = _collect(course, second, replace=True)["alice"]
+    [previous] = folder.parent.glob("tp1_dense.previous-*")
+    assert replaced["status"] == "replaced"
+    assert replaced["message"] == (
+        f"the submission of 2026-11-20 09:02 UTC is moved to {previous.name}/; "
+        f"renamed tp1_v2.ipynb to {RELEASED}"
+    )
+    assert (folder / RELEASED).read_bytes() == UNDERTRAINED
+    assert (folder / "timestamp.txt").read_text() == "2026-11-21 08:00:00.000000 UTC\n"
+    assert (previous / RELEASED).read_bytes() == SOLUTION
+    assert (previous / "timestamp.txt").read_text() == "2026-11-20 09:02:00.000000 UTC\n"
+
+
+def test_roster_is_imported_and_wins_over_names_from_moodle(course, tmp_path):
+    roster = _write(tmp_path / "roster.csv", (
+        "\ufeffid,first_name,last_name,email,group\n"
+        "jeanne_dupont,Jeanne-Marie,Dupont,jeanne@example.org,A\n"
+        "\n"
+        "zed,Zed,Ndiaye,zed@example.org,B\n"
+    ))
+    source = _moodle_zip(tmp_path / "moodle.zip", {
+        f"Jeanne Dupont_1001_assignsubmission_file_/{RELEASED}": SOLUTION,
+        f"Ali Ben Salah_1005_assignsubmission_file_/{RELEASED}": SOLUTION,
+    })
+    _collect(course, source, roster=roster)
+    assert _students(course) == {
+        "jeanne_dupont": ("Jeanne-Marie", "Dupont", "jeanne@example.org"),
+        "zed": ("Zed", "Ndiaye", "zed@example.org"),
+        "ali_ben_salah": ("Ali", "Ben Salah", None),
+    }
+
+
+@pytest.mark.parametrize("text, message", [
+    ("id,first_name,last_name\nalice,Alice,Martin\n",
+     "roster {path}: the first line must be the header id,first_name,last_name,email "
+     "(missing email)"),
+    ("alice,Alice,Martin,alice@example.org\n",
+     "roster {path}: the first line must be the header id,first_name,last_name,email "
+     "(missing id, first_name, last_name, email)"),
+    ("id,first_name,last_name,email\nalice,Alice,Martin\n",
+     "roster {path} line 2: expected 4 fields"),
+    ("id,first_name,last_name,email\n ,Alice,Martin,a@example.org\n",
+     "roster {path} line 2: empty id"),
+    ("id,first_name,last_name,email\nalice,A,M,a@x.org\nalice,A,M,a@x.org\n",
+     "roster {path} line 3: id alice appears twice"),
+])
+def test_a_malformed_roster_is_a_one_line_error(course, tmp_path, text, message):
+    roster = _write(tmp_path / "roster.csv", text)
+    _write(tmp_path / "source" / "alice" / RELEASED, SOLUTION)
+    with pytest.raises(CourseError) as error:
+        _collect(course, tmp_path / "source", roster=roster)
+    assert str(error.value) == message.format(path=roster)
+    assert not (course / "submitted").exists()
+
+
+def test_bad_input_is_a_one_line_error(course, tmp_path):
+    def error(**options) -> str:
+        options = {"assignment": "tp1_dense", "course_dir": course} | options
+        with pytest.raises(CourseError) as raised:
+            collect(**options)
+        return str(raised.value)
+
+    (tmp_path / "empty").mkdir()
+    _write(tmp_path / "only_pdf" / "alice_rapport.pdf", b"%PDF")
+    _write(tmp_path / "corrupt.zip", b"PK\x03\x04 truncated")
+    plain = _moodle_zip(tmp_path / "plain.zip", {f"alice/{RELEASED}": SOLUTION})
+    no_submission = "no submission in {}: expected <student>/<notebook>.ipynb, " \
+        "<student>_<name>.ipynb or a Moodle zip"
+
+    assert error(assignment="tp9", source=tmp_path) == (
+        "unknown assignment tp9: the course has tp1_dense"
+    )
+    assert error(source=tmp_path / "missing") == f"{tmp_path / 'missing'} does not exist"
+    assert error(source=tmp_path / "empty") == no_submission.format(tmp_path / "empty")
+    assert error(source=tmp_path / "only_pdf") == no_submission.format(tmp_path / "only_pdf")
+    assert error(source=tmp_path / "corrupt.zip") == (
+        f"cannot read the zip {tmp_path / 'corrupt.zip'}: File is not a zip file"
+    )
+    assert error(source=plain) == (
+        f"{plain} is not a Moodle submissions zip: alice/{RELEASED} is not in a "
+        "<Full Name>_<id>_assignsubmission_file_ folder"
+    )
+    assert not (course / "submitted").exists()
+
+
+def _use_exchange(course: Path, exchange: Path) -> None:
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write(f"\nc.Exchange.root = {str(exchange)!r}\n")
+
+
+@pytest.mark.parametrize("made, reason", [
+    ("", "Unwritable directory, please contact your instructor: {exchange}"),
+    ("mnist_tf2", "Course not found: {exchange}/mnist_tf2/inbound"),
+])
+def test_exchange_without_the_course_is_a_one_line_error(course, tmp_path, made, reason):
+    exchange = tmp_path / "exchange"
+    if made:
+        (exchange / made).mkdir(parents=True)
+    _use_exchange(course, exchange)
+    with pytest.raises(CourseError) as error:
+        collect(assignment="tp1_dense", source="exchange", course_dir=course)
+    assert str(error.value) == (
+        "nbgrader could not collect tp1_dense from the exchange: "
+        + reason.format(exchange=exchange)
+        + " (see c.Exchange.root in nbgrader_config.py)"
+    )
+
+
+def test_exchange_is_collected_by_nbgrader(course, tmp_path):
+    _use_exchange(course, tmp_path / "exchange")
+    stamp = "2026-11-20 09:02:00.000000 UTC"
+    inbound = tmp_path / "exchange" / "mnist_tf2" / "inbound" / f"alice+tp1_dense+{stamp}+x1"
+    _write(inbound / RELEASED, SOLUTION)
+    _write(inbound / "timestamp.txt", stamp)
+    entries = _collect(course, "exchange")
+    assert entries == {"alice": {
+        "student": "alice", "status": "collected", "message": "", "source": "exchange",
+        "notebook": RELEASED, "timestamp": "2026-11-20T09:02:00+00:00",
+    }}
+    assert (_submitted(course, "alice") / RELEASED).read_bytes() == SOLUTION
+    assert _collect(course, "exchange")["alice"]["status"] == "kept"
+    assert set(_students(course)) == {"alice"}
+
+
+def test_format_report_prints_one_line_per_student():
+    entries = [
+        {"student": "alice", "status": "collected", "message": "", "notebook": RELEASED},
+        {"student": "bob", "status": "rejected", "message": "not a notebook: invalid JSON (line 1)",
+         "notebook": None},
+    ]
+    assert format_report(entries) == (
+        f"alice      collected   {RELEASED}\n"
+        "bob        rejected    not a notebook: invalid JSON (line 1)"
+    )

@@ -1,0 +1,270 @@
+"""course_lib.export, .report and .feedback on a course folder of hand-written results.
+
+No grading runs here: the results are written with `write_result` as the grader writes them,
+and the one model is an untrained Dense layer, so that the whole file takes seconds.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from course_lib.errors import CourseError
+from course_lib.export import export
+from course_lib.feedback import feedback
+from course_lib.report import report
+from course_lib.results import write_result
+
+PROJECT = Path(__file__).resolve().parents[1]
+TP1, TP2 = "tp1_dense", "tp2_convol"
+NOTEBOOK = "TP1_MNIST_dense"
+HIDDEN_TEST = "assert SECRET_HIDDEN_THRESHOLD == 0.97"
+SCRIPT = "<script>alert(1)</script>"
+PNG = '<img src="data:image/png;base64,'
+
+
+def cell(grade_id: str, points: float | None, max_points: float, status: str,
+         message: str = "", kind: str = "auto") -> dict[str, Any]:
+    return {"notebook": NOTEBOOK, "grade_id": grade_id, "kind": kind, "points": points,
+            "max_points": max_points, "status": status, "message": message}
+
+
+def result(student: str, assignment: str, cells: list[dict[str, Any]], *, status: str = "graded",
+           message: str = "", accuracy: float | None = None, seconds: float = 60.0,
+           files: dict[str, str | None] | None = None) -> dict[str, Any]:
+    return {
+        "student": student, "assignment": assignment, "status": status, "message": message,
+        "submission_sha256": "0" * 64, "seconds": seconds,
+        "score": sum(c["points"] or 0.0 for c in cells),
+        "max_score": sum(c["max_points"] for c in cells),
+        "late_penalty": 0.0, "accuracy": accuracy, "cells": cells,
+        "files": files or {"history": None, "model": None},
+    }
+
+
+def tp1_cells(statuses: dict[str, tuple[float | None, str, str]]) -> list[dict[str, Any]]:
+    """The four graded cells of TP1, each (points, status, message) as given."""
+    maxima = {"test_data": 4.0, "test_model": 6.0, "test_accuracy": 4.0, "q_explain": 2.0}
+    cells = []
+    for grade_id, max_points in maxima.items():
+        points, status, message = statuses[grade_id]
+        kind = "manual" if grade_id == "q_explain" else "auto"
+        cells.append(cell(grade_id, points, max_points, status, message, kind))
+    return cells
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> Path:
+    """alice: complete (two assignments, history and model); bob: partial, a hostile message
+    and an unreadable model; carol: kernel died; dave: manual answer pending."""
+    root = tmp_path / "course"
+    root.mkdir()
+    shutil.copy(PROJECT / "nbgrader_config.py", root)
+
+    alice = root / "autograded" / "alice" / TP1
+    alice.mkdir(parents=True)
+    _save_untrained_model(alice / "model.keras")
+    (alice / "history.json").write_text(json.dumps(
+        {"loss": [0.5, 0.3], "accuracy": [0.85, 0.92],
+         "val_loss": [0.4, 0.35], "val_accuracy": [0.88, 0.9]}))
+    # The autograded notebook holds the hidden tests: the page must not show any of it.
+    (alice / f"{NOTEBOOK}.ipynb").write_text(json.dumps({"cells": [{"source": HIDDEN_TEST}]}))
+    results = [
+        result("alice", TP1, tp1_cells({
+            "test_data": (4.0, "passed", "x_train has the shape (60000, 784)"),
+            "test_model": (6.0, "passed", "the architecture matches"),
+            "test_accuracy": (4.0, "passed", "accuracy 0.9764 reaches 0.97: 4 of 4 points"),
+            "q_explain": (2.0, "passed", ""),
+        }), accuracy=0.9764, seconds=61.2,
+            files={"history": "history.json", "model": "model.keras"}),
+        result("alice", TP2, [cell("test_conv", 8.0, 10.0, "partial", "7 of 8 layers match")],
+               accuracy=0.9871, seconds=120.0),
+        result("bob", TP1, tp1_cells({
+            "test_data": (4.0, "passed", "x_train has the shape (60000, 784)"),
+            "test_model": (0.0, "failed", f"layer 2 differs: {SCRIPT}"),
+            "test_accuracy": (2.0, "partial", "accuracy 0.9312 reaches 0.92: 2 of 4 points"),
+            "q_explain": (1.0, "passed", ""),
+        }), accuracy=0.9312, seconds=58.0, files={"history": None, "model": "model.keras"}),
+        result("carol", TP1, tp1_cells({
+            grade_id: (0.0, "error", "the kernel died before this cell")
+            for grade_id in ("test_data", "test_model", "test_accuracy")
+        } | {"q_explain": (None, "manual-pending", "")}), status="kernel-died",
+            message="kernel died (out of memory?) in cell 12", seconds=300.0),
+        result("dave", TP1, tp1_cells({
+            "test_data": (4.0, "passed", "x_train has the shape (60000, 784)"),
+            "test_model": (6.0, "passed", "the architecture matches"),
+            "test_accuracy": (0.0, "failed", "accuracy 0.8800 is below 0.90: 0 of 4 points"),
+            "q_explain": (None, "manual-pending", ""),
+        }), accuracy=0.88, seconds=64.0),
+    ]
+    for item in results:
+        write_result(root, item)
+    (root / "autograded" / "bob" / TP1 / "model.keras").write_text("not a keras archive")
+    return root
+
+
+def _save_untrained_model(path: Path) -> None:
+    import keras
+
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
+    model.save(path)
+
+
+@pytest.fixture(scope="module")
+def gradebook(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An nbgrader gradebook knowing alice, bob (no e-mail) and erin (no submission), made once:
+    creating one costs seconds."""
+    from nbgrader.api import Gradebook
+
+    database = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
+    with Gradebook(f"sqlite:///{database}", course_id="mnist_tf2") as gradebook:
+        gradebook.add_student("alice", first_name="Alice", last_name="Martin",
+                              email="alice@example.org")
+        gradebook.add_student("bob", first_name="Bob", last_name="Durand")
+        gradebook.add_student("erin", first_name="Erin", last_name="Petit",
+                              email="erin@example.org")
+    return database
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as stream:
+        return list(csv.DictReader(stream))
+
+
+def test_export_totals_are_the_sums_of_the_assignments(course, gradebook):
+    shutil.copy(gradebook, course)
+    path = export(course_dir=course)
+    assert path == course / "exports" / "grades.csv"
+    rows = {row["student_id"]: row for row in read_csv(path)}
+    assert sorted(rows) == ["alice", "bob", "carol", "dave", "erin"]  # erin: gradebook only
+    for row in rows.values():
+        scores = [float(row[a] or 0) for a in (TP1, TP2)]
+        assert float(row["total"]) == pytest.approx(sum(scores))
+        maxima = [float(row[f"{a}_max"]) for a in (TP1, TP2)]
+        assert float(row["max_total"]) == pytest.approx(sum(maxima))
+    assert (rows["alice"]["first_name"], rows["alice"]["last_name"]) == ("Alice", "Martin")
+    assert rows["carol"]["first_name"] == ""  # not in the gradebook
+    assert (rows["alice"][TP1], rows["alice"][TP2], rows["alice"]["total"]) == ("16", "8", "24")
+    bob = rows["bob"]
+    assert (bob[TP1], bob[TP2], bob[f"{TP2}_status"]) == ("7", "", "not-submitted")
+    assert rows["bob"]["max_total"] == "26"
+    assert rows["alice"]["needs_attention"] == rows["bob"]["needs_attention"] == ""
+    assert rows["carol"][f"{TP1}_status"] == "kernel-died"
+    assert "kernel-died: kernel died (out of memory?)" in rows["carol"]["needs_attention"]
+    assert rows["dave"]["needs_attention"] == f"{TP1}: manual grading pending: q_explain"
+    assert rows["dave"][TP1] == "10"  # the pending answer counts at its current score, 0
+
+
+def test_export_moodle_has_an_id_number_an_email_and_one_column_per_assignment(course, gradebook):
+    without_gradebook = read_csv(export(course_dir=course, format="moodle"))
+    assert list(without_gradebook[0]) == ["ID number", TP1, TP2]
+    shutil.copy(gradebook, course)
+    path = export(course_dir=course, format="moodle")
+    assert path == course / "exports" / "grades-moodle.csv"
+    rows = {row["ID number"]: row for row in read_csv(path)}
+    assert list(rows["alice"]) == ["ID number", "Email address", TP1, TP2]
+    assert rows["alice"] == {"ID number": "alice", "Email address": "alice@example.org",
+                             TP1: "16", TP2: "8"}
+    assert rows["bob"]["Email address"] == "" and rows["bob"][TP2] == ""
+    assert rows["carol"][TP1] == "0"
+
+
+def test_export_detail_has_one_row_per_graded_cell(course, tmp_path):
+    path = export(course_dir=course, detail=True, output=tmp_path / "cells.csv")
+    assert path == tmp_path / "cells.csv"
+    rows = read_csv(path)
+    assert len(rows) == 4 + 1 + 4 + 4 + 4
+    statuses = {(r["student_id"], r["assignment"], r["grade_id"]): r["status"] for r in rows}
+    assert statuses["bob", TP1, "test_accuracy"] == "partial"
+    assert statuses["dave", TP1, "q_explain"] == "manual-pending"
+    assert {s for (student, _, _), s in statuses.items() if student == "carol"} == {
+        "error", "manual-pending"}
+    bob_model = next(r for r in rows if r["student_id"] == "bob" and r["grade_id"] == "test_model")
+    assert (bob_model["points"], bob_model["max_points"], bob_model["message"]) == (
+        "0", "6", f"layer 2 differs: {SCRIPT}")
+    pending = next(r for r in rows if r["student_id"] == "dave" and r["grade_id"] == "q_explain")
+    assert pending["points"] == ""
+
+
+def test_export_rejects_an_unknown_format_and_an_empty_course(course, tmp_path):
+    with pytest.raises(CourseError, match="unknown export format 'xlsx'"):
+        export(course_dir=course, format="xlsx")
+    with pytest.raises(CourseError, match="only in the csv format"):
+        export(course_dir=course, format="moodle", detail=True)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    shutil.copy(PROJECT / "nbgrader_config.py", empty)
+    for make in (export, report):
+        with pytest.raises(CourseError, match="no grading result"):
+            make(course_dir=empty)
+    with pytest.raises(CourseError, match="no grading result of tp1_dense"):
+        feedback(course_dir=empty, assignment=TP1)
+
+
+def test_report_has_the_headings_the_plots_and_the_submissions_to_look_at(course):
+    path = report(course_dir=course)
+    assert path == course / "reports" / "report.html"
+    page = path.read_text()
+    for heading in ("Summary", "Submissions needing attention", "Score distribution — tp1_dense",
+                    "Pass rate per graded cell — tp1_dense", "Accuracy reached — tp1_dense",
+                    "Grading time per submission — tp2_convol"):
+        assert f">{heading}</h" in page
+    assert page.count(PNG) == 4 + 4  # per assignment: scores, pass rates, accuracy, time
+    alts = re.findall(r'<img src="data:image/png;base64,[^"]+" alt="([^"]+)">', page)
+    assert len(alts) == 8 and all(len(alt) > 40 for alt in alts)
+    assert "Histogram of the scores of tp1_dense: 4 submissions, mean 8.25" in alts[0]
+    attention = page.split("Submissions needing attention")[1].split("<h2>")[0]
+    assert "carol" in attention and "kernel-died" in attention
+    assert "dave" in attention and "manual grading pending: q_explain" in attention
+    assert "alice" not in attention and "bob" not in attention
+    assert SCRIPT not in page
+
+
+def test_feedback_page_shows_points_messages_and_the_graders_plots(course, mnist_dir,
+                                                                  monkeypatch):
+    monkeypatch.setenv("COURSE_MNIST_DIR", str(mnist_dir))
+    [path] = feedback(course_dir=course, assignment=TP1, students=["alice"])
+    assert path == course / "feedback" / "alice" / TP1 / "feedback.html"
+    page = path.read_text()
+    assert "<h1>Retour sur tp1_dense</h1>" in page and 'lang="fr"' in page
+    assert "16 / 16" in page and "6 / 6" in page
+    assert "accuracy 0.9764 reaches 0.97: 4 of 4 points" in page
+    assert "97,64 %" in page
+    assert page.count(PNG) == 2
+    assert "<h2>Courbes d&#39;apprentissage" in page
+    assert "<h2>Matrice de confusion sur le jeu de test</h2>" in page
+    assert "SECRET_HIDDEN_THRESHOLD" not in page
+
+
+def test_feedback_escapes_messages_and_explains_missing_plots(course, mnist_dir, monkeypatch):
+    monkeypatch.setenv("COURSE_MNIST_DIR", str(mnist_dir))
+    paths = feedback(course_dir=course, assignment=TP1)
+    assert [p.parts[-3] for p in paths] == ["alice", "bob", "carol", "dave"]
+    bob = paths[1].read_text()
+    assert SCRIPT not in bob and "&lt;script&gt;alert(1)&lt;/script&gt;" in bob
+    assert "Pas de courbes" in bob
+    assert "le modèle enregistré n&#39;a pas pu être évalué" in bob
+    assert str(course) not in bob  # the server's paths stay on the server
+    assert bob.count(PNG) == 0
+    carol = paths[2].read_text()
+    assert "Le noyau Python s&#39;est arrêté" in carol and "— / 2" in carol
+    assert "aucun modèle n&#39;a été enregistré" in carol
+
+
+def test_results_carry_no_source_code(course):
+    """The pages are made from grading.json alone: it holds messages, never a test's source."""
+    for path in (course / "autograded").glob("*/*/grading.json"):
+        text = path.read_text()
+        assert "SECRET_HIDDEN_THRESHOLD" not in text and "assert " not in text
+
+
+def test_feedback_for_an_unknown_student_is_a_course_error(course):
+    with pytest.raises(CourseError, match="no grading result of tp1_dense for zoe"):
+        feedback(course_dir=course, assignment=TP1, students=["alice", "zoe"])
+    assert not (course / "feedback").exists()  # nothing is written when one name is wrong
