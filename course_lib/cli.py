@@ -32,14 +32,13 @@ def _collect(args: argparse.Namespace) -> None:
 
 
 def _grade(args: argparse.Namespace) -> None:
-    from course_lib.grade import grade
+    from course_lib.grade import format_summary, grade
 
     for summary in grade(
         assignment=args.assignment, students=args.student, force=args.force,
         course_dir=args.course_dir,
     ):
-        score = f"{summary['score']:g}/{summary['max_score']:g}"
-        print(f"{summary['student']:<24} {summary['status']:<16} {score:>8}  {summary['message']}")
+        print(format_summary(summary))
 
 
 def _feedback(args: argparse.Namespace) -> None:
@@ -65,10 +64,11 @@ def _report(args: argparse.Namespace) -> None:
 def _demo(args: argparse.Namespace) -> None:
     from course_lib.demo import demo
 
-    outputs = demo(folder=args.folder, full_class=args.full_class)
+    outputs = demo(folder=args.folder, full_class=args.full_class, say=print)
+    print("\nWhat the demo made:")
     for kind, paths in outputs.items():
         for path in paths:
-            print(f"{kind:<10} {path}")
+            print(f"  {kind:<10} {path}")
 
 
 def build_parser() -> argparse.ArgumentParser:

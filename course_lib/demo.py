@@ -9,17 +9,18 @@ each output is.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 
-from course_lib.collect import collect
+from course_lib.collect import collect, format_report
 from course_lib.course import copy_course
 from course_lib.data import configured_mnist_dir
 from course_lib.errors import CourseError
 from course_lib.export import export
 from course_lib.feedback import feedback
-from course_lib.grade import grade
+from course_lib.grade import format_summary, grade
 from course_lib.report import report
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -42,21 +43,31 @@ MORE_STUDENTS = {
 }
 
 
-def demo(*, folder: str | Path = "demo-course", full_class: bool = False) -> dict[str, list[str]]:
+def _quiet(line: str) -> None:
+    """The default of `say`: the Python API prints nothing."""
+
+
+def demo(
+    *, folder: str | Path = "demo-course", full_class: bool = False, say: Callable[[str], None] = _quiet
+) -> dict[str, list[str]]:
     """Run the workflow on TP1 with five students (both practicals, eight students with
-    `full_class`) in `folder`, made anew; return output kind → paths."""
+    `full_class`) in `folder`, made anew; tell each step to `say`; return output kind → paths."""
     if not FIXTURES.is_dir():
         raise CourseError(f"the demo needs the repository's fixture notebooks ({FIXTURES})")
     root = _fresh_folder(Path(folder))
     assignments = ["tp1_dense", "tp2_convol"] if full_class else ["tp1_dense"]
     students = {**CLASS, **MORE_STUDENTS} if full_class else CLASS
     mnist = configured_mnist_dir(REPOSITORY)
+    say(f"release {', '.join(assignments)} into {root / 'release'}")
     copy_course(origin=REPOSITORY, folder=root, assignments=assignments, mnist_dir=mnist)
     pages = []
     for assignment in assignments:
         incoming = _simulated_submissions(root, assignment, students)
-        collect(assignment=assignment, source=incoming, course_dir=root)
-        grade(assignment=assignment, course_dir=root)
+        say(f"\ncollect {assignment} from {incoming}")
+        say(format_report(collect(assignment=assignment, source=incoming, course_dir=root)))
+        say(f"\ngrade {assignment}")
+        for summary in grade(assignment=assignment, course_dir=root):
+            say(format_summary(summary))
         pages += feedback(assignment=assignment, course_dir=root)
     exports = [export(course_dir=root, format=name, detail=detail)
                for name, detail in (("csv", False), ("csv", True), ("moodle", False))]

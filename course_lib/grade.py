@@ -44,6 +44,12 @@ def grade(
     return summaries
 
 
+def format_summary(summary: dict[str, Any]) -> str:
+    """One line per graded student, as `course grade` prints it."""
+    score = f"{summary['score']:g}/{summary['max_score']:g}"
+    return f"{summary['student']:<24} {summary['status']:<16} {score:>8}  {summary['message']}"
+
+
 def _submissions(root: Path, assignment: str, students: list[str] | None) -> list[str]:
     collected = sorted(p.parent.name for p in (root / "submitted").glob(f"*/{assignment}"))
     if not collected:

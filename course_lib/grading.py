@@ -196,13 +196,15 @@ def _cell_message(cell: Any) -> str:
 
 def _status(outcome: dict[str, Any], cells: list[dict[str, Any]]) -> tuple[str, str]:
     """The submission's status and the instructor's one-line explanation."""
-    error = outcome.get("error") or ""
-    if "DeadKernelError" in error:
+    # nbgrader's error is a generic exception; the cause is in its log.
+    said = f"{outcome.get('log') or ''}\n{outcome.get('error') or ''}"
+    if "DeadKernelError" in said:
         return R.KERNEL_DIED, "the kernel died while running the notebook (crash, os._exit, memory)"
-    if "NotJSONError" in error or "ValidationError" in error or "not valid" in error.lower():
-        return R.INVALID_NOTEBOOK, "the submitted notebook cannot be read: " + _last_line(error)
+    for cause in ("NotJSONError", "NotebookValidationError", "ValidationError"):
+        if cause in said:
+            return R.INVALID_NOTEBOOK, "the submitted notebook cannot be read: " + _line_with(said, cause)
     if not outcome["success"]:
-        return R.ERROR, "nbgrader could not autograde it: " + _last_line(error)
+        return R.ERROR, "nbgrader could not autograde it: " + _last_line(said)
     if any(cell["status"] == R.CELL_TIMEOUT for cell in cells):
         return R.TIMEOUT, "a cell did not finish within the time limit"
     return R.GRADED, ""
@@ -234,6 +236,10 @@ def reference_accuracy(model_path: Path) -> float | None:
         return round(accuracy(model, images.reshape(-1, *model.input_shape[1:]) / 255, labels), 4)
     except Exception:  # a broken or hostile model file: no accuracy, the grades stand
         return None
+
+
+def _line_with(text: str, word: str) -> str:
+    return next(line.strip() for line in text.splitlines() if word in line)[:300]
 
 
 def _last_line(text: str) -> str:

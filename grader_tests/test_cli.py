@@ -1,0 +1,156 @@
+"""The `course` command on real notebooks in a temporary course: a batch that survives a dead
+kernel and an invalid notebook, re-runs that skip graded work, and every output after it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import PROJECT
+
+from course_lib.cli import main
+from course_lib.course import copy_course
+from test_release import _secret_lines
+
+pytestmark = pytest.mark.slow
+FIXTURES = PROJECT / "grader_tests" / "fixtures" / "cli"
+NOTEBOOK = "TP1_MNIST_dense.ipynb"
+
+
+def run(capsys, course: Path, *args: str) -> tuple[int, str, str]:
+    code = main(["--course-dir", str(course), *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory, mnist_dir) -> Path:
+    folder = tmp_path_factory.mktemp("cli-course")
+    return copy_course(origin=PROJECT, folder=folder, assignments=["tp1_dense"], mnist_dir=mnist_dir)
+
+
+@pytest.fixture(scope="module")
+def graded(course) -> Path:
+    """Collected from flat files; the invalid notebook is put straight into submitted/, as a
+    student's file can arrive through nbgrader's exchange without our checks."""
+    incoming = course / "incoming"
+    incoming.mkdir()
+    shutil.copy(FIXTURES / "partial.ipynb", incoming / f"paula_{NOTEBOOK}")
+    shutil.copy(FIXTURES / "kernel_dies.ipynb", incoming / f"kevin_{NOTEBOOK}")
+    shutil.copy(course / "release" / "tp1_dense" / NOTEBOOK, incoming / f"rita_{NOTEBOOK}")
+    assert main(["--course-dir", str(course), "collect", "tp1_dense", str(incoming)]) == 0
+    invalid = course / "submitted" / "ivan" / "tp1_dense"
+    invalid.mkdir(parents=True)
+    shutil.copy(FIXTURES / "invalid_json.ipynb", invalid / NOTEBOOK)
+    assert main(["--course-dir", str(course), "grade", "tp1_dense"]) == 0
+    return course
+
+
+def _result(course: Path, student: str) -> dict:
+    return json.loads((course / "autograded" / student / "tp1_dense" / "grading.json").read_text())
+
+
+def test_a_dead_kernel_and_an_invalid_notebook_do_not_stop_the_batch(graded):
+    kevin, ivan = _result(graded, "kevin"), _result(graded, "ivan")
+    assert kevin["status"] == "kernel-died" and kevin["score"] == 0
+    assert {c["status"] for c in kevin["cells"] if c["kind"] == "auto"} == {"error"}
+    assert ivan["status"] == "invalid-notebook" and ivan["score"] == 0
+    assert "cannot be read" in ivan["message"]
+
+    paula, rita = _result(graded, "paula"), _result(graded, "rita")
+    assert paula["status"] == rita["status"] == "graded"
+    passed = {c["grade_id"] for c in paula["cells"] if c["status"] == "passed"}
+    assert passed == {"test_activations", "test_load", "test_prepare", "test_onehot"}
+    assert paula["score"] == 5 and rita["score"] == 0
+
+
+def test_a_rerun_skips_graded_work_unless_changed_or_forced(graded, capsys):
+    before = {s: _result(graded, s) for s in ("paula", "rita")}
+    code, out, _ = run(capsys, graded, "grade", "tp1_dense")
+    assert code == 0
+    assert len(re.findall(r"^\w+\s+skipped\s", out, flags=re.M)) == 4
+    assert {s: _result(graded, s) for s in ("paula", "rita")} == before
+
+    notebook = nbformat.read(graded / "submitted" / "rita" / "tp1_dense" / NOTEBOOK, as_version=4)
+    notebook.cells[0].source += "\n"  # a changed submission is graded again
+    nbformat.write(notebook, graded / "submitted" / "rita" / "tp1_dense" / NOTEBOOK)
+    code, out, _ = run(capsys, graded, "grade", "tp1_dense", "--student", "rita", "--student", "paula")
+    assert re.search(r"^rita\s+graded\s", out, flags=re.M)
+    assert re.search(r"^paula\s+skipped\s", out, flags=re.M)
+    code, out, _ = run(capsys, graded, "grade", "tp1_dense", "--student", "paula", "--force")
+    assert re.search(r"^paula\s+graded\s+5/24", out, flags=re.M)
+
+
+def test_exports(graded, capsys):
+    for args, name in ((["export"], "grades.csv"), (["export", "--detail"], "grades-detail.csv"),
+                       (["export", "--format", "moodle"], "grades-moodle.csv")):
+        code, out, _ = run(capsys, graded, *args)
+        assert code == 0 and out.strip() == f"exported {graded / 'exports' / name}"
+    rows = {r["student_id"]: r for r in csv.DictReader((graded / "exports" / "grades.csv").open())}
+    assert {s: rows[s]["tp1_dense_status"] for s in rows} == {
+        "ivan": "invalid-notebook", "kevin": "kernel-died", "paula": "graded", "rita": "graded"
+    }
+    assert rows["paula"]["total"] == "5" and rows["paula"]["max_total"] == "24"
+    detail = list(csv.DictReader((graded / "exports" / "grades-detail.csv").open()))
+    assert len(detail) == 4 * 17  # four students, 13 autograded cells and 4 written answers
+    # Untouched written answers get 0 from nbgrader; none of these students wrote one.
+    assert not [r for r in detail if r["status"] == "manual-pending"]
+    moodle = list(csv.reader((graded / "exports" / "grades-moodle.csv").open()))
+    assert moodle[0] == ["ID number", "tp1_dense"]
+
+
+def test_feedback_never_shows_hidden_test_source(graded, capsys):
+    code, out, _ = run(capsys, graded, "feedback", "tp1_dense")
+    assert code == 0 and len(out.splitlines()) == 4
+    secrets = _secret_lines(PROJECT / "source" / "tp1_dense" / NOTEBOOK)
+    for page in (graded / "feedback").glob("*/tp1_dense/feedback.html"):
+        text = page.read_text()
+        assert not [line for line in secrets if line in text], page
+        assert "HIDDEN TESTS" not in text and "ref_im_test" not in text
+    paula = (graded / "feedback" / "paula" / "tp1_dense" / "feedback.html").read_text()
+    assert "5 / 24" in paula
+
+
+def test_report_contains_its_plots(graded, capsys):
+    code, out, _ = run(capsys, graded, "report")
+    assert code == 0
+    html = (graded / "reports" / "report.html").read_text()
+    # Scores, pass rate per cell and grading time; nobody here trained a model, so the
+    # accuracy plot is replaced by a note.
+    assert html.count('<img src="data:image/png;base64,') == 3
+    assert "No accuracy was measured for tp1_dense." in html
+    assert "kernel-died" in html and "invalid-notebook" in html
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["grade", "tp9"], "course: error: unknown assignment tp9: the course has tp1_dense\n"),
+        (["grade", "tp1_dense", "--student", "zoe"], "course: error: no submission of tp1_dense by zoe\n"),
+        (["feedback", "tp1_dense", "--student", "zoe"], None),
+        (["collect", "tp1_dense", "nowhere"], None),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(graded, capsys, args, message):
+    code, out, err = run(capsys, graded, *args)
+    assert code == 2 and out == ""
+    assert err.startswith("course: error: ") and err.count("\n") == 1
+    if message:
+        assert err == message
+
+
+def test_missing_config_and_empty_folder(tmp_path, capsys):
+    code, _, err = run(capsys, tmp_path, "grade", "tp1_dense")
+    assert code == 2 and err == f"course: error: {tmp_path} is not a course folder: it has no nbgrader_config.py\n"
+    (tmp_path / "zip.zip").write_bytes(b"not a zip")
+    shutil.copy(PROJECT / "nbgrader_config.py", tmp_path)
+    (tmp_path / "source" / "tp1_dense").mkdir(parents=True)
+    shutil.copy(PROJECT / "source" / "tp1_dense" / NOTEBOOK, tmp_path / "source" / "tp1_dense")
+    code, _, err = run(capsys, tmp_path, "report")
+    assert code == 2 and "grade the submissions first" in err and err.count("\n") == 1

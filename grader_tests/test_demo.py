@@ -1,0 +1,42 @@
+"""The README's main job: `course demo` runs end to end and its outputs agree with each other."""
+
+from __future__ import annotations
+
+import csv
+import re
+
+import pytest
+
+from course_lib.cli import main
+from course_lib.gradebook import open_gradebook
+from course_lib.results import read_results
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_outputs_exist_and_agree(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    root = tmp_path / "demo-course"
+    assert re.search(r"^emma\s+rejected\s+not a notebook: invalid JSON", out, flags=re.M)
+    for kind in ("gradebook", "feedback", "export", "report"):
+        paths = re.findall(rf"^  {kind}\s+(\S+)$", out, flags=re.M)
+        assert paths and all((tmp_path / p).is_file() for p in paths), kind
+
+    results = {r["student"]: r for r in read_results(root, "tp1_dense")}
+    assert set(results) == {"alice", "bruno", "chloe", "david"}
+    assert results["alice"]["score"] == 19 and results["chloe"]["score"] == 17
+    rows = {r["student_id"]: r for r in csv.DictReader((root / "exports" / "grades.csv").open())}
+    with open_gradebook(root) as gradebook:
+        for student, result in results.items():
+            submission = gradebook.find_submission("tp1_dense", student)
+            assert submission.score == result["score"] == float(rows[student]["tp1_dense"])
+            page = (root / "feedback" / student / "tp1_dense" / "feedback.html").read_text()
+            assert f"{result['score']:g} / {result['max_score']:g}" in page
+    assert rows["emma"]["tp1_dense_status"] == "not-submitted"
+
+    # A second demo replaces the first one's folder; any other folder is left alone.
+    (tmp_path / "mine").mkdir()
+    assert main(["demo", "--folder", "mine"]) == 2
+    assert "is not a demo course" in capsys.readouterr().err
