@@ -31,7 +31,8 @@ def measure(*, assignment: str) -> dict:
                              assignments=[assignment], mnist_dir=MNIST)
         place_submission(course_dir=course, assignment=assignment, student="bench", notebook=solution)
         started = time.perf_counter()
-        graded = grade_submission(course_dir=course, assignment=assignment, student="bench")
+        graded = grade_submission(course_dir=course, assignment=assignment, student="bench",
+                                  output_dir=Path(scratch) / "autograded")
         autograde_seconds = time.perf_counter() - started
 
         plain = Path(scratch) / "plain"
