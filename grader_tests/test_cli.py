@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -16,6 +17,7 @@ from conftest import PROJECT
 
 from course_lib.cli import main
 from course_lib.course import copy_course
+from course_lib.gradebook import open_gradebook
 from test_release import _secret_lines
 
 pytestmark = pytest.mark.slow
@@ -154,3 +156,27 @@ def test_missing_config_and_empty_folder(tmp_path, capsys):
     shutil.copy(PROJECT / "source" / "tp1_dense" / NOTEBOOK, tmp_path / "source" / "tp1_dense")
     code, _, err = run(capsys, tmp_path, "report")
     assert code == 2 and "grade the submissions first" in err and err.count("\n") == 1
+
+
+def test_a_late_submission_gets_the_late_penalty(tmp_path, mnist_dir, capsys):
+    """course.toml's deadline reaches nbgrader, whose penalty ("zero" in nbgrader_config.py)
+    takes the late student's points, in the stored result and in the gradebook."""
+    course = copy_course(origin=PROJECT, folder=tmp_path / "course", assignments=["tp1_dense"],
+                         mnist_dir=mnist_dir)
+    with (course / "course.toml").open("a") as config:
+        config.write("\n[assignments.tp1_dense]\ndue = 2026-01-05T18:00:00Z\n")
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    for student in ("early", "late"):
+        shutil.copy(FIXTURES / "partial.ipynb", incoming / f"{student}_{NOTEBOOK}")
+    os.utime(incoming / f"early_{NOTEBOOK}", (1767600000, 1767600000))  # 2026-01-05 08:00 UTC
+    assert main(["--course-dir", str(course), "release"]) == 0
+    assert main(["--course-dir", str(course), "collect", "tp1_dense", str(incoming)]) == 0
+    assert main(["--course-dir", str(course), "grade", "tp1_dense"]) == 0
+    early, late = _result(course, "early"), _result(course, "late")
+    assert (early["score"], early["late_penalty"]) == (5, 0)
+    assert (late["score"], late["late_penalty"]) == (0, 5)
+    with open_gradebook(course) as gradebook:
+        late_submission = gradebook.find_submission("tp1_dense", "late")
+        assert (late_submission.score, late_submission.late_submission_penalty) == (5, 5)
+        assert gradebook.find_submission("tp1_dense", "early").late_submission_penalty == 0
