@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sysconfig
 import tomllib
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,7 +22,17 @@ def course_root(course_dir: str | Path) -> Path:
     root = Path(course_dir).resolve()
     if not (root / NBGRADER_CONFIG).is_file():
         raise CourseError(f"{root} is not a course folder: it has no {NBGRADER_CONFIG}")
+    _put_scripts_on_path()
     return root
+
+
+def _put_scripts_on_path() -> None:
+    """nbgrader runs the `alembic` command to create a gradebook: it must be found even when
+    the virtual environment is not activated (`.venv/bin/course`, `make test`)."""
+    scripts = sysconfig.get_path("scripts")
+    path = os.environ.get("PATH", "")
+    if scripts not in path.split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join(filter(None, [scripts, path]))
 
 
 def nbgrader_config(root: Path) -> Config:
