@@ -488,3 +488,19 @@ def test_grade_threshold():
     )
     with pytest.raises(ValueError):
         grade_threshold(0.9, full=0.9, partial=0.95, points=2)
+
+
+def test_accuracy_works_on_a_model_whose_predict_was_compiled_for_another_rank():
+    """A model trained on (N, 28, 28) images (Keras adds the channel axis) is checked on the
+    reference (N, 28, 28, 1) images: Keras's cached predict function fails there, the checker
+    must not."""
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer="adam")
+    images, labels = np.zeros((8, 28, 28)), np.arange(8)
+    model.fit(images, np.eye(10)[labels], verbose=0)
+    model.predict(images, verbose=0)
+    with pytest.raises(ValueError):
+        model.predict(images[..., None], verbose=0)
+    expected = np.mean(np.argmax(model(images[..., None]), axis=1) == labels)
+    assert accuracy(model, images[..., None], labels) == expected

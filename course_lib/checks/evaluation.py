@@ -15,7 +15,10 @@ def accuracy(model: Any, x: Any, labels: Any, batch_size: int = 256) -> float:
     """Fraction of x whose predicted class (argmax) equals the integer label, in [0, 1].
 
     x and labels are the checker's own data: a mistake there is a ValueError, while a model
-    that does not fit the data is the student's AssertionError.
+    that does not fit the data is the student's AssertionError. The model is called directly,
+    not through `model.predict`: the student's kernel may have replaced `predict`, or left it
+    compiled for inputs of another rank (a model trained on (N, 28, 28) images then checked on
+    (N, 28, 28, 1) ones fails inside Keras's cached predict function).
     """
     model = require_model(model)
     data = np.asarray(x)
@@ -31,7 +34,10 @@ def accuracy(model: Any, x: Any, labels: Any, batch_size: int = 256) -> float:
             f"the model takes inputs of shape {shape_text(expected)}, "
             f"but the test data has shape {shape_text(data.shape)}"
         )
-    predictions = np.asarray(model.predict(data, batch_size=batch_size, verbose=0))
+    predictions = np.concatenate([
+        np.asarray(model(data[start : start + batch_size], training=False))
+        for start in range(0, len(data), batch_size)
+    ])
     if predictions.ndim != 2:
         raise AssertionError(
             f"the model outputs shape {shape_text((None, *predictions.shape[1:]))}, "
