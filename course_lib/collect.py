@@ -335,7 +335,7 @@ def _pick_notebook(files: list[_File], released: str) -> tuple[_File, str]:
     if not notebooks:
         others = ", ".join(file.name for file in files)
         raise _Rejected(f"not a notebook: {others}" if others else "no file")
-    right = [file for file in notebooks if file.name == released]
+    right = [file for file in notebooks if _is_released(file.name, released)]
     if len(right or notebooks) > 1:
         names = ", ".join(file.name for file in notebooks)
         raise _Rejected(
@@ -343,11 +343,16 @@ def _pick_notebook(files: list[_File], released: str) -> tuple[_File, str]:
             else f"{len(notebooks)} notebooks, none named {released}: {names}"
         )
     [file] = right or notebooks
-    notes = [f"renamed {file.name} to {released}"] if file.name != released else []
+    notes = [f"renamed {file.name} to {released}"] if not right else []
     ignored = [other.name for other in files if other is not file]
     if ignored:
         notes.append(f"ignored {', '.join(ignored)}")
     return file, "; ".join(notes)
+
+
+def _is_released(name: str, released: str) -> bool:
+    """The released notebook, named as released or `<student>_<released name>` (flat files)."""
+    return name == released or name.partition("_")[2] == released
 
 
 def _notebook_bytes(file: _File) -> bytes:

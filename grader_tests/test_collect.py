@@ -147,6 +147,7 @@ def test_flat_files(course, tmp_path):
         f"renamed bob_tp1.ipynb to {RELEASED}; ignored bob_rapport.pdf"
     )
     assert entries["carol"]["message"] == "not a notebook: carol_tp1.py"
+    assert entries["alice"]["message"] == ""  # <student>_<released name> is not a rename
     assert (_submitted(course, "alice") / RELEASED).read_bytes() == SOLUTION
 
 
