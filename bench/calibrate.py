@@ -43,14 +43,12 @@ def run_solution(assignment: str, seed: int, folder: Path) -> Path:
 
 def sample_accuracy(model_path: Path) -> float:
     """The model's accuracy on course_lib's sample of non-MNIST handwritten digits."""
-    import keras
-
-    from course_lib.checks import accuracy
+    from course_lib.checks import accuracy, load_saved_model, model_inputs
     from course_lib.digits import load_digit_images, sample_digits_dir
 
-    model = keras.models.load_model(model_path, safe_mode=True, compile=False)
+    model = load_saved_model(model_path)
     images, labels, _ = load_digit_images(sample_digits_dir())
-    return accuracy(model, images.reshape(-1, *model.input_shape[1:]) / 255, labels)
+    return accuracy(model, model_inputs(model, images), labels)
 
 
 def calibrate(*, assignment: str, seeds: list[int]) -> dict:

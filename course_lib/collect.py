@@ -56,7 +56,7 @@ from typing import Any
 
 import nbformat
 
-from course_lib.course import check_assignments, course_root, nbgrader_config
+from course_lib.course import check_assignments, course_root, last_line, nbgrader_api
 from course_lib.errors import CourseError
 from course_lib.gradebook import open_gradebook
 
@@ -424,14 +424,9 @@ def _when(moment: datetime | None) -> str:
 
 def _collect_exchange(root: Path, assignment: str, replace: bool) -> list[dict[str, Any]]:
     """nbgrader's own collect; its log says what it did for each student."""
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-
-    config = nbgrader_config(root)
-    api = NbGraderAPI(CourseDirectory(config=config), config=config)
-    result = api.collect(assignment, update=replace)
+    result = nbgrader_api(root).collect(assignment, update=replace)
     if not result["success"]:
-        reason = result["error"].strip().splitlines()[-1]
+        reason = last_line(result["error"])
         raise CourseError(
             f"nbgrader could not collect {assignment} from the exchange: "
             + re.sub(r"^[\w.]+: ", "", reason)  # without the exception's class name

@@ -8,6 +8,7 @@ import sysconfig
 import tomllib
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
@@ -40,6 +41,21 @@ def nbgrader_config(root: Path) -> Config:
     config = PyFileConfigLoader(NBGRADER_CONFIG, path=str(root)).load_config()
     config.CourseDirectory.root = str(root)
     return config
+
+
+def nbgrader_api(root: Path) -> Any:
+    """nbgrader's Python API on the course, with the course's own settings."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    config = nbgrader_config(root)
+    return NbGraderAPI(CourseDirectory(config=config), config=config)
+
+
+def last_line(text: str) -> str:
+    """The last non-blank line: nbgrader's tracebacks and logs end with what went wrong."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 def due_date(root: Path, assignment: str) -> datetime | None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from course_lib.checks import load_saved_model, model_inputs
 from course_lib.course import course_root
 from course_lib.data import MnistError, configured_mnist_dir, load_mnist
 from course_lib.errors import CourseError
@@ -128,21 +129,13 @@ def _confusion(root: Path, folder: Path, model: str | None) -> dict[str, str]:
                                       "enregistré par la correction."}
     x_test, y_test = _reference_test_set(root)
     try:
-        network = _load_model(_inside(folder, model))
-        inputs = x_test.reshape((-1, *network.input_shape[1:])).astype("float32") / 255
-        predictions = np.argmax(network.predict(inputs, verbose=0), axis=1)
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter
+        network = load_saved_model(_inside(folder, model))
+        predictions = np.argmax(network.predict(model_inputs(network, x_test), verbose=0), axis=1)
         return {"uri": figure_data_uri(plot_confusion_matrix(y_test, predictions)), "problem": ""}
     except Exception as error:  # noqa: BLE001 (see the docstring)
         return {"uri": "", "problem": f"Pas de matrice de confusion : le modèle enregistré n'a "
                                       f"pas pu être évalué ({_first_line(error, folder)})."}
-
-
-def _load_model(path: Path) -> Any:
-    """The saved .keras model, in safe mode: no lambda or pickled code of the student runs."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter
-    import keras
-
-    return keras.models.load_model(path, safe_mode=True)
 
 
 @functools.cache

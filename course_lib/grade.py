@@ -71,13 +71,13 @@ def _grade_one(root: Path, assignment: str, student: str, force: bool) -> dict[s
             course_dir=root, assignment=assignment, student=student, output_dir=output_dir
         )
     except Exception as error:  # the batch goes on; the instructor sees why
-        result = _failed(root, assignment, student, digest, error)
+        result = _failed(assignment, student, digest, error)
     record(root, result)
     R.write_result(root, result)
     return _summary(result, result["status"], result["message"])
 
 
-def _failed(root: Path, assignment: str, student: str, digest: str, error: Exception) -> dict:
+def _failed(assignment: str, student: str, digest: str, error: Exception) -> dict:
     """The result of a submission whose grading itself failed: zero, and the reason."""
     last = traceback.format_exception_only(error)[-1].strip()
     return {

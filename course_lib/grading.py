@@ -20,7 +20,7 @@ from typing import Any
 import nbformat
 
 from course_lib import results as R
-from course_lib.course import NBGRADER_CONFIG, course_root, nbgrader_config
+from course_lib.course import NBGRADER_CONFIG, course_root, last_line, nbgrader_api
 from course_lib.data import configured_mnist_dir
 from course_lib.errors import CourseError
 from course_lib.gradebook import open_gradebook
@@ -103,12 +103,7 @@ def _scratch_course(root: Path, scratch: Path, assignment: str, student: str) ->
 
 
 def _autograde(root: Path, assignment: str, student: str) -> dict[str, Any]:
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-
-    config = nbgrader_config(root)
-    api = NbGraderAPI(CourseDirectory(config=config), config=config)
-    return api.autograde(assignment, student, force=True, create=True)
+    return nbgrader_api(root).autograde(assignment, student, force=True, create=True)
 
 
 def _graded_cells(
@@ -190,7 +185,7 @@ def _cell_message(cell: Any) -> str:
             kind = "failed" if output.ename == "AssertionError" else "error"
             return f"{kind}: {output.ename}: {output.evalue}".strip()
         if output.output_type == "stream" and output.name == "stdout":
-            message = _last_line(output.text)
+            message = last_line(output.text)
     return message
 
 
@@ -204,7 +199,7 @@ def _status(outcome: dict[str, Any], cells: list[dict[str, Any]]) -> tuple[str, 
         if cause in said:
             return R.INVALID_NOTEBOOK, "the submitted notebook cannot be read: " + _line_with(said, cause)
     if not outcome["success"]:
-        return R.ERROR, "nbgrader could not autograde it: " + _last_line(said)
+        return R.ERROR, "nbgrader could not autograde it: " + last_line(said)
     if any(cell["status"] == R.CELL_TIMEOUT for cell in cells):
         return R.TIMEOUT, "a cell did not finish within the time limit"
     return R.GRADED, ""
@@ -221,19 +216,17 @@ def reference_accuracy(model_path: Path) -> float | None:
     """The accuracy of the saved model on the reference MNIST test set, measured here.
 
     The student's kernel may have changed anything in itself; this process has not run their
-    code. `safe_mode=True` refuses models carrying arbitrary code (lambdas).
+    code, and loads the model in safe mode (course_lib.checks.load_saved_model).
     """
     if not model_path.is_file():
         return None
-    import keras
-
-    from course_lib.checks import accuracy
+    from course_lib.checks import accuracy, load_saved_model, model_inputs
     from course_lib.data import load_mnist
 
     try:
-        model = keras.models.load_model(model_path, safe_mode=True, compile=False)
+        model = load_saved_model(model_path)
         _, (images, labels) = load_mnist()
-        return round(accuracy(model, images.reshape(-1, *model.input_shape[1:]) / 255, labels), 4)
+        return round(accuracy(model, model_inputs(model, images), labels), 4)
     except Exception:  # a broken or hostile model file: no accuracy, the grades stand
         return None
 
@@ -241,7 +234,3 @@ def reference_accuracy(model_path: Path) -> float | None:
 def _line_with(text: str, word: str) -> str:
     return next(line.strip() for line in text.splitlines() if word in line)[:300]
 
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else ""

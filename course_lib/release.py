@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from course_lib.course import check_assignments, course_root, due_date, nbgrader_config
+from course_lib.course import check_assignments, course_root, due_date, last_line, nbgrader_api
 from course_lib.gradebook import open_gradebook
 from course_lib.errors import CourseError
 
@@ -12,19 +12,15 @@ from course_lib.errors import CourseError
 def release(*, assignments: list[str] | None = None, course_dir: str | Path = ".") -> list[Path]:
     """Generate release/<assignment>/ from source/<assignment>/ for each assignment (all by
     default) and return the released folders."""
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-
     root = course_root(course_dir)
-    config = nbgrader_config(root)
-    api = NbGraderAPI(CourseDirectory(config=config), config=config)
+    api = nbgrader_api(root)
     released = []
     for assignment in check_assignments(root, assignments):
         result = api.generate_assignment(assignment, force=True, create=True)
         if not result["success"]:
             raise CourseError(
                 f"nbgrader could not generate {assignment}: "
-                + _last_line(result.get("error") or result.get("log") or "no log")
+                + (last_line(result.get("error") or result.get("log") or "") or "no log")
             )
         _set_due_date(root, assignment)
         released.append(root / "release" / assignment)
@@ -37,7 +33,3 @@ def _set_due_date(root: Path, assignment: str) -> None:
         with open_gradebook(root) as gradebook:
             gradebook.update_or_create_assignment(assignment, duedate=due)
 
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else text

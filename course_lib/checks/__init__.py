@@ -17,7 +17,7 @@ from .architecture import (
     max_pool,
     total_params,
 )
-from .artifacts import save_for_grader
+from .artifacts import load_saved_model, model_inputs, save_for_grader
 from .arrays import as_array, assert_array, assert_close, assert_one_hot, shape_matches
 from .compilation import assert_compiled
 from .evaluation import accuracy
@@ -44,7 +44,9 @@ __all__ = [
     "describe_layer",
     "flatten",
     "grade_threshold",
+    "load_saved_model",
     "max_pool",
+    "model_inputs",
     "model_input_shape",
     "require",
     "require_model",

@@ -31,3 +31,16 @@ def save_for_grader(*, model: Any = None, history: Any = None) -> None:
             return
         with open(GRADER_HISTORY, "w") as stream:
             json.dump(plain, stream)
+
+
+def load_saved_model(path: Any) -> Any:
+    """A model saved for the grader, in safe mode (no lambda or pickled code of the student
+    runs) and uncompiled (the grader only predicts)."""
+    import keras
+
+    return keras.models.load_model(path, safe_mode=True, compile=False)
+
+
+def model_inputs(model: Any, images: Any) -> Any:
+    """uint8 images prepared as the practicals ask: the model's input shape, values in [0, 1]."""
+    return images.reshape(-1, *model.input_shape[1:]) / 255
