@@ -12,24 +12,18 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.ClearSolutions.code_stub = {"python": "# VOTRE CODE ICI\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "VOTRE RÉPONSE ICI"
 
-# Training cells take minutes on a 2-core machine; 30 s (nbgrader's default) would cut them.
+# The per-cell time limit of a graded run (`course grade` reads it; the sandbox also bounds the
+# whole notebook, course.toml). Training cells take minutes on a 2-core machine.
 c.Execute.timeout = 900
 
-# nbgrader gives 0 points to a test cell that wrote anything on stderr. TensorFlow and Keras
-# write log lines and warnings there on their own, so a correct cell must not lose its points:
-# 1. kernels inherit this process's environment, so TensorFlow's C++ logging is silenced;
+# Kernels inherit this process's environment: TensorFlow's C++ logging stays quiet. (Points
+# never depend on a kernel's stderr: the verifier decides them from exported data, README.)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# 2. whatever still reaches stderr from TensorFlow, absl, Keras or Python's warnings module is
-#    removed from the outputs before grading (a real exception is an "error" output, not stderr,
-#    so a failing cell still gets 0).
-c.IgnorePattern.enabled = True
-c.IgnorePattern.pattern = (
-    r"(?m)^(WARNING: All log messages before absl"
-    r"|[IWEF]\d{4} \d\d:\d\d:\d\d"  # absl/C++ log lines: I0000 00:00:1795 ...
-    r"|WARNING:(tensorflow|absl)"  # TensorFlow's Python logger
-    r"|.*\b\w*Warning: "  # warnings.warn(...): "/path/file.py:12: UserWarning: ..."
-    r"|To enable the following instructions)"
-)
+
+# Formgrader's Generate Feedback (nbgrader generate_feedback) writes the course's own feedback
+# page, made from the grading result only: never the notebook, never a file beside it.
+c.GenerateFeedback.preprocessors = []
+c.GenerateFeedback.exporter_class = "course_lib.feedback.FeedbackExporter"
 
 # Late submissions (after the due date of course.toml): "none" keeps the points, "zero" gives 0.
 # A custom rule is a subclass of nbgrader.plugins.LateSubmissionPlugin set here.

@@ -1,10 +1,10 @@
-"""Calibrate a practical's accuracy thresholds: run its solution with several seeds.
+"""Calibrate a practical's accuracy thresholds: grade its solution with several seeds.
 
-For each seed, the master notebook runs as the autograder runs it (NBGRADER_EXECUTION=autograde,
-demonstrations skipped, hidden tests included) with `SEED = <seed>`; the model its hidden tests
-save for the grader is measured here, in a clean process, on the reference MNIST test set and on
-the shipped sample of non-MNIST digits. Prints mean, σ, min and the suggested full threshold
-floor(mean − 3σ) to the percent, and writes them as JSON.
+For each seed, the solution (its `SEED = <seed>` line changed) is graded exactly as students'
+work is: `course grade`, in a sandbox, the accuracy measured by the verifier on the reference
+MNIST test set; the model it kept is also measured on the shipped sample of non-MNIST digits.
+Prints mean, σ, min and the suggested full threshold floor(mean − 3σ) to the percent, and
+writes them as JSON.
 
     python bench/calibrate.py tp1_dense --seeds 1 2 3 4 5
 """
@@ -13,40 +13,39 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 
-from course_lib.checks.artifacts import GRADER_MODEL
-from course_lib.grading import reference_accuracy
+from course_lib.course import copy_course, place_submission
+from course_lib.grade import grade
+from course_lib.results import private_dir, read_result
 
 PROJECT = Path(__file__).resolve().parents[1]
+MNIST = PROJECT.parent / "shared" / "data" / "mnist"
 SEED_LINE = re.compile(r"^SEED = \d+$", flags=re.M)
 
 
-def run_solution(assignment: str, seed: int, folder: Path) -> Path:
-    """Execute the master notebook with `seed` in `folder`; return the saved model's path."""
-    [source] = (PROJECT / "source" / assignment).glob("*.ipynb")
-    notebook = nbformat.read(source, as_version=4)
-    [seed_cell] = [c for c in notebook.cells if c.metadata["nbgrader"]["grade_id"] == "seed"]
+def seeded_solution(assignment: str, seed: int, folder: Path) -> Path:
+    """The solution fixture with `SEED = seed`, written in `folder`."""
+    notebook = nbformat.read(PROJECT / "grader_tests" / "fixtures" / assignment / "solution.ipynb", as_version=4)
+    [seed_cell] = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "seed"]
     seed_cell.source = SEED_LINE.sub(f"SEED = {seed}", seed_cell.source)
-    os.environ["NBGRADER_EXECUTION"] = "autograde"
-    NotebookClient(notebook, timeout=1800, resources={"metadata": {"path": str(folder)}}).execute()
-    return folder / GRADER_MODEL
+    path = folder / f"seed{seed}.ipynb"
+    nbformat.write(notebook, path)
+    return path
 
 
 def sample_accuracy(model_path: Path) -> float:
     """The model's accuracy on course_lib's sample of non-MNIST handwritten digits."""
-    from course_lib.checks import accuracy, load_saved_model, model_inputs
+    from course_lib.checks import accuracy, model_inputs
     from course_lib.digits import load_digit_images, sample_digits_dir
+    from course_lib.pipeline.verify import load_model_safely
 
-    model = load_saved_model(model_path)
+    model = load_model_safely(model_path)
     images, labels, _ = load_digit_images(sample_digits_dir())
     return accuracy(model, model_inputs(model, images), labels)
 
@@ -54,15 +53,18 @@ def sample_accuracy(model_path: Path) -> float:
 def calibrate(*, assignment: str, seeds: list[int]) -> dict:
     runs = []
     with tempfile.TemporaryDirectory() as scratch:
-        (Path(scratch) / "course.toml").write_text((PROJECT / "course.toml").read_text().replace(
-            '"../shared', f'"{PROJECT.parent / "shared"}'))
+        course = copy_course(origin=PROJECT, folder=Path(scratch) / "course", assignments=[assignment],
+                             mnist_dir=MNIST)
         for seed in seeds:
-            started = time.perf_counter()
-            model_path = run_solution(assignment, seed, Path(scratch))
-            value = reference_accuracy(model_path)
-            assert value is not None, f"seed {seed}: the notebook saved no model for the grader"
-            runs.append({"seed": seed, "accuracy": value, "sample_digits_accuracy": sample_accuracy(model_path),
-                         "seconds": round(time.perf_counter() - started, 1)})
+            student = f"seed{seed}"
+            place_submission(course_dir=course, assignment=assignment, student=student,
+                             notebook=seeded_solution(assignment, seed, Path(scratch)))
+            grade(assignment=assignment, students=[student], course_dir=course)
+            result = read_result(course, assignment, student)
+            assert result["accuracy"] is not None, f"seed {seed}: {result['status']} {result['message']}"
+            model = private_dir(course, assignment, student) / result["files"]["model"]
+            runs.append({"seed": seed, "accuracy": result["accuracy"],
+                         "sample_digits_accuracy": sample_accuracy(model), "seconds": result["seconds"]})
             print(json.dumps(runs[-1]), flush=True)
     values = [run["accuracy"] for run in runs]
     samples = [run["sample_digits_accuracy"] for run in runs]

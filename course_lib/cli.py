@@ -36,7 +36,7 @@ def _grade(args: argparse.Namespace) -> None:
 
     for summary in grade(
         assignment=args.assignment, students=args.student, force=args.force,
-        course_dir=args.course_dir,
+        unsafe_no_sandbox=args.unsafe_no_sandbox, course_dir=args.course_dir,
     ):
         print(format_summary(summary))
 
@@ -64,7 +64,8 @@ def _report(args: argparse.Namespace) -> None:
 def _demo(args: argparse.Namespace) -> None:
     from course_lib.demo import demo
 
-    outputs = demo(folder=args.folder, full_class=args.full_class, say=print)
+    outputs = demo(folder=args.folder, full_class=args.full_class,
+                   unsafe_no_sandbox=args.unsafe_no_sandbox, say=print)
     print("\nWhat the demo made:")
     for kind, paths in outputs.items():
         for path in paths:
@@ -100,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("assignment", metavar="ASSIGNMENT")
     grade.add_argument("--student", action="append", metavar="S", help="only this student (repeatable)")
     grade.add_argument("--force", action="store_true", help="grade again what is already graded and unchanged")
+    grade.add_argument(
+        "--unsafe-no-sandbox", action="store_true",
+        help="run student code without bubblewrap (only for code you trust; results say so)",
+    )
 
     feedback = command("feedback", _feedback, "write one HTML feedback page per student")
     feedback.add_argument("assignment", metavar="ASSIGNMENT")
@@ -116,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = command("demo", _demo, "run the whole workflow on a simulated class, in a new folder")
     demo.add_argument("--folder", default="demo-course", help="where the demo course is made (default: demo-course)")
     demo.add_argument("--full-class", action="store_true", help="both practicals and more students (slower)")
+    demo.add_argument("--unsafe-no-sandbox", action="store_true", help="grade without bubblewrap")
     return parser
 
 

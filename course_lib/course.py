@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sysconfig
 import tomllib
@@ -23,13 +24,13 @@ def course_root(course_dir: str | Path) -> Path:
     root = Path(course_dir).resolve()
     if not (root / NBGRADER_CONFIG).is_file():
         raise CourseError(f"{root} is not a course folder: it has no {NBGRADER_CONFIG}")
-    _put_scripts_on_path()
     return root
 
 
-def _put_scripts_on_path() -> None:
+def scripts_on_path() -> None:
     """nbgrader runs the `alembic` command to create a gradebook: it must be found even when
-    the virtual environment is not activated (`.venv/bin/course`, `make test`)."""
+    the virtual environment is not activated (`.venv/bin/course`, `make test`). Called where
+    nbgrader is used (the gradebook, nbgrader's API)."""
     scripts = sysconfig.get_path("scripts")
     path = os.environ.get("PATH", "")
     if scripts not in path.split(os.pathsep):
@@ -48,6 +49,7 @@ def nbgrader_api(root: Path) -> Any:
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
+    scripts_on_path()
     config = nbgrader_config(root)
     return NbGraderAPI(CourseDirectory(config=config), config=config)
 
@@ -64,19 +66,50 @@ def due_date(root: Path, assignment: str) -> datetime | None:
     nbgrader applies its late-submission penalty (nbgrader_config.py) after this date.
     """
     config_file = root / "course.toml"
-    if not config_file.is_file():
-        return None
-    try:
-        with config_file.open("rb") as stream:
-            due = tomllib.load(stream).get("assignments", {}).get(assignment, {}).get("due")
-    except tomllib.TOMLDecodeError as error:
-        raise CourseError(f"{config_file} is not valid TOML: {error}") from None
+    due = _course_toml(root).get("assignments", {}).get(assignment, {}).get("due")
     if due is None:
         return None
     if isinstance(due, datetime):
         # nbgrader keeps naive UTC times; a date-time without offset is taken as UTC.
         return due.astimezone(timezone.utc).replace(tzinfo=None) if due.tzinfo else due
     raise CourseError(f"{config_file}: the due date of {assignment} must be a TOML date-time")
+
+
+def _course_toml(root: Path) -> dict[str, Any]:
+    config_file = root / "course.toml"
+    if not config_file.is_file():
+        return {}
+    try:
+        with config_file.open("rb") as stream:
+            return tomllib.load(stream)
+    except tomllib.TOMLDecodeError as error:
+        raise CourseError(f"{config_file} is not valid TOML: {error}") from None
+
+
+def grading_settings(root: Path, assignment: str) -> dict[str, Any]:
+    """What grading `assignment` uses: the sandbox's limits ([sandbox]), nbgrader's cell
+    timeout, and the verifier's thresholds ([assignments.<name>.accuracy]): one place each."""
+    from course_lib.pipeline.sandbox import Limits
+
+    config = _course_toml(root)
+    sandbox = config.get("sandbox", {})
+    unknown = set(sandbox) - set(Limits.__dataclass_fields__)
+    if unknown:
+        raise CourseError(f"course.toml [sandbox]: unknown setting {', '.join(sorted(unknown))}")
+    accuracy = config.get("assignments", {}).get(assignment, {}).get("accuracy")
+    if not accuracy or not {"full", "partial"} <= set(accuracy):
+        raise CourseError(f"course.toml has no [assignments.{assignment}.accuracy] full and partial thresholds")
+    timeout = nbgrader_config(root).Execute.get("timeout", 30)
+    return {"limits": Limits(**sandbox), "cell_timeout": int(timeout),
+            "checks": {"accuracy": {"full": float(accuracy["full"]), "partial": float(accuracy["partial"])}}}
+
+
+def released_notebook(root: Path, assignment: str) -> Path:
+    """The student version of `assignment` (run `course release` first)."""
+    found = sorted((root / "release" / assignment).glob("*.ipynb"))
+    if len(found) != 1:
+        raise CourseError(f"release/{assignment} must hold one notebook: run `course release {assignment}`")
+    return found[0]
 
 
 def assignments(root: Path) -> list[str]:
@@ -109,8 +142,12 @@ def copy_course(
     origin, folder = course_root(origin), Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(origin / NBGRADER_CONFIG, folder)
+    settings = (origin / "course.toml").read_text() if (origin / "course.toml").is_file() else ""
+    # The copy's MNIST is the one given (or none: keras), the rest of the settings are the origin's.
+    settings = re.sub(r"(?m)^mnist_dir\s*=.*$", "", settings)
     if mnist_dir is not None and Path(mnist_dir).is_dir():
-        (folder / "course.toml").write_text(f'[data]\nmnist_dir = "{Path(mnist_dir).resolve()}"\n')
+        settings = settings.replace("[data]", f'[data]\nmnist_dir = "{Path(mnist_dir).resolve()}"', 1)
+    (folder / "course.toml").write_text(settings)
     for assignment in check_assignments(origin, assignments):
         shutil.copytree(origin / "source" / assignment, folder / "source" / assignment)
     release(assignments=assignments, course_dir=folder)

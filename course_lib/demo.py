@@ -48,10 +48,12 @@ def _quiet(line: str) -> None:
 
 
 def demo(
-    *, folder: str | Path = "demo-course", full_class: bool = False, say: Callable[[str], None] = _quiet
+    *, folder: str | Path = "demo-course", full_class: bool = False, unsafe_no_sandbox: bool = False,
+    say: Callable[[str], None] = _quiet,
 ) -> dict[str, list[str]]:
     """Run the workflow on TP1 with five students (both practicals, eight students with
-    `full_class`) in `folder`, made anew; tell each step to `say`; return output kind → paths."""
+    `full_class`) in `folder`, made anew; tell each step to `say`; return output kind → paths.
+    Student code runs in the bubblewrap sandbox, unless `unsafe_no_sandbox` (said)."""
     if not FIXTURES.is_dir():
         raise CourseError(f"the demo needs the repository's fixture notebooks ({FIXTURES})")
     root = _fresh_folder(Path(folder))
@@ -65,8 +67,9 @@ def demo(
         incoming = _simulated_submissions(root, assignment, students)
         say(f"\ncollect {assignment} from {incoming}")
         say(format_report(collect(assignment=assignment, source=incoming, course_dir=root)))
-        say(f"\ngrade {assignment}")
-        for summary in grade(assignment=assignment, course_dir=root):
+        sandbox = "WITHOUT a sandbox (--unsafe-no-sandbox)" if unsafe_no_sandbox else "in the bubblewrap sandbox"
+        say(f"\ngrade {assignment}: each notebook runs {sandbox}, the verifier decides the points")
+        for summary in grade(assignment=assignment, unsafe_no_sandbox=unsafe_no_sandbox, course_dir=root):
             say(format_summary(summary))
         pages += feedback(assignment=assignment, course_dir=root)
     exports = [export(course_dir=root, format=name, detail=detail)

@@ -32,9 +32,11 @@ def export(
 
     format="csv" (default exports/grades.csv), one row per student: student_id, first_name,
     last_name, total, max_total, then per assignment `<a>` (score after late penalty, manual
-    answers at their current score), `<a>_max` and `<a>_status` (the result's status, or
-    "not-submitted"), then needs_attention ("<a>: reason; …", empty when all is in order:
-    a submission not graded normally, cells in error or timed out, manual grading pending).
+    answers at their current score), `<a>_max`, `<a>_status` (the result's status, or
+    "not-submitted") and `<a>_tampered` (yes/no: the kernel's verdicts disagreed with the
+    verifier's, or cells it may not change were changed), then needs_attention ("<a>: reason;
+    …", empty when all is in order: tampering, a submission not graded normally, cells in
+    error or timed out, manual grading pending).
     A student without a submission counts 0 of the assignment's maximum in the total.
 
     format="moodle" (default exports/grades-moodle.csv), for Moodle's "Import grades from CSV":
@@ -108,7 +110,7 @@ def _grades_table(results: list[dict[str, Any]], known: dict[str, dict[str, str]
     students, assignments, by_key, maxima = _by_submission(results, known)
     header = ["student_id", "first_name", "last_name", "total", "max_total"]
     for assignment in assignments:
-        header += [assignment, f"{assignment}_max", f"{assignment}_status"]
+        header += [assignment, f"{assignment}_max", f"{assignment}_status", f"{assignment}_tampered"]
     header.append("needs_attention")
     rows = []
     for student in students:
@@ -119,11 +121,12 @@ def _grades_table(results: list[dict[str, Any]], known: dict[str, dict[str, str]
             result = by_key.get((student, assignment))
             if result is None:
                 max_total += maxima[assignment]
-                columns += ["", number(maxima[assignment]), NOT_SUBMITTED]
+                columns += ["", number(maxima[assignment]), NOT_SUBMITTED, ""]
                 continue
             total += result["score"]
             max_total += result["max_score"]
-            columns += [number(result["score"]), number(result["max_score"]), result["status"]]
+            columns += [number(result["score"]), number(result["max_score"]), result["status"],
+                        "yes" if result.get("tampered") else "no"]
             attention += [f"{assignment}: {reason}" for reason in attention_reasons(result)]
         rows.append([
             student, names.get("first_name", ""), names.get("last_name", ""),

@@ -1,26 +1,29 @@
 """Each student's feedback page, in French: points, the checks' messages and the grader's plots.
 
-nbgrader's own feedback renders the whole autograded notebook, hidden tests included. These
-pages are made only from the grading result (grading.json) and the files the grader saved
-beside it (training history, model), so no test source can reach a student.
+The page is made only from the grading result (grading.json) and the files the grader kept
+beside it (training history, model), never from a notebook, so no test source can reach a
+student. `course feedback` writes it where nbgrader's own feedback goes,
+`feedback/<student>/<assignment>/<notebook>.html`; formgrader's Generate Feedback button
+(nbgrader's generate_feedback) writes the very same page there, through `FeedbackExporter`
+(nbgrader_config.py), and copies no file beside it (the grader's files are not in nbgrader's
+autograded folder).
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from nbconvert.exporters import Exporter
 
-from course_lib.checks import load_saved_model, model_inputs
 from course_lib.course import course_root
 from course_lib.data import MnistError, configured_mnist_dir, load_mnist
 from course_lib.errors import CourseError
 from course_lib.plots import plot_confusion_matrix, plot_loss_accuracy
-from course_lib.reporting import figure_data_uri, graded_results, write_html
+from course_lib.reporting import figure_data_uri, graded_results, render_html, write_html
 from course_lib.results import (
     CELL_ERROR, CELL_TIMEOUT, ERROR, FAILED, INVALID_NOTEBOOK, KERNEL_DIED, MANUAL_PENDING,
     MISSING, PARTIAL, PASSED, TIMEOUT, result_path,
@@ -45,12 +48,8 @@ SUBMISSION_STATUS = {
 def feedback(
     *, course_dir: str | Path = ".", assignment: str, students: list[str] | None = None
 ) -> list[Path]:
-    """Write feedback/<student>/<assignment>/feedback.html for each student (default: every
-    graded student of the assignment) and return the paths.
-
-    The folder is nbgrader's, the file name is not: nbgrader's release_feedback only releases
-    <notebook>.html pages with the submission's timestamp.txt and submission_secret.txt.
-    """
+    """Write feedback/<student>/<assignment>/<notebook>.html for each student (default: every
+    graded student of the assignment) and return the paths."""
     root = course_root(course_dir)
     results = {r["student"]: r for r in graded_results(root, assignment)}
     wanted = students or sorted(results)
@@ -63,9 +62,32 @@ def feedback(
     paths = []
     for student in wanted:
         result = results[student]
-        path = root / "feedback" / student / assignment / "feedback.html"
+        notebook = next((c["notebook"] for c in result["cells"]), assignment)
+        path = root / "feedback" / student / assignment / f"{notebook}.html"
         paths.append(write_html(path, "feedback.html", **_page(root, result)))
     return paths
+
+
+def feedback_page(root: Path, assignment: str, student: str) -> str:
+    """The HTML of one student's page (what `feedback` writes)."""
+    results = {r["student"]: r for r in graded_results(root, assignment)}
+    if student not in results:
+        raise CourseError(f"no grading result of {assignment} for {student}: run `course grade` first")
+    return render_html("feedback.html", **_page(root, results[student]))
+
+
+class FeedbackExporter(Exporter):
+    """nbgrader's generate_feedback exporter (formgrader's Generate Feedback button): instead
+    of rendering the autograded notebook, it renders the student's `course feedback` page."""
+
+    file_extension = ".html"
+    output_mimetype = "text/html"
+
+    def from_notebook_node(self, nb: Any, resources: dict | None = None, **kw: Any) -> tuple[str, dict]:
+        resources = self._init_resources(resources)
+        info = resources["nbgrader"]
+        root = Path(self.parent.coursedir.root)
+        return feedback_page(root, info["assignment"], info["student"]), resources
 
 
 def _page(root: Path, result: dict[str, Any]) -> dict[str, Any]:
@@ -77,6 +99,8 @@ def _page(root: Path, result: dict[str, Any]) -> dict[str, Any]:
         "assignment": result["assignment"],
         "student": result["student"],
         "status_text": SUBMISSION_STATUS.get(result["status"], ""),
+        "tampered": [entry["grade_id"] for entry in result.get("tampering", [])]
+                    + (["cellules verrouillées"] if result.get("notes") else []),
         "score": result["score"],
         "max_score": result["max_score"],
         "late_penalty": result.get("late_penalty") or 0.0,
@@ -87,7 +111,7 @@ def _page(root: Path, result: dict[str, Any]) -> dict[str, Any]:
         "accuracy": None if result["accuracy"] is None else _percent(result["accuracy"]),
         "accuracy_message": accuracy_cells[0]["message"] if accuracy_cells else "",
         "curves": _curves(folder, files.get("history")),
-        "confusion": _confusion(root, folder, files.get("model")),
+        "confusion": _confusion(root, folder, files.get("predictions")),
     }
 
 
@@ -118,22 +142,19 @@ def _curves(folder: Path, history: str | None) -> dict[str, str]:
                                       f"inutilisable ({_first_line(error, folder)})."}
 
 
-def _confusion(root: Path, folder: Path, model: str | None) -> dict[str, str]:
-    """The confusion matrix of the saved model on the reference MNIST test set.
-
-    A student's model can fail to load or to predict in as many ways as keras has errors:
-    whatever happens is said in the page, and the other pages are still written.
-    """
-    if model is None:
+def _confusion(root: Path, folder: Path, predictions: str | None) -> dict[str, str]:
+    """The confusion matrix of the classes the verifier's run of the trained model predicted
+    for the reference test set (stored as plain JSON: no student model is loaded here)."""
+    if predictions is None:
         return {"uri": "", "problem": "Pas de matrice de confusion : aucun modèle n'a été "
                                       "enregistré par la correction."}
-    x_test, y_test = _reference_test_set(root)
+    _, y_test = _reference_test_set(root)
     try:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter
-        network = load_saved_model(_inside(folder, model))
-        predictions = np.argmax(network.predict(model_inputs(network, x_test), verbose=0), axis=1)
-        return {"uri": figure_data_uri(plot_confusion_matrix(y_test, predictions)), "problem": ""}
-    except Exception as error:  # noqa: BLE001 (see the docstring)
+        classes = np.asarray(json.loads(_inside(folder, predictions).read_text()), dtype=np.int64)
+        if classes.shape != y_test.shape or classes.min() < 0 or classes.max() > 9:
+            raise ValueError("predictions of another shape")
+        return {"uri": figure_data_uri(plot_confusion_matrix(y_test, classes)), "problem": ""}
+    except (OSError, ValueError, TypeError) as error:
         return {"uri": "", "problem": f"Pas de matrice de confusion : le modèle enregistré n'a "
                                       f"pas pu être évalué ({_first_line(error, folder)})."}
 

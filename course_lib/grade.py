@@ -16,10 +16,11 @@ from typing import Any
 from tqdm import tqdm
 
 from course_lib import results as R
-from course_lib.course import check_assignments, course_root
+from course_lib.course import check_assignments, course_root, grading_settings, released_notebook
 from course_lib.errors import CourseError
 from course_lib.gradebook import record
-from course_lib.grading import grade_submission, submission_digest
+from course_lib.pipeline.execute import Verifier, grade_submission, submission_digest
+from course_lib.pipeline.sandbox import bubblewrap
 
 SKIPPED = "skipped"
 
@@ -29,25 +30,35 @@ def grade(
     assignment: str,
     students: list[str] | None = None,
     force: bool = False,
+    unsafe_no_sandbox: bool = False,
     course_dir: str | Path = ".",
 ) -> list[dict[str, Any]]:
     """Grade the collected submissions of `assignment` (all, or `students`); return a summary
-    per student: {"student", "status", "score", "max_score", "seconds", "message"}."""
+    per student: {"student", "status", "score", "max_score", "seconds", "tampered", "message"}.
+
+    Student code runs in a bubblewrap sandbox; without bubblewrap this refuses to run, unless
+    `unsafe_no_sandbox` (the results then say so).
+    """
     root = course_root(course_dir)
     check_assignments(root, [assignment])
+    sandbox = not unsafe_no_sandbox
+    if sandbox:
+        bubblewrap()
     todo = _submissions(root, assignment, students)
     summaries = []
-    with tqdm(todo, desc=f"grading {assignment}", unit="submission", file=sys.stderr) as bar:
+    verifier = Verifier(assignment, grading_settings(root, assignment), sandbox)
+    with verifier, tqdm(todo, desc=f"grading {assignment}", unit="submission", file=sys.stderr) as bar:
         for student in bar:
             bar.set_postfix_str(student)
-            summaries.append(_grade_one(root, assignment, student, force))
+            summaries.append(_grade_one(root, assignment, student, force, verifier))
     return summaries
 
 
 def format_summary(summary: dict[str, Any]) -> str:
     """One line per graded student, as `course grade` prints it."""
     score = f"{summary['score']:g}/{summary['max_score']:g}"
-    return f"{summary['student']:<24} {summary['status']:<16} {score:>8}  {summary['message']}"
+    flag = "TAMPERED" if summary.get("tampered") else ""
+    return f"{summary['student']:<24} {summary['status']:<16} {score:>8} {flag:<8}  {summary['message']}"
 
 
 def _submissions(root: Path, assignment: str, students: list[str] | None) -> list[str]:
@@ -60,32 +71,36 @@ def _submissions(root: Path, assignment: str, students: list[str] | None) -> lis
     return [s for s in collected if not students or s in students]
 
 
-def _grade_one(root: Path, assignment: str, student: str, force: bool) -> dict[str, Any]:
+def _grade_one(root: Path, assignment: str, student: str, force: bool, verifier: Verifier) -> dict[str, Any]:
     previous = R.read_result(root, assignment, student)
     digest = submission_digest(root / "submitted" / student / assignment)
     if previous and previous["submission_sha256"] == digest and not force:
         return _summary(previous, SKIPPED, "already graded, unchanged (--force grades it again)")
-    output_dir = R.result_path(root, assignment, student).parent
+    output_dir = root / "autograded" / student / assignment
     try:
         result = grade_submission(
-            course_dir=root, assignment=assignment, student=student, output_dir=output_dir
+            course_dir=root, assignment=assignment, student=student, output_dir=output_dir,
+            sandbox=verifier.sandbox, verifier=verifier,
         )
     except Exception as error:  # the batch goes on; the instructor sees why
-        result = _failed(assignment, student, digest, error)
+        result = _failed(root, assignment, student, digest, error)
     record(root, result)
     R.write_result(root, result)
     return _summary(result, result["status"], result["message"])
 
 
-def _failed(assignment: str, student: str, digest: str, error: Exception) -> dict:
-    """The result of a submission whose grading itself failed: zero, and the reason."""
+def _failed(root: Path, assignment: str, student: str, digest: str, error: Exception) -> dict:
+    """The result of a submission whose grading itself failed: every cell at zero (so that the
+    gradebook keeps no earlier score), and the reason."""
+    import nbformat
+
     last = traceback.format_exception_only(error)[-1].strip()
-    return {
-        "student": student, "assignment": assignment, "status": R.ERROR,
-        "message": f"grading failed: {last}", "submission_sha256": digest, "seconds": 0.0,
-        "score": 0.0, "max_score": 0.0, "late_penalty": 0.0, "accuracy": None, "cells": [],
-        "files": {"history": None, "model": None},
-    }
+    try:
+        release = released_notebook(root, assignment)
+        result = R.empty_result(student, assignment, digest, nbformat.read(release, 4), release.stem)
+    except Exception:  # the release itself is unreadable: a result without cells
+        result = R.empty_result(student, assignment, digest, nbformat.v4.new_notebook(), "")
+    return R.with_status(result, R.ERROR, f"grading failed: {last}")
 
 
 def _summary(result: dict[str, Any], status: str, message: str) -> dict[str, Any]:
@@ -95,5 +110,6 @@ def _summary(result: dict[str, Any], status: str, message: str) -> dict[str, Any
         "score": result["score"],
         "max_score": result["max_score"],
         "seconds": result["seconds"],
+        "tampered": result.get("tampered", False),
         "message": message,
     }

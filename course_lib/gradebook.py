@@ -18,8 +18,9 @@ def open_gradebook(root: Path) -> Any:
     """The course's gradebook (nbgrader's default place), under the course's own id."""
     from nbgrader.api import Gradebook
 
-    from course_lib.course import nbgrader_config
+    from course_lib.course import nbgrader_config, scripts_on_path
 
+    scripts_on_path()
     course_id = nbgrader_config(root).CourseDirectory.get("course_id", "default_course")
     return Gradebook(f"sqlite:///{root / 'gradebook.db'}", course_id=course_id)
 

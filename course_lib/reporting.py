@@ -42,6 +42,8 @@ def attention_reasons(result: dict[str, Any]) -> list[str]:
     otherwise each cell in error or timed out is, and manual answers still to grade always are.
     """
     reasons = []
+    if result.get("tampered"):
+        reasons.append("tampered: " + "; ".join(tampering_lines(result)))
     if result["status"] != GRADED:
         reasons.append(": ".join(filter(None, (result["status"], result["message"]))))
     else:
@@ -49,6 +51,15 @@ def attention_reasons(result: dict[str, Any]) -> list[str]:
             reasons.extend(_cells_with(result, status, f"cell {status}"))
     reasons.extend(_cells_with(result, MANUAL_PENDING, "manual grading pending"))
     return reasons
+
+
+def tampering_lines(result: dict[str, Any]) -> list[str]:
+    """Each disagreement between the kernel and the verifier, and each integrity note."""
+    lines = [
+        f"{entry['grade_id']}: the kernel said {entry['kernel']}, the verifier {entry['verifier']}"
+        for entry in result.get("tampering", [])
+    ]
+    return lines + list(result.get("notes", []))
 
 
 def _cells_with(result: dict[str, Any], status: str, label: str) -> list[str]:
@@ -89,8 +100,13 @@ _TEMPLATES = jinja2.Environment(
 _TEMPLATES.filters["number"] = number
 
 
+def render_html(template: str, **context: Any) -> str:
+    """Render one of course_lib/templates/ (autoescaped)."""
+    return _TEMPLATES.get_template(template).render(**context)
+
+
 def write_html(path: Path, template: str, **context: Any) -> Path:
-    """Render one of course_lib/templates/ (autoescaped) into `path`."""
+    """Render one of course_lib/templates/ into `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(_TEMPLATES.get_template(template).render(**context), encoding="utf-8")
+    path.write_text(render_html(template, **context), encoding="utf-8")
     return path

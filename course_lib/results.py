@@ -1,8 +1,10 @@
 """The grading result of one submission, as plain JSON: what every later step reads.
 
-`course grade` writes one `autograded/<student>/<assignment>/grading.json` per submission;
-`course feedback`, `course export` and `course report` read them (the gradebook keeps the
-official scores for nbgrader's formgrader, these files keep the messages and statuses).
+`course grade` writes one `autograded/<student>/<assignment>.grading/grading.json` per
+submission, beside the grader's private files (training history, trained model); nbgrader's
+`autograded/<student>/<assignment>/` holds only the executed notebook, so that nothing private
+is copied by nbgrader's feedback. `course feedback`, `export` and `report` read these results
+(the gradebook keeps the official scores for formgrader, the results the messages and statuses).
 
 A result:
     {
@@ -10,10 +12,14 @@ A result:
       "status": "graded" | "kernel-died" | "timeout" | "invalid-notebook" | "error",
       "message": "one line for the instructor ('' when graded normally)",
       "submission_sha256": "digest of the submitted files (re-grading skips unchanged work)",
-      "seconds": 61.2,                       # wall time of the autograde
+      "seconds": 61.2,                       # wall time of the sandboxed run
       "score": 17.0, "max_score": 24.0,      # after the late penalty, manual answers counted
       "late_penalty": 0.0,                   #   at their current (possibly pending) score
-      "accuracy": 0.9764 | null,             # measured by the grader on the reference test set
+      "accuracy": 0.9764 | null,             # measured by the verifier on the reference test set
+      "tampered": false,                     # the kernel's verdicts disagree with the verifier's
+      "tampering": [{"grade_id": "test_accuracy", "kernel": "passed", "verifier": "failed"}],
+      "notes": ["cell test_load was edited (the released cell was run)"],
+      "sandbox": "bubblewrap" | "none (--unsafe-no-sandbox)",
       "cells": [
         {"notebook": "TP1_MNIST_dense", "grade_id": "test_accuracy", "kind": "auto" | "manual",
          "points": 4.0 | null, "max_points": 4.0,
@@ -28,6 +34,8 @@ A result:
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,14 +53,91 @@ PASSED, PARTIAL, FAILED, CELL_ERROR, CELL_TIMEOUT, MISSING, MANUAL_PENDING = (
 )
 
 
+@dataclass(frozen=True)
+class CellResult:
+    """One graded cell: its points (None while a written answer waits for the instructor)."""
+
+    notebook: str
+    grade_id: str
+    kind: str
+    points: float | None
+    max_points: float
+    status: str
+    message: str
+
+
+def cell_status(points: float, max_points: float, ran: bool) -> str:
+    """The one rule for an autograded cell's status."""
+    if not ran:
+        return MISSING
+    if points >= max_points:
+        return PASSED
+    return PARTIAL if points > 0 else FAILED
+
+
+def private_dir(course_root: Path, assignment: str, student: str) -> Path:
+    """The grader's files of one submission, beside nbgrader's autograded folder."""
+    return course_root / "autograded" / student / f"{assignment}.grading"
+
+
 def result_path(course_root: Path, assignment: str, student: str) -> Path:
-    return course_root / "autograded" / student / assignment / RESULT_FILE
+    return private_dir(course_root, assignment, student) / RESULT_FILE
+
+
+def empty_result(student: str, assignment: str, digest: str, release: Any, name: str) -> dict[str, Any]:
+    """A result with every graded cell of `release` (notebook `name`) at zero ("missing")."""
+    cells = []
+    for cell in release.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            manual = bool(meta.get("solution"))
+            cells.append(asdict(CellResult(
+                notebook=name, grade_id=meta["grade_id"], kind=MANUAL if manual else AUTO,
+                points=None if manual else 0.0, max_points=float(meta.get("points", 0)),
+                status=MANUAL_PENDING if manual else MISSING, message="",
+            )))
+    return {
+        "student": student, "assignment": assignment, "status": GRADED, "message": "",
+        "submission_sha256": digest, "seconds": 0.0, "score": 0.0,
+        "max_score": sum(c["max_points"] for c in cells), "late_penalty": 0.0, "accuracy": None,
+        "tampered": False, "tampering": [], "notes": [], "sandbox": "", "cells": cells,
+        "files": {"history": None, "model": None},
+    }
+
+
+def fill_cells(result: dict[str, Any], verdicts: dict[str, dict], kernel: dict[str, str | None]) -> None:
+    """Put the verifier's points in the autograded cells; mark where the kernel disagreed."""
+    for cell in result["cells"]:
+        verdict = verdicts.get(cell["grade_id"])
+        if cell["kind"] != AUTO or verdict is None:
+            continue
+        said = kernel.get(cell["grade_id"])
+        ran = said is not None or verdict["public"]
+        cell.update(points=verdict["points"], message=verdict["message"],
+                    status=cell_status(verdict["points"], cell["max_points"], ran))
+        if said is not None and (said == "passed") != verdict["public"]:
+            result["tampering"].append({
+                "grade_id": cell["grade_id"], "kernel": said,
+                "verifier": "passed" if verdict["public"] else "failed",
+            })
+
+
+def with_status(result: dict[str, Any], status: str, message: str) -> dict[str, Any]:
+    """The final touch: status, total score, and the tampered flag (the kernel disagreed with
+    the verifier, or cells the student may not change were changed)."""
+    result.update(status=status, message=message)
+    result["tampered"] = bool(result["tampering"] or result["notes"])
+    result["score"] = total_score(result["cells"], result["late_penalty"])
+    return result
 
 
 def write_result(course_root: Path, result: dict[str, Any]) -> Path:
+    """Write atomically: a reader never sees half a result."""
     path = result_path(course_root, result["assignment"], result["student"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    os.replace(temporary, path)
     return path
 
 
@@ -63,7 +148,7 @@ def read_result(course_root: Path, assignment: str, student: str) -> dict[str, A
 
 def read_results(course_root: Path, assignment: str | None = None) -> list[dict[str, Any]]:
     """Every stored result (of one assignment, or all), sorted by assignment then student."""
-    pattern = f"*/{assignment or '*'}/{RESULT_FILE}"
+    pattern = f"*/{assignment or '*'}.grading/{RESULT_FILE}"
     results = [json.loads(p.read_text()) for p in (course_root / "autograded").glob(pattern)]
     return sorted(results, key=lambda r: (r["assignment"], r["student"]))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -36,3 +37,33 @@ def lost(result: dict[str, Any], full: dict[str, float]) -> dict[str, float]:
     """grade_id → points lost against `full`, only where some were lost."""
     got = points(result)
     return {cell: full[cell] - got[cell] for cell in full if got[cell] != full[cell]}
+
+
+ADVERSARIAL = PROJECT / "grader_tests" / "adversarial"
+MINI = "mini"
+# The small practical's course: short limits, so that bombs and loops end in seconds.
+MINI_SETTINGS = """
+[assignments.mini.accuracy]
+full = 0.85
+partial = 0.5
+
+[sandbox]
+memory_mb = 3072
+max_pids = 256
+cpu_seconds = 300
+wall_seconds = 150
+file_size_mb = 64
+"""
+
+
+def mini_course(folder: Path, mnist: Path) -> Path:
+    """A released course holding only `mini` (grader_tests/adversarial/course), cells cut at 30 s."""
+    from course_lib.release import release
+
+    folder.mkdir(parents=True)
+    config = (PROJECT / "nbgrader_config.py").read_text() + "\nc.Execute.timeout = 30\n"
+    (folder / "nbgrader_config.py").write_text(config)
+    (folder / "course.toml").write_text(f'[data]\nmnist_dir = "{mnist.resolve()}"\n{MINI_SETTINGS}')
+    shutil.copytree(ADVERSARIAL / "course" / "source", folder / "source")
+    release(assignments=[MINI], course_dir=folder)
+    return folder

@@ -96,6 +96,18 @@ def test_timestamp_is_the_files_time_as_nbgrader_reads_it(course, tmp_path):
     assert CourseDirectory().get_existing_timestamp(str(folder)) == datetime(2026, 11, 20, 9, 2)
 
 
+def test_a_forged_timestamp_in_the_upload_is_ignored(course, tmp_path):
+    """A student's own timestamp.txt (or one in the notebook's metadata) claims an early
+    submission: the collected time is the file's, which the student does not set."""
+    late = datetime(2026, 12, 24, 23, 59, tzinfo=timezone.utc)
+    notebook = json.loads(SOLUTION)
+    notebook["metadata"]["timestamp"] = "2026-11-01 08:00:00.000000 UTC"
+    _write(tmp_path / "source" / "mallory" / RELEASED, json.dumps(notebook), when=late)
+    _write(tmp_path / "source" / "mallory" / "timestamp.txt", "2026-11-01 08:00:00.000000 UTC\n")
+    _collect(course, tmp_path / "source")
+    assert (_submitted(course, "mallory") / "timestamp.txt").read_text() == "2026-12-24 23:59:00.000000 UTC\n"
+
+
 BAD_FILES = {
     "rapport.pdf": (b"%PDF-1.4 not a notebook", "not a notebook: rapport.pdf"),
     "script.py": ("import tensorflow as tf\n", "not a notebook: script.py"),

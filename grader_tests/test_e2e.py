@@ -2,7 +2,7 @@
 
 Each fixture submission is a real notebook named by its fault; it must lose exactly the
 points of that fault. All submissions of a practical are graded once, by `course grade`'s
-function, in a fresh course folder.
+function (sandboxed run, points by the verifier), in a fresh course folder.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ PRACTICALS = {
         },
         "architecture_message": (
             "wrong_hidden_units",
-            "failed: AssertionError: layer 1: expected Dense(784, relu), found Dense(128, relu)",
+            "failed: layer 1: expected Dense(784, relu), found Dense(128, relu)",
         ),
     },
     "tp2_convol": {
@@ -56,7 +56,7 @@ PRACTICALS = {
         },
         "architecture_message": (
             "valid_padding_first_conv",
-            "failed: AssertionError: layer 1: expected Conv2D(6, 5×5, same, relu), "
+            "failed: layer 1: expected Conv2D(6, 5×5, same, relu), "
             "found Conv2D(6, 5×5, valid, relu)",
         ),
     },
@@ -81,7 +81,8 @@ def test_the_solution_gets_every_autograded_point(graded):
     assert "4 of 4 points" in message
     # The grader re-measured the saved model in its own process: the same figure.
     assert f"accuracy {result['accuracy']:g} reaches" in message
-    assert result["files"] == {"history": "grader_history.json", "model": "grader_model.keras"}
+    assert result["files"] == {"history": "history.json", "model": "model.keras"}
+    assert result["sandbox"] == "bubblewrap" and not result["tampered"], result["tampering"]
 
 
 def test_the_untouched_release_gets_no_autograded_point(graded):

@@ -1,7 +1,7 @@
 """course_lib.export, .report and .feedback on a course folder of hand-written results.
 
 No grading runs here: the results are written with `write_result` as the grader writes them,
-and the one model is an untrained Dense layer, so that the whole file takes seconds.
+and the predictions are made up, so that the whole file takes seconds.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from course_lib.errors import CourseError
 from course_lib.export import export
 from course_lib.feedback import feedback
 from course_lib.report import report
-from course_lib.results import write_result
+from course_lib.course import scripts_on_path
+from course_lib.results import private_dir, write_result
 
 PROJECT = Path(__file__).resolve().parents[1]
 TP1, TP2 = "tp1_dense", "tp2_convol"
@@ -61,20 +62,22 @@ def tp1_cells(statuses: dict[str, tuple[float | None, str, str]]) -> list[dict[s
 
 @pytest.fixture
 def course(tmp_path: Path) -> Path:
-    """alice: complete (two assignments, history and model); bob: partial, a hostile message
-    and an unreadable model; carol: kernel died; dave: manual answer pending."""
+    """alice: complete (two assignments, history and predictions); bob: partial, a hostile
+    message and unreadable predictions; carol: kernel died; dave: manual answer pending."""
     root = tmp_path / "course"
     root.mkdir()
     shutil.copy(PROJECT / "nbgrader_config.py", root)
 
-    alice = root / "autograded" / "alice" / TP1
+    alice = private_dir(root, TP1, "alice")
     alice.mkdir(parents=True)
-    _save_untrained_model(alice / "model.keras")
+    (alice / "predictions.json").write_text(json.dumps([7, 2, 1, 0, 4] * 2000))
     (alice / "history.json").write_text(json.dumps(
         {"loss": [0.5, 0.3], "accuracy": [0.85, 0.92],
          "val_loss": [0.4, 0.35], "val_accuracy": [0.88, 0.9]}))
-    # The autograded notebook holds the hidden tests: the page must not show any of it.
-    (alice / f"{NOTEBOOK}.ipynb").write_text(json.dumps({"cells": [{"source": HIDDEN_TEST}]}))
+    # Were the autograded notebook to hold hidden tests, the page must not show any of it.
+    notebook = root / "autograded" / "alice" / TP1
+    notebook.mkdir(parents=True)
+    (notebook / f"{NOTEBOOK}.ipynb").write_text(json.dumps({"cells": [{"source": HIDDEN_TEST}]}))
     results = [
         result("alice", TP1, tp1_cells({
             "test_data": (4.0, "passed", "x_train has the shape (60000, 784)"),
@@ -82,7 +85,7 @@ def course(tmp_path: Path) -> Path:
             "test_accuracy": (4.0, "passed", "accuracy 0.9764 reaches 0.97: 4 of 4 points"),
             "q_explain": (2.0, "passed", ""),
         }), accuracy=0.9764, seconds=61.2,
-            files={"history": "history.json", "model": "model.keras"}),
+            files={"history": "history.json", "model": None, "predictions": "predictions.json"}),
         result("alice", TP2, [cell("test_conv", 8.0, 10.0, "partial", "7 of 8 layers match")],
                accuracy=0.9871, seconds=120.0),
         result("bob", TP1, tp1_cells({
@@ -90,7 +93,8 @@ def course(tmp_path: Path) -> Path:
             "test_model": (0.0, "failed", f"layer 2 differs: {SCRIPT}"),
             "test_accuracy": (2.0, "partial", "accuracy 0.9312 reaches 0.92: 2 of 4 points"),
             "q_explain": (1.0, "passed", ""),
-        }), accuracy=0.9312, seconds=58.0, files={"history": None, "model": "model.keras"}),
+        }), accuracy=0.9312, seconds=58.0,
+            files={"history": None, "model": None, "predictions": "predictions.json"}),
         result("carol", TP1, tp1_cells({
             grade_id: (0.0, "error", "the kernel died before this cell")
             for grade_id in ("test_data", "test_model", "test_accuracy")
@@ -105,15 +109,8 @@ def course(tmp_path: Path) -> Path:
     ]
     for item in results:
         write_result(root, item)
-    (root / "autograded" / "bob" / TP1 / "model.keras").write_text("not a keras archive")
+    (private_dir(root, TP1, "bob") / "predictions.json").write_text("[not the predictions")
     return root
-
-
-def _save_untrained_model(path: Path) -> None:
-    import keras
-
-    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
-    model.save(path)
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +119,7 @@ def gradebook(tmp_path_factory: pytest.TempPathFactory) -> Path:
     creating one costs seconds."""
     from nbgrader.api import Gradebook
 
+    scripts_on_path()
     database = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
     with Gradebook(f"sqlite:///{database}", course_id="mnist_tf2") as gradebook:
         gradebook.add_student("alice", first_name="Alice", last_name="Martin",
@@ -230,7 +228,7 @@ def test_feedback_page_shows_points_messages_and_the_graders_plots(course, mnist
                                                                   monkeypatch):
     monkeypatch.setenv("COURSE_MNIST_DIR", str(mnist_dir))
     [path] = feedback(course_dir=course, assignment=TP1, students=["alice"])
-    assert path == course / "feedback" / "alice" / TP1 / "feedback.html"
+    assert path == course / "feedback" / "alice" / TP1 / f"{NOTEBOOK}.html"
     page = path.read_text()
     assert "<h1>Retour sur tp1_dense</h1>" in page and 'lang="fr"' in page
     assert "16 / 16" in page and "6 / 6" in page
@@ -259,7 +257,7 @@ def test_feedback_escapes_messages_and_explains_missing_plots(course, mnist_dir,
 
 def test_results_carry_no_source_code(course):
     """The pages are made from grading.json alone: it holds messages, never a test's source."""
-    for path in (course / "autograded").glob("*/*/grading.json"):
+    for path in (course / "autograded").glob("*/*.grading/grading.json"):
         text = path.read_text()
         assert "SECRET_HIDDEN_THRESHOLD" not in text and "assert " not in text
 

@@ -1,4 +1,5 @@
-"""Checks called by the notebooks' hidden nbgrader tests; each failure is one English sentence.
+"""Checks of the notebooks' public self-checks and of the verifier's hidden checks
+(course_lib.specs); each failure is one English sentence.
 
 Importing this package does not import Keras (and so TensorFlow): the model checks import
 it when they run.
@@ -17,10 +18,9 @@ from .architecture import (
     max_pool,
     total_params,
 )
-from .artifacts import load_saved_model, model_inputs, save_for_grader
 from .arrays import as_array, assert_array, assert_close, assert_one_hot, shape_matches
 from .compilation import assert_compiled
-from .evaluation import accuracy
+from .evaluation import accuracy, model_inputs, predicted_classes
 from .grading import Grade, grade_threshold
 from .models import model_input_shape, require_model
 from .namespace import assert_defined, require
@@ -44,13 +44,12 @@ __all__ = [
     "describe_layer",
     "flatten",
     "grade_threshold",
-    "load_saved_model",
     "max_pool",
     "model_inputs",
     "model_input_shape",
+    "predicted_classes",
     "require",
     "require_model",
-    "save_for_grader",
     "shape_matches",
     "total_params",
 ]

@@ -12,7 +12,14 @@ from .models import model_input_shape, require_model
 
 
 def accuracy(model: Any, x: Any, labels: Any, batch_size: int = 256) -> float:
-    """Fraction of x whose predicted class (argmax) equals the integer label, in [0, 1].
+    """Fraction of x whose predicted class equals the integer label, in [0, 1] (see
+    `predicted_classes`)."""
+    labels = np.asarray(labels)
+    return float(np.mean(predicted_classes(model, x, labels, batch_size) == labels))
+
+
+def predicted_classes(model: Any, x: Any, labels: Any, batch_size: int = 256) -> np.ndarray:
+    """The class the model predicts (argmax) for each of x.
 
     x and labels are the checker's own data: a mistake there is a ValueError, while a model
     that does not fit the data is the student's AssertionError. The model is called directly,
@@ -43,4 +50,9 @@ def accuracy(model: Any, x: Any, labels: Any, batch_size: int = 256) -> float:
             f"the model outputs shape {shape_text((None, *predictions.shape[1:]))}, "
             "expected (N, number of classes)"
         )
-    return float(np.mean(predictions.argmax(axis=1) == labels))
+    return predictions.argmax(axis=1)
+
+
+def model_inputs(model: Any, images: Any) -> Any:
+    """uint8 images prepared as the practicals ask: the model's input shape, values in [0, 1]."""
+    return images.reshape(-1, *model.input_shape[1:]) / 255

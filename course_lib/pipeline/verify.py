@@ -1,0 +1,256 @@
+"""The verifier: a clean process that decides every autograded point from exported data.
+
+It never imports or runs student code: it reads JSON, pickle-free .npy files and .keras models
+whose config.json names only whitelisted Keras classes (then loaded with safe_mode=True), and
+compares them with the reference (MNIST, the course's digit samples) as the assignment's spec
+(course_lib.specs.<assignment>) says. For each test cell it reproduces the public check (the
+student's self-check: compared with what the kernel said, to detect tampering) and the hidden
+one, and returns points and a message.
+
+Run as `python -m course_lib.pipeline.verify` in a sandbox: the request comes as JSON on stdin
+({"assignment", "exports": {grade_id: items}, "points": {grade_id: max}, "settings"}), the
+exports are read from the working directory, the verdicts go as JSON to stdout.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import json
+import time
+import sys
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from course_lib.pipeline.export import INDEX
+
+# What a .keras archive may contain and name. Anything else (a Lambda, a custom layer or
+# function, a registered class of another package) is refused before Keras reads it.
+ARCHIVE_FILES = {"config.json", "metadata.json", "model.weights.h5"}
+MAX_ARCHIVE_BYTES = 256 << 20
+LAYERS = {
+    "InputLayer", "Dense", "Conv2D", "Conv1D", "MaxPooling2D", "AveragePooling2D", "MaxPooling1D",
+    "Flatten", "Activation", "ReLU", "Softmax", "LeakyReLU", "ELU", "PReLU", "Dropout",
+    "BatchNormalization", "Reshape", "Rescaling", "Normalization", "GlobalAveragePooling2D",
+    "GlobalMaxPooling2D", "ZeroPadding2D", "SpatialDropout2D", "GaussianNoise", "Identity",
+}
+MODULES = {
+    "keras", "keras.layers", "keras.initializers", "keras.optimizers", "keras.losses",
+    "keras.metrics", "keras.regularizers", "keras.constraints", "keras.activations",
+    "keras.src.models.functional", "keras.models", "keras.optimizers.schedules",
+}
+FORBIDDEN = {"Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer", "__lambda__"}
+
+
+class NotExported(AssertionError):
+    """The data a check needs was not exported: the kernel failed before, or was changed."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The verifier's decision on one test cell."""
+
+    points: float
+    public: bool  # whether the student's public self-check holds on the exported data
+    message: str
+
+
+class Exported:
+    """The data exported after one test cell (course_lib.pipeline.export), read safely."""
+
+    def __init__(self, folder: Path, items: list[dict[str, Any]]) -> None:
+        self.folder = folder
+        self.items = {item["key"]: item for item in items}
+        try:
+            index = json.loads(_regular(folder / INDEX).read_text())
+        except (NotExported, OSError, ValueError, RecursionError):
+            index = {}
+        self.index = index if isinstance(index, dict) else {}
+
+    def _entry(self, key: str) -> dict[str, Any]:
+        entry = self.index.get(key)
+        if not isinstance(entry, dict):
+            raise NotExported(f"{self.items[key]['expr']} was not exported (the cells before did not run)")
+        if "error" in entry:
+            raise NotExported(f"{self.items[key]['expr']}: {entry['error']}")
+        return entry
+
+    def value(self, key: str) -> Any:
+        return self._entry(key).get("value")
+
+    def type_name(self, key: str) -> str:
+        return str(self._entry(key).get("type", ""))
+
+    def array(self, key: str) -> tuple[dict[str, Any], np.ndarray]:
+        """The array's metadata (shape, dtype, min, max, finite, rows) and its saved data."""
+        entry = self._entry(key)
+        try:
+            data = np.load(_regular(self.folder / f"{key}.npy"), allow_pickle=False)
+            meta = {"shape": [int(d) for d in entry["shape"]], "dtype": str(np.dtype(entry["dtype"]))}
+            meta.update({k: float(entry[k]) for k in ("min", "max") if k in entry})
+            meta["finite"] = bool(entry.get("finite", True))
+        except (KeyError, TypeError, ValueError, OSError) as error:
+            raise NotExported(f"{self.items[key]['expr']}: unreadable export ({type(error).__name__})") from None
+        if data.dtype.kind not in "biuf":
+            raise NotExported(f"{self.items[key]['expr']} is not an array of numbers")
+        requested = self.items[key].get("rows")
+        if requested is not None:  # the rows the grader drew, that exist in an array of that length
+            meta["rows"] = [row for row in requested if row < meta["shape"][0]] if meta["shape"] else []
+            if len(meta["rows"]) != len(data):
+                raise NotExported(f"{self.items[key]['expr']}: the exported rows are inconsistent")
+        elif list(data.shape) != meta["shape"]:
+            raise NotExported(f"{self.items[key]['expr']}: the exported array is inconsistent")
+        return meta, data
+
+    def model(self, key: str, *, compile: bool = False) -> Any:
+        self._entry(key)
+        return load_model_safely(self.folder / f"{key}.keras", compile=compile)
+
+    def file(self, key: str) -> Path:
+        """A student's file, under the name the grader gave it (its suffix from the request)."""
+        self._entry(key)
+        return _regular(self.folder / f"{key}{Path(self.items[key]['expr']).suffix}")
+
+
+def _regular(path: Path) -> Path:
+    """A regular file, never a symbolic link (a submission may plant links)."""
+    if path.is_symlink() or not path.is_file():
+        raise NotExported(f"{path.name} is missing")
+    return path
+
+
+def check_archive(path: Path) -> None:
+    """Refuse a .keras archive that names anything outside the whitelist."""
+    try:
+        with zipfile.ZipFile(_regular(path)) as archive:
+            infos = archive.infolist()
+            names = {info.filename for info in infos}
+            if not names <= ARCHIVE_FILES or "config.json" not in names:
+                raise AssertionError(f"the saved model holds unexpected files: {sorted(names - ARCHIVE_FILES)}")
+            if sum(info.file_size for info in infos) > MAX_ARCHIVE_BYTES:
+                raise AssertionError("the saved model is too large")
+            config = json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, ValueError, OSError) as error:
+        raise AssertionError(f"the saved model cannot be read ({type(error).__name__})") from None
+    for node in _class_nodes(config):
+        if not _allowed(node):
+            raise AssertionError(
+                f"the model uses {node.get('class_name')} ({node.get('module')}), which the grader does not load"
+            )
+
+
+def _allowed(node: dict[str, Any]) -> bool:
+    """A class Keras may build: a whitelisted layer or a Keras object, named exactly (a dotted
+    name would let Keras look up any class), or a Keras loss, metric or activation function."""
+    name, module, registered = node.get("class_name"), node.get("module"), node.get("registered_name")
+    if not isinstance(name, str) or "." in name or name in FORBIDDEN:
+        return False
+    if module == "builtins" and name == "function":  # e.g. loss=keras.losses.categorical_crossentropy
+        return isinstance(node.get("config"), str) and node["config"] in _keras_functions()
+    if module is None:
+        return name.startswith("__") and name != "__lambda__"
+    if module not in MODULES or registered not in (None, name):
+        return False
+    return module != "keras.layers" or name in LAYERS
+
+
+@functools.cache
+def _keras_functions() -> frozenset[str]:
+    import keras
+
+    names = set()
+    for namespace in (keras.losses, keras.metrics, keras.activations):
+        names |= {n for n in dir(namespace) if not n.startswith("_") and callable(getattr(namespace, n))}
+    return frozenset(names)
+
+
+def _class_nodes(config: Any):
+    if isinstance(config, dict):
+        if "class_name" in config:
+            yield config
+        for value in config.values():
+            yield from _class_nodes(value)
+    elif isinstance(config, list):
+        for value in config:
+            yield from _class_nodes(value)
+
+
+def load_model_safely(path: Path, *, compile: bool = False) -> Any:
+    """A student's .keras model: whitelisted classes only, safe mode (no code deserialised).
+
+    The same archive (by content) is loaded once per process: a practical exports its model
+    after several test cells, and loading is the verifier's main cost.
+    """
+    check_archive(path)
+    key = (hashlib.sha256(_regular(path).read_bytes()).hexdigest(), compile)
+    if key not in _LOADED:
+        import keras
+
+        if len(_LOADED) >= 8:
+            _LOADED.clear()
+        try:
+            _LOADED[key] = keras.saving.load_model(path, safe_mode=True, compile=compile)
+        except Exception as error:  # a hostile or broken archive: not a model the grader uses
+            raise AssertionError(f"the saved model cannot be loaded ({type(error).__name__})") from None
+    return _LOADED[key]
+
+
+_LOADED: dict[tuple[str, bool], Any] = {}
+
+
+def verify(request: dict[str, Any], exports_root: Path) -> dict[str, Any]:
+    """Verdicts for every test cell of the request, and what the verifier measured."""
+    spec = importlib.import_module(f"course_lib.specs.{request['assignment']}")
+    context = spec.Context(settings=request["settings"])
+    _LOADED.clear()  # nothing of one submission serves another
+    verdicts = {}
+    for grade_id, items in request["exports"].items():
+        started = time.perf_counter()
+        data = Exported(exports_root / grade_id, items)
+        verdict = asdict(_judge(spec.CHECKS[grade_id], data, context, request["points"][grade_id]))
+        verdicts[grade_id] = {**verdict, "seconds": round(time.perf_counter() - started, 2)}
+    return {"cells": verdicts, "accuracy": context.accuracy, "predictions": context.predictions}
+
+
+def _judge(check: Any, data: Exported, context: Any, points: float) -> Verdict:
+    try:
+        check.public(data, context)
+    except AssertionError as error:
+        return Verdict(0.0, False, f"failed: {error}")
+    except Exception as error:  # a malformed export: the check could not hold
+        return Verdict(0.0, False, f"failed: {type(error).__name__}: {str(error)[:200]}")
+    try:
+        earned = check.hidden(data, context, points)
+    except AssertionError as error:
+        return Verdict(0.0, True, f"failed: {error}")
+    except Exception as error:
+        return Verdict(0.0, True, f"failed: {type(error).__name__}: {str(error)[:200]}")
+    if earned is None:
+        return Verdict(float(points), True, "")
+    return Verdict(float(earned.points), True, earned.message)
+
+
+def main() -> None:
+    """`python -m course_lib.pipeline.verify ASSIGNMENT`: it is started before the notebooks
+    run and loads Keras, the checks and the reference meanwhile; then each line of its input is
+    a request whose exports are in the folder it names (below the working directory), and each
+    answer is one line of JSON. It serves a whole batch of one assignment."""
+    import keras  # noqa: F401 (the slow import, done while the first notebook runs)
+
+    spec = importlib.import_module(f"course_lib.specs.{sys.argv[1]}")
+    spec.Context().mnist  # noqa: B018 (loaded now, kept for every request)
+    for line in sys.stdin:
+        request = json.loads(line)
+        folder = Path.cwd() / request["folder"]
+        if request["assignment"] != sys.argv[1] or folder.parent != Path.cwd():
+            raise SystemExit("the request is for another assignment or folder")
+        print(json.dumps(verify(request, folder)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,382 @@
+"""The hidden checks of the practicals, as the verifier runs them on exported data.
+
+Each graded test cell of a practical has a `Check`: what its export cell saves (`exports`,
+given a random generator so that sampled rows and function inputs are drawn afresh at each
+grading), the public self-check the student's cell runs (`public`, reproduced on the data), and
+the hidden check (`hidden`: raises AssertionError, or returns None for full points or a
+`Grade` for partial credit). This package is hidden from the sandbox: student code never sees it.
+
+The builders below serve both practicals; each practical's module lists its cells.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from course_lib.checks import (
+    Grade, architecture_signature, assert_architecture, assert_compiled,
+    assert_input_shape, assert_one_hot, assert_total_params, grade_threshold, model_inputs,
+    predicted_classes, shape_matches,
+)
+from course_lib.checks._format import shape_text
+
+SAMPLED_ROWS = 256
+Items = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Check:
+    exports: Callable[[np.random.Generator], Items]
+    public: Callable[[Any, "Context"], None]
+    hidden: Callable[[Any, "Context", float], Grade | None]
+
+
+def no_hidden_check(data: Any, context: "Context", points: float) -> None:
+    return None
+
+
+@dataclass
+class Context:
+    """The settings of the grading (thresholds), the reference data, what was measured."""
+
+    settings: dict[str, Any] = field(default_factory=dict)
+    accuracy: float | None = None
+    predictions: list[int] | None = None
+
+    @property
+    def mnist(self) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        return reference_mnist()
+
+
+@functools.cache
+def reference_mnist() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """MNIST, loaded once per verifier process (it serves a whole batch)."""
+    from course_lib.data import load_mnist
+
+    return load_mnist()
+
+
+# Export items: the expression is evaluated in the student's namespace by the export cell.
+def value(key: str, expr: str) -> dict[str, Any]:
+    return {"key": key, "kind": "value", "expr": expr}
+
+
+def array(key: str, expr: str, rows: Sequence[int] | None = None) -> dict[str, Any]:
+    item = {"key": key, "kind": "array", "expr": expr}
+    if rows is not None:
+        item["rows"] = [int(row) for row in rows]
+    return item
+
+
+def model(key: str, expr: str) -> dict[str, Any]:
+    return {"key": key, "kind": "model", "expr": expr}
+
+
+def call(key: str, expr: str, *args: Any) -> dict[str, Any]:
+    """The result of calling `expr` on `args`: arrays (sent as lists), ints or strings."""
+    plain = [a.tolist() if isinstance(a, np.ndarray) else a for a in args]
+    return {"key": key, "kind": "call", "expr": expr, "args": plain}
+
+
+def file(key: str, path: str) -> dict[str, Any]:
+    return {"key": key, "kind": "file", "expr": path}
+
+
+def rows(draw: np.random.Generator, size: int) -> list[int]:
+    return sorted(draw.choice(size, SAMPLED_ROWS, replace=False).tolist())
+
+
+# Checks of exported arrays, the public checks' rules (course_lib.checks.arrays) on the metadata.
+def check_array(meta: dict[str, Any], name: str, shape: Sequence[int | None] | None = None,
+                kind: str | None = None, value_range: tuple[float, float] | None = None) -> None:
+    if shape is not None and not shape_matches(meta["shape"], shape):
+        raise AssertionError(f"{name} has shape {shape_text(meta['shape'])}, expected {shape_text(shape)}")
+    if kind is not None and np.dtype(meta["dtype"]).kind not in kind:
+        raise AssertionError(f"{name} has dtype {meta['dtype']}, expected a {kind!r} kind array")
+    if value_range is not None and "min" in meta:
+        if not meta["finite"]:
+            raise AssertionError(f"{name} contains NaN or infinite values")
+        if meta["min"] < value_range[0] or meta["max"] > value_range[1]:
+            raise AssertionError(
+                f"{name} has values in [{meta['min']:g}, {meta['max']:g}], "
+                f"expected values in [{value_range[0]:g}, {value_range[1]:g}]"
+            )
+
+
+def check_rows(data: Any, key: str, name: str, reference: np.ndarray, atol: float = 0.0) -> None:
+    """The exported rows of `key` equal the same rows of `reference` (the reference transform)."""
+    meta, rows_found = data.array(key)
+    expected = reference[meta["rows"]] if "rows" in meta else reference
+    if rows_found.shape != expected.shape:
+        raise AssertionError(f"{name} has shape {shape_text(meta['shape'])}, expected {shape_text((len(reference), *reference.shape[1:]))}")
+    if not np.allclose(rows_found.astype(np.float64), expected, atol=atol, rtol=0):
+        raise AssertionError(f"{name} differs from the expected values")
+
+
+# Cells both practicals have.
+def load_cell(extra_public: Callable[[Any], None] | None = None, extra_exports: Items = (),
+              *, labels_checked: bool = True) -> Check:
+    """The MNIST arrays loaded as keras gives them (`labels_checked`: the public check also
+    looks at the labels' shapes, as TP2's does)."""
+
+    def exports(draw: np.random.Generator) -> Items:
+        train, test = rows(draw, 60000), rows(draw, 10000)
+        return [array("im_train", "im_train", train), array("lab_train", "lab_train", train),
+                array("im_test", "im_test", test), array("lab_test", "lab_test", test),
+                *extra_exports]
+
+    def public(data: Any, context: Context) -> None:
+        check_array(data.array("im_train")[0], "im_train", (60000, 28, 28), "u")
+        check_array(data.array("im_test")[0], "im_test", (10000, 28, 28), "u")
+        if labels_checked:
+            check_array(data.array("lab_train")[0], "lab_train", (60000,), "iu")
+            check_array(data.array("lab_test")[0], "lab_test", (10000,), "iu")
+        if extra_public:
+            extra_public(data)
+
+    def hidden(data: Any, context: Context, points: float) -> None:
+        (im_train, lab_train), (im_test, lab_test) = context.mnist
+        for key, reference in (("im_train", im_train), ("lab_train", lab_train),
+                               ("im_test", im_test), ("lab_test", lab_test)):
+            check_rows(data, key, key, reference)
+
+    return Check(exports, public, hidden)
+
+
+def prepare_cell(sample_shape: tuple[int, ...], train_images: int = 60000) -> Check:
+    """x_train (the first `train_images`) and x_test: reshaped to `sample_shape`, divided by 255."""
+
+    def exports(draw: np.random.Generator) -> Items:
+        return [array("x_train", "x_train", rows(draw, train_images)),
+                array("x_test", "x_test", rows(draw, 10000))]
+
+    def public(data: Any, context: Context) -> None:
+        check_array(data.array("x_train")[0], "x_train", (train_images, *sample_shape), "f", (0.0, 1.0))
+        check_array(data.array("x_test")[0], "x_test", (10000, *sample_shape), "f", (0.0, 1.0))
+
+    def hidden(data: Any, context: Context, points: float) -> None:
+        (im_train, _), (im_test, _) = context.mnist
+        train = im_train[:train_images].reshape(train_images, *sample_shape) / 255
+        check_rows(data, "x_train", "x_train", train, atol=1e-6)
+        check_rows(data, "x_test", "x_test", im_test.reshape(10000, *sample_shape) / 255, atol=1e-6)
+
+    return Check(exports, public, hidden)
+
+
+def onehot_cell(train_images: int = 60000) -> Check:
+    """y_train (the first `train_images`) and y_test, whole: a few wrong rows must not hide
+    among samples."""
+
+    def exports(draw: np.random.Generator) -> Items:
+        return [array("y_train", "y_train"), array("lab_train", "lab_train"),
+                array("y_test", "y_test"), array("lab_test", "lab_test")]
+
+    def public(data: Any, context: Context) -> None:
+        for y, labels in (("y_train", "lab_train"), ("y_test", "lab_test")):
+            assert_one_hot(data.array(y)[1], data.array(labels)[1], name=y)
+
+    def hidden(data: Any, context: Context, points: float) -> None:
+        (_, lab_train), (_, lab_test) = context.mnist
+        for y, reference in (("y_train", lab_train[:train_images]), ("y_test", lab_test)):
+            assert_one_hot(data.array(y)[1], reference, name=y)
+
+    return Check(exports, public, hidden)
+
+
+def _plain_integer(type_name: str) -> bool:
+    """Python's or numpy's integers, not a class of the student's that poses as one."""
+    return type_name == "builtins.int" or type_name.startswith("numpy.int") or type_name.startswith("numpy.uint")
+
+
+def integers_cell(expected: dict[str, tuple[int, str]], *, public_values: bool = False) -> Check:
+    """Numbers the student computes: name → (value, how it is computed). The public check
+    asks for integers, and for the values too when `public_values`."""
+
+    def exports(draw: np.random.Generator) -> Items:
+        return [value(name, name) for name in expected]
+
+    def values(data: Any) -> None:
+        for name, (number, formula) in expected.items():
+            if data.value(name) != number:
+                raise AssertionError(f"{name} is {data.value(name)}, expected {formula}")
+
+    def public(data: Any, context: Context) -> None:
+        for name in expected:
+            found = data.value(name)
+            if not isinstance(found, int) or isinstance(found, bool) or not _plain_integer(data.type_name(name)):
+                raise AssertionError(f"{name} must be an integer")
+        if public_values:
+            values(data)
+
+    return Check(exports, public, lambda data, context, points: values(data))
+
+
+def architecture_cell(sample_shape: tuple[int, ...], layers: list[dict[str, Any]],
+                      params: int | None = None) -> Check:
+    def public(data: Any, context: Context) -> None:
+        assert_input_shape(data.model("model"), sample_shape)
+
+    def hidden(data: Any, context: Context, points: float) -> None:
+        network = data.model("model")
+        assert_architecture(network, layers)
+        if params is not None:
+            assert_total_params(network, params)
+
+    return Check(lambda draw: [model("model", "model")], public, hidden)
+
+
+COURSE_COMPILE = {"loss": "categorical_crossentropy", "optimizer": "adam", "metrics": ["accuracy"]}
+
+
+def compile_cell() -> Check:
+    def public(data: Any, context: Context) -> None:
+        assert_compiled(data.model("model", compile=True), **COURSE_COMPILE)
+
+    return Check(lambda draw: [model("model", "model")], public, no_hidden_check)
+
+
+def train_cell() -> Check:
+    """hist comes from model.fit with validation data, early_stop watched a validation metric."""
+
+    def exports(draw: np.random.Generator) -> Items:
+        return [
+            value("history", "hist.history"),
+            value("hist_is_history", "isinstance(hist, __import__('keras').callbacks.History)"),
+            value("stop_is_early", "isinstance(early_stop, __import__('keras').callbacks.EarlyStopping)"),
+            value("monitor", "early_stop.monitor"),
+            value("stop_model_is_model", "early_stop.model is model"),
+            value("hist_model_is_model", "hist.model is model"),
+        ]
+
+    def public(data: Any, context: Context) -> None:
+        if data.value("hist_is_history") is not True:
+            raise AssertionError("hist must be what model.fit returns")
+        history = data.value("history")
+        if not isinstance(history, dict) or "val_accuracy" not in history or "val_loss" not in history:
+            raise AssertionError("the training must use validation_data=(x_test, y_test)")
+        if data.value("stop_is_early") is not True:
+            raise AssertionError("early_stop must be a keras.callbacks.EarlyStopping")
+
+    def hidden(data: Any, context: Context, points: float) -> None:
+        monitor = data.value("monitor")
+        if monitor not in ("val_accuracy", "val_loss"):
+            raise AssertionError(f"early_stop monitors {monitor!r}, expected a validation metric")
+        if data.value("stop_model_is_model") is not True:
+            raise AssertionError("early_stop was not passed to model.fit (callbacks=[early_stop])")
+        if data.value("hist_model_is_model") is not True:
+            raise AssertionError("hist does not come from model.fit")
+        history = data.value("history")
+        lengths = {len(v) if isinstance(v, list) else -1 for v in history.values()}
+        if len(lengths) != 1 or min(lengths) < 1:
+            raise AssertionError("the validation metrics must be measured at each epoch")
+
+    return Check(exports, public, hidden)
+
+
+def save_cell(keras_file: str, weights_file: str | None = None) -> Check:
+    """The trained network saved as `keras_file` (and its weights as `weights_file`)."""
+
+    def exports(draw: np.random.Generator) -> Items:
+        items = [model("model", "model"), model("reloaded", "reloaded"), file("saved", keras_file)]
+        if weights_file:
+            items.append(value("weights_saved", f"__import__('os').path.isfile({weights_file!r})"))
+        return items
+
+    def public(data: Any, context: Context) -> None:
+        if weights_file and data.value("weights_saved") is not True:
+            raise AssertionError(f"the file {weights_file} does not exist")
+        data.file("saved")
+        if architecture_signature(data.model("reloaded")) != architecture_signature(data.model("model")):
+            raise AssertionError("reloaded does not have the architecture of model")
+
+    def hidden(data: Any, context: Context, points: float) -> None:
+        from course_lib.pipeline.verify import load_model_safely
+
+        saved = load_model_safely(data.file("saved"))
+        trained = data.model("model")
+        if len(saved.get_weights()) != len(trained.get_weights()) or not all(
+            a.shape == b.shape and np.allclose(a, b) for a, b in zip(saved.get_weights(), trained.get_weights())
+        ):
+            raise AssertionError(f"{keras_file} does not hold the trained weights")
+
+    return Check(exports, public, hidden)
+
+
+def predict_cell() -> Check:
+    def exports(draw: np.random.Generator) -> Items:
+        return [array("results", "results"), array("predicted", "predicted"),
+                value("success_rate", "float(success_rate)"), array("lab_test", "lab_test")]
+
+    def public(data: Any, context: Context) -> None:
+        meta, results = data.array("results")
+        check_array(meta, "results", (10000, 10), "f")
+        check_array(data.array("predicted")[0], "predicted", (10000,))
+        _, labels = data.array("lab_test")
+        rate = data.value("success_rate")
+        if labels.shape != (10000,) or not isinstance(rate, float) or not np.isclose(
+            rate, np.mean(np.argmax(results, axis=1) == labels)
+        ):
+            raise AssertionError("success_rate does not match results and lab_test")
+
+    def hidden(data: Any, context: Context, points: float) -> None:
+        (_, _), (_, lab_test) = context.mnist
+        _, results = data.array("results")
+        _, predicted = data.array("predicted")
+        if not np.array_equal(predicted, np.argmax(results, axis=1)):
+            raise AssertionError("predicted is not the argmax of results")
+        if not np.isclose(data.value("success_rate"), np.mean(np.argmax(results, axis=1) == lab_test)):
+            raise AssertionError("success_rate is not the proportion of correct answers")
+
+    return Check(exports, public, hidden)
+
+
+def accuracy_cell() -> Check:
+    """The trained model's accuracy on the reference test set, measured here: points by the
+    course's thresholds (course.toml)."""
+
+    def exports(draw: np.random.Generator) -> Items:
+        return [model("model", "model"), array("x_test", "x_test", []), array("lab_test", "lab_test", [])]
+
+    def public(data: Any, context: Context) -> None:
+        network = data.model("model")
+        meta, _ = data.array("x_test")
+        data.array("lab_test")
+        if not shape_matches(meta["shape"][1:], network.input_shape[1:]):
+            raise AssertionError("model.predict(x_test) fails: x_test does not fit the model")
+
+    def hidden(data: Any, context: Context, points: float) -> Grade:
+        network = data.model("model")
+        (_, _), (images, labels) = context.mnist
+        predicted = predicted_classes(network, model_inputs(network, images), labels)
+        context.predictions = predicted.tolist()  # for the feedback's confusion matrix
+        context.accuracy = round(float(np.mean(predicted == labels)), 4)
+        settings = context.settings["accuracy"]
+        grade = grade_threshold(context.accuracy, full=settings["full"], partial=settings["partial"],
+                                points=points)
+        return grade
+
+    return Check(exports, public, hidden)
+
+
+def own_prepare_cell(sample_shape: tuple[int, ...]) -> Check:
+    """my_x: the course's sample digits (grading has no `mes_chiffres` folder), prepared."""
+
+    def exports(draw: np.random.Generator) -> Items:
+        return [array("my_x", "my_x"), array("my_images", "my_images")]
+
+    def public(data: Any, context: Context) -> None:
+        images_meta, _ = data.array("my_images")
+        check_array(data.array("my_x")[0], "my_x", (images_meta["shape"][0], *sample_shape), "f", (0.0, 1.0))
+
+    def hidden(data: Any, context: Context, points: float) -> None:
+        from course_lib.digits import load_digit_images, sample_digits_dir
+
+        reference, _, _ = load_digit_images(sample_digits_dir())
+        check_rows(data, "my_x", "my_x", reference.reshape(len(reference), *sample_shape) / 255, atol=1e-6)
+
+    return Check(exports, public, hidden)
