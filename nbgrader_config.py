@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # Formgrader's Generate Feedback (nbgrader generate_feedback) writes the course's own feedback
 # page, made from the grading result only: never the notebook, never a file beside it.
 c.GenerateFeedback.preprocessors = []
-c.GenerateFeedback.exporter_class = "course_lib.feedback.FeedbackExporter"
+c.GenerateFeedback.exporter_class = "course_lib.instructor.feedback.FeedbackExporter"
 
 # Late submissions (after the due date of course.toml): "none" keeps the points, "zero" gives 0.
 # A custom rule is a subclass of nbgrader.plugins.LateSubmissionPlugin set here.

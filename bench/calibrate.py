@@ -20,8 +20,9 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib.course import copy_course, place_submission
-from course_lib.grade import grade
+from course_lib.pipeline.collect import place_submission
+from course_lib.release import copy_course
+from course_lib.pipeline.grade import grade
 from course_lib.results import private_dir, read_result
 
 PROJECT = Path(__file__).resolve().parents[1]

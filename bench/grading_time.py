@@ -23,8 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from course_lib.course import copy_course, place_submission
-from course_lib.grade import grade
+from course_lib.pipeline.collect import place_submission
+from course_lib.release import copy_course
+from course_lib.pipeline.grade import grade
 from course_lib.results import read_result
 
 PROJECT = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 """The `course` command: a thin wrapper over keyword-only Python functions of course_lib.
 
 Each subcommand calls the function of the same name (course_lib.release.release,
-course_lib.grade.grade, …), so the Python API and the command line are one thing. Bad input
+course_lib.pipeline.grade.grade, …), so the Python API and the command line are one thing. Bad input
 ends with a one-line message and exit code 2, never a traceback.
 """
 
@@ -22,7 +22,7 @@ def _release(args: argparse.Namespace) -> None:
 
 
 def _collect(args: argparse.Namespace) -> None:
-    from course_lib.collect import collect, format_report
+    from course_lib.pipeline.collect import collect, format_report
 
     entries = collect(
         assignment=args.assignment, source=args.source, course_dir=args.course_dir,
@@ -32,7 +32,7 @@ def _collect(args: argparse.Namespace) -> None:
 
 
 def _grade(args: argparse.Namespace) -> None:
-    from course_lib.grade import format_summary, grade
+    from course_lib.pipeline.grade import format_summary, grade
 
     for summary in grade(
         assignment=args.assignment, students=args.student, force=args.force,
@@ -42,21 +42,21 @@ def _grade(args: argparse.Namespace) -> None:
 
 
 def _feedback(args: argparse.Namespace) -> None:
-    from course_lib.feedback import feedback
+    from course_lib.instructor.feedback import feedback
 
     for page in feedback(assignment=args.assignment, students=args.student, course_dir=args.course_dir):
         print(f"feedback {page}")
 
 
 def _export(args: argparse.Namespace) -> None:
-    from course_lib.export import export
+    from course_lib.instructor.export import export
 
     path = export(output=args.output, format=args.format, detail=args.detail, course_dir=args.course_dir)
     print(f"exported {path}")
 
 
 def _report(args: argparse.Namespace) -> None:
-    from course_lib.report import report
+    from course_lib.instructor.report import report
 
     print(f"report {report(output=args.output, course_dir=args.course_dir)}")
 

@@ -127,37 +127,3 @@ def check_assignments(root: Path, wanted: list[str] | None) -> list[str]:
             f"unknown assignment {', '.join(unknown)}: the course has {', '.join(known) or 'none'}"
         )
     return list(wanted or known)
-
-
-def copy_course(
-    *, origin: str | Path, folder: str | Path, assignments: list[str], mnist_dir: str | Path | None
-) -> Path:
-    """A new course folder with `origin`'s config and the given practicals, released.
-
-    Tests, benchmarks and the demo work in such a copy, never in the instructor's course.
-    Without an existing `mnist_dir`, the copy's notebooks get MNIST from keras.
-    """
-    from course_lib.release import release
-
-    origin, folder = course_root(origin), Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(origin / NBGRADER_CONFIG, folder)
-    settings = (origin / "course.toml").read_text() if (origin / "course.toml").is_file() else ""
-    # The copy's MNIST is the one given (or none: keras), the rest of the settings are the origin's.
-    settings = re.sub(r"(?m)^mnist_dir\s*=.*$", "", settings)
-    if mnist_dir is not None and Path(mnist_dir).is_dir():
-        settings = settings.replace("[data]", f'[data]\nmnist_dir = "{Path(mnist_dir).resolve()}"', 1)
-    (folder / "course.toml").write_text(settings)
-    for assignment in check_assignments(origin, assignments):
-        shutil.copytree(origin / "source" / assignment, folder / "source" / assignment)
-    release(assignments=assignments, course_dir=folder)
-    return folder
-
-
-def place_submission(*, course_dir: str | Path, assignment: str, student: str, notebook: str | Path) -> Path:
-    """Put `notebook` where nbgrader expects the student's submission, under the released name."""
-    root = course_root(course_dir)
-    [name] = [p.name for p in (root / "release" / assignment).glob("*.ipynb")]
-    target = root / "submitted" / student / assignment
-    target.mkdir(parents=True, exist_ok=True)
-    return Path(shutil.copy(notebook, target / name))

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib.collect import collect, format_report
-from course_lib.course import copy_course
+from course_lib.pipeline.collect import collect, format_report
+from course_lib.release import copy_course
 from course_lib.data import configured_mnist_dir
 from course_lib.errors import CourseError
-from course_lib.export import export
-from course_lib.feedback import feedback
-from course_lib.grade import format_summary, grade
-from course_lib.report import report
+from course_lib.instructor.export import export
+from course_lib.instructor.feedback import feedback
+from course_lib.pipeline.grade import format_summary, grade
+from course_lib.instructor.report import report
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 FIXTURES = REPOSITORY / "grader_tests" / "fixtures"

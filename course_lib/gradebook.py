@@ -1,10 +1,6 @@
-"""The course's nbgrader gradebook, written by the batch process only.
-
-Workers return plain results (course_lib.grading); `record` writes one into the gradebook, so
-that nbgrader's formgrader shows the autograded scores and the written answers to grade by
-hand. `refresh_manual_grades` brings the instructor's manual grades back into the stored
-results before exports, reports and feedback read them.
-"""
+"""The course's nbgrader gradebook: opening it, and reading the manual grades given in
+formgrader into the results that exports, reports and feedback show (never writing them).
+Only the grading batch writes it (course_lib.pipeline.record)."""
 
 from __future__ import annotations
 
@@ -25,44 +21,20 @@ def open_gradebook(root: Path) -> Any:
     return Gradebook(f"sqlite:///{root / 'gradebook.db'}", course_id=course_id)
 
 
-def record(root: Path, result: dict[str, Any]) -> None:
-    """Store `result`'s automatic scores in the gradebook; manual grades already given stay."""
-    from nbgrader.utils import parse_utc
-
-    timestamp_file = root / "submitted" / result["student"] / result["assignment"] / "timestamp.txt"
-    timestamp = parse_utc(timestamp_file.read_text().strip()) if timestamp_file.is_file() else None
-    cells = {(c["notebook"], c["grade_id"]): c for c in result["cells"]}
-    with open_gradebook(root) as gradebook:
-        gradebook.update_or_create_student(result["student"])
-        submission = gradebook.update_or_create_submission(
-            result["assignment"], result["student"], timestamp=timestamp
-        )
-        penalty_left = result["late_penalty"]
-        for notebook in submission.notebooks:
-            notebook.late_submission_penalty = penalty_left
-            penalty_left = 0.0  # the penalty is the assignment's: count it once
-            for grade in notebook.grades:
-                cell = cells.get((notebook.name, grade.name))
-                if cell is None:
-                    continue
-                pending = cell["status"] == R.MANUAL_PENDING
-                grade.auto_score = None if pending else cell["points"]
-                grade.needs_manual_grade = pending and grade.manual_score is None
-        gradebook.db.commit()
-
-
-def refresh_manual_grades(root: Path) -> None:
-    """Copy the manual scores given in formgrader into the stored results (grading.json)."""
+def with_manual_grades(root: Path, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The results with the manual scores given so far in formgrader (read, never written:
+    the stored results stay the grader's)."""
     from nbgrader.api import MissingEntry
 
-    stored = R.read_results(root)
-    if not stored or not (root / "gradebook.db").is_file():
-        return
+    if not results or not (root / "gradebook.db").is_file():
+        return results
+    updated = []
     with open_gradebook(root) as gradebook:
-        for result in stored:
+        for result in results:
             try:
                 submission = gradebook.find_submission(result["assignment"], result["student"])
             except MissingEntry:
+                updated.append(result)
                 continue
             manual = {
                 (notebook.name, grade.name): grade.manual_score
@@ -70,22 +42,18 @@ def refresh_manual_grades(root: Path) -> None:
                 for grade in notebook.grades
                 if grade.manual_score is not None
             }
-            if _apply_manual(result, manual):
-                R.write_result(root, result)
+            updated.append(_apply_manual(result, manual))
+    return updated
 
 
-def _apply_manual(result: dict[str, Any], manual: dict[tuple[str, str], float]) -> bool:
-    """Put the manual scores into the result's cells and total; True when anything changed."""
-    changed = False
+def _apply_manual(result: dict[str, Any], manual: dict[tuple[str, str], float]) -> dict[str, Any]:
+    """A copy of `result` with the manual scores in its cells and total."""
+    result = {**result, "cells": [dict(cell) for cell in result["cells"]]}
     for cell in result["cells"]:
         score = manual.get((cell["notebook"], cell["grade_id"]))
-        if cell["kind"] == R.MANUAL and score is not None and cell["points"] != score:
+        if cell["kind"] == R.MANUAL and score is not None:
             cell["points"] = score
-            cell["status"] = R.PASSED if score >= cell["max_points"] else (
-                R.PARTIAL if score > 0 else R.FAILED
-            )
+            cell["status"] = R.cell_status(score, cell["max_points"], ran=True)
             cell["message"] = "graded by hand"
-            changed = True
-    if changed:
-        result["score"] = R.total_score(result["cells"], result["late_penalty"])
-    return changed
+    result["score"] = R.total_score(result["cells"], result["late_penalty"])
+    return result

@@ -8,8 +8,9 @@ from typing import Any
 
 from conftest import PROJECT
 
-from course_lib.course import copy_course, place_submission
-from course_lib.grade import grade
+from course_lib.pipeline.collect import place_submission
+from course_lib.release import copy_course
+from course_lib.pipeline.grade import grade
 from course_lib.results import read_result
 
 FIXTURES = PROJECT / "grader_tests" / "fixtures"

@@ -22,8 +22,8 @@ import pytest
 from adversarial.corpus import CASES, CASES_DIR, LISTENER_PORT, TWINS, notebooks
 from e2e import MINI, mini_course, points
 
-from course_lib.course import place_submission
-from course_lib.grade import grade
+from course_lib.pipeline.collect import place_submission
+from course_lib.pipeline.grade import grade
 from course_lib.results import read_result
 
 pytestmark = pytest.mark.slow

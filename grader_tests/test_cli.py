@@ -16,7 +16,7 @@ import pytest
 from conftest import PROJECT
 
 from course_lib.cli import main
-from course_lib.course import copy_course
+from course_lib.release import copy_course
 from course_lib.gradebook import open_gradebook
 from test_release import _secret_lines
 

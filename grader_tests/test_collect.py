@@ -14,8 +14,8 @@ import pytest
 
 from conftest import PROJECT
 
-from course_lib.collect import collect, format_report
-from course_lib.course import copy_course
+from course_lib.pipeline.collect import collect, format_report
+from course_lib.release import copy_course
 from course_lib.errors import CourseError
 from course_lib.gradebook import open_gradebook
 

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import PROJECT
 
-from course_lib.course import copy_course
+from course_lib.release import copy_course
 
 ASSIGNMENTS = sorted(p.name for p in (PROJECT / "source").iterdir() if p.is_dir())
 REGION = re.compile(

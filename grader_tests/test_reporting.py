@@ -1,4 +1,4 @@
-"""course_lib.export, .report and .feedback on a course folder of hand-written results.
+"""course_lib.instructor.export, .report and .feedback on a course folder of hand-written results.
 
 No grading runs here: the results are written with `write_result` as the grader writes them,
 and the predictions are made up, so that the whole file takes seconds.
@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from course_lib.errors import CourseError
-from course_lib.export import export
-from course_lib.feedback import feedback
-from course_lib.report import report
+from course_lib.instructor.export import export
+from course_lib.instructor.feedback import feedback
+from course_lib.instructor.report import report
 from course_lib.course import scripts_on_path
 from course_lib.results import private_dir, write_result
 

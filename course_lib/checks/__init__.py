@@ -21,7 +21,7 @@ from .architecture import (
 from .arrays import as_array, assert_array, assert_close, assert_one_hot, shape_matches
 from .compilation import assert_compiled
 from .evaluation import accuracy, model_inputs, predicted_classes
-from .grading import Grade, grade_threshold
+from .thresholds import Grade, grade_threshold
 from .models import model_input_shape, require_model
 from .namespace import assert_defined, require
 

@@ -27,7 +27,7 @@ import numpy as np
 from course_lib import results as R
 from course_lib.course import course_root, grading_settings, released_notebook
 from course_lib.errors import CourseError
-from course_lib.pipeline.export import exports_dir
+from course_lib.pipeline.kernel_export import exports_dir
 from course_lib.pipeline.prepare import kernel_verdicts, prepare, read_submission, without_exports
 from course_lib.pipeline.sandbox import Limits, Mounts, Outcome, Running, start
 
@@ -252,7 +252,7 @@ def _request(assignment: str, exports: dict, release: Any, settings: dict) -> di
 
 
 def _keep_grader_files(verify_dir: Path, private: Path, predictions: list[int] | None) -> None:
-    """For the feedback pages (course_lib.feedback), as plain data: the training history
+    """For the feedback pages (course_lib.instructor.feedback), as plain data: the training history
     (numbers only), the classes the verifier's run of the trained model predicted for the
     test set; and the trained model itself, for the instructor."""
     try:

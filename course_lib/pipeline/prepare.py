@@ -4,9 +4,9 @@ Only the answers come from the submission: every other cell (instructions, given
 cells) is the released one, with its metadata, so that a submission cannot skip, edit or delete
 a test, nor change its points or tags; what it changed is reported as an integrity note. Cells
 the student added are kept where they stand (they are the student's code like any answer),
-without their metadata. After each test cell comes an export cell (course_lib.pipeline.export)
-that saves what the verifier needs; the test cells keep only their public part, since the
-release never holds hidden tests.
+without their metadata. After each test cell comes an export cell
+(course_lib.pipeline.kernel_export) that saves what the verifier needs; the test cells keep
+only their public part, since the release never holds hidden tests.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def prepare(release: Any, submission: Any, exports: dict[str, list[dict[str, Any
     answers, added = _student_cells(release, submission)
     notes = _integrity_notes(release, submission)
     # The exporter is imported before any student code: it keeps the builtins as they were.
-    first = nbformat.v4.new_code_cell('__import__("course_lib.pipeline.export")')
+    first = nbformat.v4.new_code_cell('__import__("course_lib.pipeline.kernel_export")')
     first.metadata[EXPORT_MARK] = "import"
     cells, test_cells = [first, *(_added_cell(extra) for extra in added.get(None, []))], {}
     for cell in release.cells:
@@ -128,9 +128,9 @@ def _grading_fields(cell: Any) -> dict[str, Any]:
 
 
 def _export_cell(grade_id: str, items: list[dict[str, Any]]) -> Any:
-    """A cell calling course_lib.pipeline.export.run with this test's items, as data."""
+    """A cell calling course_lib.pipeline.kernel_export.run with this test's items, as data."""
     call = (
-        f'__import__("course_lib.pipeline.export", fromlist=["run"]).run('
+        f'__import__("course_lib.pipeline.kernel_export", fromlist=["run"]).run('
         f'{json.dumps(grade_id)}, __import__("json").loads({json.dumps(json.dumps(items))}))'
     )
     cell = nbformat.v4.new_code_cell(call)

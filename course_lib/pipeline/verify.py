@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.pipeline.export import INDEX
+from course_lib.pipeline.kernel_export import INDEX
 
 # What a .keras archive may contain and name. Anything else (a Lambda, a custom layer or
 # function, a registered class of another package) is refused before Keras reads it.
@@ -61,7 +61,7 @@ class Verdict:
 
 
 class Exported:
-    """The data exported after one test cell (course_lib.pipeline.export), read safely."""
+    """The data exported after one test cell (course_lib.pipeline.kernel_export), read safely."""
 
     def __init__(self, folder: Path, items: list[dict[str, Any]]) -> None:
         self.folder = folder

@@ -1,9 +1,9 @@
 """`course grade`: autograde every collected submission of an assignment, batch-safe.
 
 One broken submission never stops the batch: its result says why it was not graded. Work
-already graded is skipped unless its files changed or `force` is set. This process alone
-writes the gradebook (course_lib.gradebook.record); each submission is graded by
-course_lib.grading.grade_submission, which returns plain data.
+already graded is skipped unless its files changed or `force` is set. Each submission is
+graded by course_lib.pipeline.execute.grade_submission (sandboxed run, then the batch's one
+verifier), which returns plain data; this process alone records it (course_lib.pipeline.record).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tqdm import tqdm
 from course_lib import results as R
 from course_lib.course import check_assignments, course_root, grading_settings, released_notebook
 from course_lib.errors import CourseError
-from course_lib.gradebook import record
+from course_lib.pipeline.record import record
 from course_lib.pipeline.execute import Verifier, grade_submission, submission_digest
 from course_lib.pipeline.sandbox import bubblewrap
 

@@ -16,7 +16,7 @@ from matplotlib import pyplot
 from matplotlib.figure import Figure
 
 from course_lib.errors import CourseError
-from course_lib.gradebook import refresh_manual_grades
+from course_lib.gradebook import with_manual_grades
 from course_lib.results import CELL_ERROR, CELL_TIMEOUT, GRADED, MANUAL_PENDING, read_results
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -25,8 +25,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 def graded_results(root: Path, assignment: str | None = None) -> list[dict[str, Any]]:
     """The stored results (of one assignment, or all), with the manual grades given so far in
     formgrader; none at all is the instructor's error."""
-    refresh_manual_grades(root)
-    results = read_results(root, assignment)
+    results = with_manual_grades(root, read_results(root, assignment))
     if not results:
         of = f"of {assignment} " if assignment else ""
         raise CourseError(
@@ -101,12 +100,12 @@ _TEMPLATES.filters["number"] = number
 
 
 def render_html(template: str, **context: Any) -> str:
-    """Render one of course_lib/templates/ (autoescaped)."""
+    """Render one of course_lib/instructor/templates/ (autoescaped)."""
     return _TEMPLATES.get_template(template).render(**context)
 
 
 def write_html(path: Path, template: str, **context: Any) -> Path:
-    """Render one of course_lib/templates/ into `path`."""
+    """Render one of course_lib/instructor/templates/ into `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_html(template, **context), encoding="utf-8")
     return path

@@ -41,6 +41,7 @@ import csv
 import io
 import json
 import re
+import shutil
 import unicodedata
 import warnings
 import zipfile
@@ -447,3 +448,12 @@ def _collect_exchange(root: Path, assignment: str, replace: bool) -> list[dict[s
         notebooks = ", ".join(sorted(p.name for p in folder.glob("*.ipynb")))
         entries.append(_entry(student, status, message, EXCHANGE, notebooks or None, submitted_at))
     return entries
+
+
+def place_submission(*, course_dir: str | Path, assignment: str, student: str, notebook: str | Path) -> Path:
+    """Put `notebook` where nbgrader expects the student's submission, under the released name."""
+    root = course_root(course_dir)
+    [name] = [p.name for p in (root / "release" / assignment).glob("*.ipynb")]
+    target = root / "submitted" / student / assignment
+    target.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(notebook, target / name))

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from course_lib.course import course_root
-from course_lib.reporting import (
+from course_lib.instructor.views import (
     attention_reasons,
     figure_data_uri,
     graded_results,

@@ -23,7 +23,7 @@ from course_lib.course import course_root
 from course_lib.data import MnistError, configured_mnist_dir, load_mnist
 from course_lib.errors import CourseError
 from course_lib.plots import plot_confusion_matrix, plot_loss_accuracy
-from course_lib.reporting import figure_data_uri, graded_results, render_html, write_html
+from course_lib.instructor.views import figure_data_uri, graded_results, render_html, write_html
 from course_lib.results import (
     CELL_ERROR, CELL_TIMEOUT, ERROR, FAILED, INVALID_NOTEBOOK, KERNEL_DIED, MANUAL_PENDING,
     MISSING, PARTIAL, PASSED, TIMEOUT, result_path,

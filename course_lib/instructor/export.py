@@ -13,7 +13,7 @@ from typing import Any
 from course_lib.course import course_root
 from course_lib.errors import CourseError
 from course_lib.gradebook import open_gradebook
-from course_lib.reporting import attention_reasons, graded_results, number, output_path
+from course_lib.instructor.views import attention_reasons, graded_results, number, output_path
 
 FORMATS = ("csv", "moodle")
 NOT_SUBMITTED = "not-submitted"
