@@ -122,6 +122,14 @@ def fill_cells(result: dict[str, Any], verdicts: dict[str, dict], kernel: dict[s
             })
 
 
+def not_answered(result: dict[str, Any], grade_ids: set[str]) -> None:
+    """Written answers still holding the release's stub: 0 (as nbgrader gives them), not
+    waiting for the instructor."""
+    for cell in result["cells"]:
+        if cell["kind"] == MANUAL and cell["grade_id"] in grade_ids:
+            cell.update(points=0.0, status=FAILED, message="not answered")
+
+
 def with_status(result: dict[str, Any], status: str, message: str) -> dict[str, Any]:
     """The final touch: status, total score, and the tampered flag (the kernel disagreed with
     the verifier, or cells the student may not change were changed)."""

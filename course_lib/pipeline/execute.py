@@ -111,6 +111,7 @@ def grade_submission(
     unfinished = {ran["timeout_cell"], ran["dead_cell"]} if ran else set()
     kernel = kernel_verdicts(executed, prepared.test_cells, unfinished) if ran else {}
     R.fill_cells(result, verdicts["cells"], kernel)
+    R.not_answered(result, prepared.unanswered)
     result["accuracy"] = verdicts.get("accuracy")
     result["late_penalty"] = _late_penalty(root, assignment, student, R.total_score(result["cells"], 0.0))
     result["files"] = {kind: name if (private / name).is_file() else None

@@ -28,6 +28,7 @@ class Prepared:
     notebook: Any
     test_cells: dict[str, int]  # grade_id → index in notebook
     notes: list[str] = field(default_factory=list)
+    unanswered: set[str] = field(default_factory=set)  # answers still holding the release's stub
 
 
 def read_submission(path: Path) -> Any:
@@ -48,12 +49,15 @@ def prepare(release: Any, submission: Any, exports: dict[str, list[dict[str, Any
     first = nbformat.v4.new_code_cell('__import__("course_lib.pipeline.kernel_export")')
     first.metadata[EXPORT_MARK] = "import"
     cells, test_cells = [first, *(_added_cell(extra) for extra in added.get(None, []))], {}
+    unanswered: set[str] = set()
     for cell in release.cells:
         meta = _nbgrader(cell)
         grade_id = meta.get("grade_id")
         run = nbformat.from_dict(json.loads(json.dumps(cell)))
         if meta.get("solution") and grade_id in answers:
             run.source = answers[grade_id].source
+        if meta.get("solution") and _same(run.source, cell.source):
+            unanswered.add(grade_id)
         if run.cell_type == "code":
             run.outputs, run.execution_count = [], None
         cells.append(run)
@@ -63,7 +67,7 @@ def prepare(release: Any, submission: Any, exports: dict[str, list[dict[str, Any
         if grade_id is not None:
             cells.extend(_added_cell(extra) for extra in added.get(grade_id, []))
     notebook = nbformat.v4.new_notebook(cells=cells, metadata=json.loads(json.dumps(release.metadata)))
-    return Prepared(notebook, test_cells, notes)
+    return Prepared(notebook, test_cells, notes, unanswered)
 
 
 def _nbgrader(cell: Any) -> dict[str, Any]:
@@ -112,13 +116,20 @@ def _integrity_notes(release: Any, submission: Any) -> list[str]:
             if not meta.get("solution"):
                 notes.append(f"cell {grade_id} was deleted (the released cell was run)")
             continue
-        if not meta.get("solution") and theirs.source != cell.source:
+        if cell.cell_type == "code" and not meta.get("solution") and not _same(theirs.source, cell.source):
             notes.append(f"cell {grade_id} was edited (the released cell was run)")
         if _grading_fields(theirs) != _grading_fields(cell):
             notes.append(f"cell {grade_id}: nbgrader metadata changed (the released metadata was used)")
         if theirs.get("metadata", {}).get("tags", []) != cell.get("metadata", {}).get("tags", []):
             notes.append(f"cell {grade_id}: tags changed (the released tags were used)")
     return notes
+
+
+def _same(source: str, other: str) -> bool:
+    """The same text but for trailing white space (editors and nbformat versions differ)."""
+    def lines(text: str) -> list[str]:
+        return [line.rstrip() for line in text.strip().splitlines()]
+    return lines(source) == lines(other)
 
 
 def _grading_fields(cell: Any) -> dict[str, Any]:
