@@ -343,11 +343,11 @@ def accuracy_cell() -> Check:
         return [model("model", "model"), array("x_test", "x_test", []), array("lab_test", "lab_test", [])]
 
     def public(data: Any, context: Context) -> None:
-        network = data.model("model")
-        meta, _ = data.array("x_test")
+        # The cell prints the model's accuracy on the student's x_test: it runs when the model,
+        # x_test and lab_test exist (Keras adapts a missing channel axis by itself).
+        data.model("model")
+        data.array("x_test")
         data.array("lab_test")
-        if not shape_matches(meta["shape"][1:], network.input_shape[1:]):
-            raise AssertionError("model.predict(x_test) fails: x_test does not fit the model")
 
     def hidden(data: Any, context: Context, points: float) -> Grade:
         network = data.model("model")
