@@ -88,7 +88,8 @@ def _course_toml(root: Path) -> dict[str, Any]:
 
 def grading_settings(root: Path, assignment: str) -> dict[str, Any]:
     """What grading `assignment` uses: the sandbox's limits ([sandbox]), nbgrader's cell
-    timeout, and the verifier's thresholds ([assignments.<name>.accuracy]): one place each."""
+    timeout, the verifier's thresholds ([assignments.<name>.accuracy]): one place each; and
+    the local MNIST the sandboxes see."""
     from course_lib.pipeline.sandbox import Limits
 
     config = _course_toml(root)
@@ -100,8 +101,21 @@ def grading_settings(root: Path, assignment: str) -> dict[str, Any]:
     if not accuracy or not {"full", "partial"} <= set(accuracy):
         raise CourseError(f"course.toml has no [assignments.{assignment}.accuracy] full and partial thresholds")
     timeout = nbgrader_config(root).Execute.get("timeout", 30)
-    return {"limits": Limits(**sandbox), "cell_timeout": int(timeout),
+    return {"limits": Limits(**sandbox), "cell_timeout": int(timeout), "mnist_dir": _grading_mnist(root),
             "checks": {"accuracy": {"full": float(accuracy["full"]), "partial": float(accuracy["partial"])}}}
+
+
+def _grading_mnist(root: Path) -> Path:
+    """The MNIST copy the sandboxes see (they have no network): $COURSE_MNIST_DIR, else the
+    course folder's course.toml, as load_mnist finds it."""
+    from course_lib.data import MNIST_DIR_ENV, configured_mnist_dir
+
+    named = os.environ.get(MNIST_DIR_ENV)
+    folder = Path(named) if named else configured_mnist_dir(root)
+    if folder is None or not folder.is_dir():
+        raise CourseError("grading needs a local copy of MNIST: set [data] mnist_dir in course.toml "
+                          f"or ${MNIST_DIR_ENV} (the sandbox has no network)")
+    return folder.resolve()
 
 
 def released_notebook(root: Path, assignment: str) -> Path:

@@ -32,7 +32,7 @@ def test_demo_outputs_exist_and_agree(tmp_path, capsys, monkeypatch):
         for student, result in results.items():
             submission = gradebook.find_submission("tp1_dense", student)
             assert submission.score == result["score"] == float(rows[student]["tp1_dense"])
-            page = (root / "feedback" / student / "tp1_dense" / "feedback.html").read_text()
+            page = (root / "feedback" / student / "tp1_dense" / "TP1_MNIST_dense.html").read_text()
             assert f"{result['score']:g} / {result['max_score']:g}" in page
     assert rows["emma"]["tp1_dense_status"] == "not-submitted"
 

@@ -82,7 +82,8 @@ def grade_submission(
         if notebooks[0].is_symlink():  # never followed: it could lead to the gradebook
             raise ValueError("the submitted notebook is a symbolic link")
         submission = read_submission(notebooks[0])
-    except ValueError as error:
+    except ValueError as error:  # nothing in it can be graded, by the verifier or by hand
+        R.not_answered(result, {cell["grade_id"] for cell in result["cells"]})
         return R.with_status(result, R.INVALID_NOTEBOOK, f"the submitted notebook cannot be read: {error}")
     prepared = prepare(release, submission, exports)
     result["notes"] = prepared.notes
@@ -191,7 +192,7 @@ def _start(module: str, assignment: str, work: Path, settings: dict[str, Any], s
     """Start the runner or the verifier in its own sandbox, MNIST visible read-only (the
     grader's own cache may be private: each sandbox verifies MNIST into a cache in its /tmp);
     only the verifier sees the hidden checks (course_lib.specs)."""
-    mnist = Path(_mnist_dir()).resolve()
+    mnist = settings["mnist_dir"]
     env = {"COURSE_MNIST_DIR": str(mnist), "COURSE_LIB_CACHE": "/tmp/course_lib-cache"}
     if module == RUNNER:
         env["NBGRADER_EXECUTION"] = "autograde"
@@ -199,16 +200,6 @@ def _start(module: str, assignment: str, work: Path, settings: dict[str, Any], s
     # -I: the working folder (the student's files, or their exports) is not on the import path.
     return start([PYTHON, "-I", "-m", module, assignment], mounts=mounts, limits=limits or settings["limits"],
                  env=env, sandbox=sandbox, interactive=module == VERIFIER)
-
-
-def _mnist_dir() -> str:
-    from course_lib.data import _local_folder
-
-    folder = _local_folder(None)
-    if folder is None:
-        raise CourseError("grading needs a local copy of MNIST: set [data] mnist_dir in course.toml "
-                          "or $COURSE_MNIST_DIR (the sandbox has no network)")
-    return str(folder)
 
 
 def _parse(stdout: bytes) -> dict[str, Any] | None:
