@@ -81,7 +81,7 @@ def test_the_solution_gets_every_autograded_point(graded):
     assert "4 of 4 points" in message
     # The grader re-measured the saved model in its own process: the same figure.
     assert f"accuracy {result['accuracy']:g} reaches" in message
-    assert result["files"] == {"history": "history.json", "model": "model.keras"}
+    assert result["files"] == {"history": "history.json", "model": "model.keras", "predictions": "predictions.json"}
     assert result["sandbox"] == "bubblewrap" and not result["tampered"], result["tampering"]
 
 
