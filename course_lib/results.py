@@ -13,6 +13,7 @@ A result:
       "message": "one line for the instructor ('' when graded normally)",
       "submission_sha256": "digest of the submitted files (re-grading skips unchanged work)",
       "seconds": 61.2,                       # wall time of the sandboxed run
+      "verify_seconds": 1.8,                 # the verifier's time on its exports
       "score": 17.0, "max_score": 24.0,      # after the late penalty, manual answers counted
       "late_penalty": 0.0,                   #   at their current (possibly pending) score
       "accuracy": 0.9764 | null,             # measured by the verifier on the reference test set
@@ -27,7 +28,8 @@ A result:
                    | "manual-pending",
          "message": "accuracy 0.9764 reaches 0.97: 4 of 4 points"}
       ],
-      "files": {"history": "history.json" | null, "model": "model.keras" | null}
+      "files": {"history": "history.json" | null, "model": "model.keras" | null,
+                "predictions": "predictions.json" | null}  # in the .grading folder
     }
 """
 
