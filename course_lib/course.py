@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import sysconfig
 import tomllib
 from datetime import datetime, timezone

@@ -104,7 +104,7 @@ def grade_submission(
         nbformat.write(without_exports(executed), output_dir / release_path.name)
         verdicts = verifier.verify(work, _request(assignment, exports, release, settings), private)
         result["verify_seconds"] = round(sum(v["seconds"] for v in verdicts["cells"].values()), 1)
-    status, message = _status(outcome, ran, verdicts)
+    status, message = _status(outcome, ran)
     if ran is None and not (outcome.oom_killed or outcome.timed_out):
         # Only the notebook's own code can end the runner without a report (e.g. by killing it
         # to hide what its test cells said): its points stand, the submission is flagged.
@@ -260,7 +260,7 @@ def _keep_grader_files(verify_dir: Path, private: Path, predictions: list[int] |
         shutil.copyfile(model, private / MODEL)
 
 
-def _status(outcome: Outcome, ran: dict[str, Any] | None, verdicts: dict[str, Any]) -> tuple[str, str]:
+def _status(outcome: Outcome, ran: dict[str, Any] | None) -> tuple[str, str]:
     """The submission's status and the instructor's one-line explanation."""
     if outcome.oom_killed:
         return R.KERNEL_DIED, "the notebook went over the sandbox's memory limit"
