@@ -2,11 +2,25 @@
 
 import os
 
+from jupyter_core.paths import jupyter_data_dir
+
 c = get_config()  # noqa: F821 (injected by traitlets when nbgrader loads this file)
 
 c.CourseDirectory.course_id = "mnist_tf2"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
-# The gradebook stays at nbgrader's default place: sqlite:///<root>/gradebook.db.
+# The gradebook: nbgrader's default, sqlite:///<root>/gradebook.db, unless $COURSE_DB_URL names
+# another database, e.g. postgresql://grader@127.0.0.1:5432/mnist_tf2 (README: PostgreSQL).
+if os.environ.get("COURSE_DB_URL"):
+    c.CourseDirectory.db_url = os.environ["COURSE_DB_URL"]
+
+# nbgrader's exchange (`course release --exchange`, students' `nbgrader fetch_assignment` and
+# `nbgrader submit`, `course collect ASSIGNMENT exchange`). nbgrader's default,
+# /usr/local/share/nbgrader/exchange, needs root to create; this one does not. On a JupyterHub,
+# set it here and in the students' nbgrader_config.py to a folder every user can write, e.g.
+# /srv/nbgrader/exchange, or set $NBGRADER_EXCHANGE_ROOT (README: nbgrader's exchange).
+c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE_ROOT") or os.path.join(
+    jupyter_data_dir(), "nbgrader", "exchange"
+)
 
 # What a student finds in place of a solution (the notebooks are in French).
 c.ClearSolutions.code_stub = {"python": "# VOTRE CODE ICI\nraise NotImplementedError()"}

@@ -10,28 +10,39 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from course_lib.errors import CourseError
+from course_lib.quiet import quiet_third_parties
+
+if TYPE_CHECKING:
+    from course_lib.instructor.views import Exported
 
 
-def _release(args: argparse.Namespace) -> None:
+def _release(args: argparse.Namespace) -> int:
     from course_lib.release import release
 
-    for folder in release(assignments=args.assignments, course_dir=args.course_dir):
+    for folder in release(assignments=args.assignments, course_dir=args.course_dir, exchange=args.exchange):
         print(f"released {folder}")
+    return 0
 
 
-def _collect(args: argparse.Namespace) -> None:
-    from course_lib.pipeline.collect import collect, format_report
+def _collect(args: argparse.Namespace) -> int:
+    from course_lib.pipeline.collect import collect, format_report, nothing_collected
 
     entries = collect(
         assignment=args.assignment, source=args.source, course_dir=args.course_dir,
-        roster=args.roster, replace=args.replace,
+        roster=args.roster, replace=args.replace, allow_unknown=args.allow_unknown,
     )
     print(format_report(entries))
+    if nothing_collected(entries):
+        print(f"course: nothing was collected from {args.source}: every upload was rejected "
+              "(kept in rejected/)", file=sys.stderr)
+        return 1
+    return 0
 
 
-def _grade(args: argparse.Namespace) -> None:
+def _grade(args: argparse.Namespace) -> int:
     from course_lib.pipeline.grade import format_summary, grade
 
     for summary in grade(
@@ -39,29 +50,48 @@ def _grade(args: argparse.Namespace) -> None:
         unsafe_no_sandbox=args.unsafe_no_sandbox, course_dir=args.course_dir,
     ):
         print(format_summary(summary))
+    return 0
 
 
-def _feedback(args: argparse.Namespace) -> None:
-    from course_lib.instructor.feedback import feedback
+def _feedback(args: argparse.Namespace) -> int:
+    from course_lib.instructor.feedback import feedback, moodle_feedback_zip
 
     for page in feedback(assignment=args.assignment, students=args.student, course_dir=args.course_dir):
         print(f"feedback {page}")
+    if args.moodle_zip is not None:
+        packed = moodle_feedback_zip(assignment=args.assignment, course_dir=args.course_dir,
+                                     output=args.moodle_zip or None)
+        print(f"moodle-zip {packed.path}")
+        _say_left_out(packed)
+    return 0
 
 
-def _export(args: argparse.Namespace) -> None:
+def _export(args: argparse.Namespace) -> int:
     from course_lib.instructor.export import export
 
-    path = export(output=args.output, format=args.format, detail=args.detail, course_dir=args.course_dir)
-    print(f"exported {path}")
+    exported = export(output=args.output, format=args.format, detail=args.detail,
+                      assignment=args.assignment, include_provisional=args.include_provisional,
+                      course_dir=args.course_dir)
+    print(f"exported {exported.path}")
+    _say_left_out(exported)
+    return 0
 
 
-def _report(args: argparse.Namespace) -> None:
+def _say_left_out(exported: "Exported") -> None:
+    """Who a Moodle file leaves out, on stderr: the file itself holds only what Moodle takes."""
+    if exported.left_out:
+        print(f"left out of {exported.path.name} ({len(exported.left_out)}): "
+              + "; ".join(exported.left_out), file=sys.stderr)
+
+
+def _report(args: argparse.Namespace) -> int:
     from course_lib.instructor.report import report
 
     print(f"report {report(output=args.output, course_dir=args.course_dir)}")
+    return 0
 
 
-def _demo(args: argparse.Namespace) -> None:
+def _demo(args: argparse.Namespace) -> int:
     from course_lib.demo import demo
 
     outputs = demo(folder=args.folder, full_class=args.full_class,
@@ -70,22 +100,32 @@ def _demo(args: argparse.Namespace) -> None:
     for kind, paths in outputs.items():
         for path in paths:
             print(f"  {kind:<10} {path}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # Global options, accepted before or after the subcommand: SUPPRESS lets neither parser's
+    # default overwrite what the other one read.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--course-dir", default=argparse.SUPPRESS,
+                        help="the course folder (holds nbgrader_config.py; default: .)")
     parser = argparse.ArgumentParser(
-        prog="course", description="Release, collect, grade and report the MNIST course's practicals."
+        prog="course", parents=[common],
+        description="Release, collect, grade and report the MNIST course's practicals.",
     )
-    parser.add_argument("--course-dir", default=".", help="the course folder (holds nbgrader_config.py)")
+    parser.set_defaults(course_dir=".")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, run: Callable[[argparse.Namespace], None], help: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help, description=help)
+    def command(name: str, run: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help, parents=[common])
         sub.set_defaults(run=run)
         return sub
 
     release = command("release", _release, "generate the student versions into release/")
     release.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: all")
+    release.add_argument("--exchange", action="store_true",
+                         help="also publish them to nbgrader's exchange (c.Exchange.root), for "
+                         "students' `nbgrader fetch_assignment`")
 
     collect = command("collect", _collect, "bring submissions into submitted/<student>/<assignment>/")
     collect.add_argument("assignment", metavar="ASSIGNMENT")
@@ -94,7 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="a folder of <student>/<notebook>.ipynb or of <student>_<anything>.ipynb, "
         "a Moodle 'download all submissions' zip, or the word 'exchange'",
     )
-    collect.add_argument("--roster", help="a CSV of students (id,first_name,last_name,email) to import first")
+    collect.add_argument("--roster", help="a CSV of the class (id,first_name,last_name,email[,idnumber]): "
+                         "imported first, and only its students are collected")
+    collect.add_argument("--allow-unknown", action="store_true",
+                         help="with --roster, also collect students the roster does not list")
     collect.add_argument("--replace", action="store_true", help="replace a different submission already collected")
 
     grade = command("grade", _grade, "autograde the collected submissions of an assignment")
@@ -109,10 +152,19 @@ def build_parser() -> argparse.ArgumentParser:
     feedback = command("feedback", _feedback, "write one HTML feedback page per student")
     feedback.add_argument("assignment", metavar="ASSIGNMENT")
     feedback.add_argument("--student", action="append", metavar="S", help="only this student (repeatable)")
+    feedback.add_argument(
+        "--moodle-zip", nargs="?", const="", metavar="ZIP",
+        help="also pack the pages for Moodle's 'Upload multiple feedback files in a zip' "
+        "(default: exports/feedback-moodle-<assignment>.zip)",
+    )
 
     export = command("export", _export, "write the grades as CSV (one row per student)")
     export.add_argument("-o", "--output", help="the CSV file (default: exports/grades*.csv)")
-    export.add_argument("--format", choices=["csv", "moodle"], default="csv")
+    export.add_argument("--format", choices=["csv", "moodle"], default="csv",
+                        help="moodle: final grades for Moodle's gradebook import, one assignment")
+    export.add_argument("--assignment", metavar="ASSIGNMENT", help="the assignment of a Moodle export")
+    export.add_argument("--include-provisional", action="store_true",
+                        help="Moodle: also write grades pending manual grading or tampered")
     export.add_argument("--detail", action="store_true", help="one row per student, assignment and graded cell")
 
     report = command("report", _report, "write the class report (HTML with plots)")
@@ -127,12 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    quiet_third_parties()
     try:
-        args.run(args)
+        return args.run(args)
     except CourseError as error:
         print(f"course: error: {error}", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

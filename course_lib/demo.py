@@ -18,6 +18,7 @@ from course_lib.pipeline.collect import collect, format_report
 from course_lib.release import copy_course
 from course_lib.data import configured_mnist_dir
 from course_lib.errors import CourseError
+from course_lib.gradebook import gradebook_url
 from course_lib.instructor.export import export
 from course_lib.instructor.feedback import feedback
 from course_lib.pipeline.grade import format_summary, grade
@@ -62,25 +63,41 @@ def demo(
     mnist = configured_mnist_dir(REPOSITORY)
     say(f"release {', '.join(assignments)} into {root / 'release'}")
     copy_course(origin=REPOSITORY, folder=root, assignments=assignments, mnist_dir=mnist)
+    roster = _roster(root, students)
     pages = []
     for assignment in assignments:
         incoming = _simulated_submissions(root, assignment, students)
-        say(f"\ncollect {assignment} from {incoming}")
-        say(format_report(collect(assignment=assignment, source=incoming, course_dir=root)))
+        say(f"\ncollect {assignment} from {incoming}, the class list being {roster.name}")
+        say(format_report(collect(assignment=assignment, source=incoming, course_dir=root, roster=roster)))
         sandbox = "WITHOUT a sandbox (--unsafe-no-sandbox)" if unsafe_no_sandbox else "in the bubblewrap sandbox"
         say(f"\ngrade {assignment}: each notebook runs {sandbox}, the verifier decides the points")
         for summary in grade(assignment=assignment, unsafe_no_sandbox=unsafe_no_sandbox, course_dir=root):
             say(format_summary(summary))
         pages += feedback(assignment=assignment, course_dir=root)
-    exports = [export(course_dir=root, format=name, detail=detail)
-               for name, detail in (("csv", False), ("csv", True), ("moodle", False))]
+    exports = [export(course_dir=root, detail=detail).path for detail in (False, True)]
+    for assignment in assignments:
+        moodle = export(course_dir=root, format="moodle", assignment=assignment)
+        say(f"\nMoodle import of {assignment}: final grades only; left out until final: "
+            + "; ".join(moodle.left_out))
+        exports.append(moodle.path)
     return {
         "course": [str(root)],
-        "gradebook": [str(root / "gradebook.db")],
+        "gradebook": [gradebook_url(root)],
         "feedback": [str(page) for page in pages],
         "export": [str(path) for path in exports],
         "report": [str(report(course_dir=root))],
     }
+
+
+def _roster(root: Path, students: dict) -> Path:
+    """The class list, as an instructor exports it: id, names, e-mail and Moodle's ID number."""
+    path = root / "roster.csv"
+    lines = ["id,first_name,last_name,email,idnumber"] + [
+        f"{student},{student.capitalize()},Demo,{student}@example.org,E2026-{number:03d}"
+        for number, student in enumerate(students, start=1)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def _fresh_folder(folder: Path) -> Path:

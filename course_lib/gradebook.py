@@ -4,21 +4,52 @@ Only the grading batch writes it (course_lib.pipeline.record)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from course_lib import results as R
+from course_lib.errors import CourseError
+
+
+SQLITE = "sqlite:///"
+
+
+def gradebook_url(root: Path) -> str:
+    """The gradebook's database: nbgrader's `c.CourseDirectory.db_url` (nbgrader_config.py),
+    by default nbgrader's own sqlite:///<course>/gradebook.db."""
+    from course_lib.course import nbgrader_config
+
+    return str(nbgrader_config(root).CourseDirectory.get("db_url") or f"{SQLITE}{root / 'gradebook.db'}")
+
+
+def gradebook_exists(root: Path) -> bool:
+    """Whether there is a gradebook to read; a missing sqlite file is not created by a reader
+    (nbgrader would). A server's database is taken to exist: opening it says otherwise."""
+    url = gradebook_url(root)
+    return not url.startswith(SQLITE) or Path(url.removeprefix(SQLITE)).is_file()
 
 
 def open_gradebook(root: Path) -> Any:
-    """The course's gradebook (nbgrader's default place), under the course's own id."""
+    """The course's gradebook, under the course's own id."""
     from nbgrader.api import Gradebook
+    from sqlalchemy.exc import SQLAlchemyError
 
     from course_lib.course import nbgrader_config, scripts_on_path
 
     scripts_on_path()
     course_id = nbgrader_config(root).CourseDirectory.get("course_id", "default_course")
-    return Gradebook(f"sqlite:///{root / 'gradebook.db'}", course_id=course_id)
+    url = gradebook_url(root)
+    try:
+        return Gradebook(url, course_id=course_id)
+    except (SQLAlchemyError, ImportError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CourseError(f"cannot open the gradebook {_safe(url)}: {reason}") from None
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 def with_manual_grades(root: Path, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -26,7 +57,7 @@ def with_manual_grades(root: Path, results: list[dict[str, Any]]) -> list[dict[s
     the stored results stay the grader's)."""
     from nbgrader.api import MissingEntry
 
-    if not results or not (root / "gradebook.db").is_file():
+    if not results or not gradebook_exists(root):
         return results
     updated = []
     with open_gradebook(root) as gradebook:

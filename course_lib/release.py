@@ -1,34 +1,65 @@
-"""`course release`: the student versions of the practicals, made by nbgrader."""
+"""`course release`: the student versions of the practicals, made by nbgrader, and on request
+published to nbgrader's exchange (where students' `nbgrader fetch_assignment` finds them)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
 
 from course_lib.course import (
-    NBGRADER_CONFIG, check_assignments, course_root, due_date, last_line, nbgrader_api,
+    NBGRADER_CONFIG, check_assignments, course_root, due_date, last_line, nbgrader_api, nbgrader_config,
 )
 from course_lib.gradebook import open_gradebook
 from course_lib.errors import CourseError
 
 
-def release(*, assignments: list[str] | None = None, course_dir: str | Path = ".") -> list[Path]:
+def release(
+    *, assignments: list[str] | None = None, course_dir: str | Path = ".", exchange: bool = False
+) -> list[Path]:
     """Generate release/<assignment>/ from source/<assignment>/ for each assignment (all by
-    default) and return the released folders."""
+    default) and return the released folders; with `exchange`, also publish each to nbgrader's
+    exchange (c.Exchange.root, created if missing, writable by every user as nbgrader wants)."""
     root = course_root(course_dir)
     api = nbgrader_api(root)
+    wanted = check_assignments(root, assignments)
+    if exchange:
+        _ensure_exchange(root)
     released = []
-    for assignment in check_assignments(root, assignments):
-        result = api.generate_assignment(assignment, force=True, create=True)
-        if not result["success"]:
-            raise CourseError(
-                f"nbgrader could not generate {assignment}: "
-                + (last_line(result.get("error") or result.get("log") or "") or "no log")
-            )
+    for assignment in wanted:
+        _check(assignment, "generate", api.generate_assignment(assignment, force=True, create=True))
         _set_due_date(root, assignment)
+        if exchange:
+            _check(assignment, "publish", api.release_assignment(assignment))
         released.append(root / "release" / assignment)
     return released
+
+
+def exchange_root(root: Path) -> Path:
+    """nbgrader's exchange folder, as the course's nbgrader_config.py sets it."""
+    from nbgrader.exchange.default.exchange import Exchange
+
+    return Path(Exchange(config=nbgrader_config(root)).root)
+
+
+def _ensure_exchange(root: Path) -> None:
+    folder = exchange_root(root)
+    if not folder.is_dir():
+        try:
+            folder.mkdir(parents=True)
+            os.chmod(folder, 0o777)  # nbgrader: "writable to everyone" (students submit there)
+        except OSError as error:
+            raise CourseError(f"cannot create nbgrader's exchange {folder}: {error.strerror} "
+                              "(set c.Exchange.root in nbgrader_config.py)") from None
+
+
+def _check(assignment: str, action: str, result: dict) -> None:
+    if not result["success"]:
+        raise CourseError(
+            f"nbgrader could not {action} {assignment}: "
+            + (last_line(result.get("error") or result.get("log") or "") or "no log")
+        )
 
 
 def _set_due_date(root: Path, assignment: str) -> None:

@@ -234,6 +234,7 @@ def test_unchanged_kept_and_replaced(course, tmp_path):
 
 
 def test_roster_is_imported_and_wins_over_names_from_moodle(course, tmp_path):
+    """With --allow-unknown, a student the roster does not list takes the zip's names."""
     roster = _write(tmp_path / "roster.csv", (
         "\ufeffid,first_name,last_name,email,group\n"
         "jeanne_dupont,Jeanne-Marie,Dupont,jeanne@example.org,A\n"
@@ -244,7 +245,7 @@ def test_roster_is_imported_and_wins_over_names_from_moodle(course, tmp_path):
         f"Jeanne Dupont_1001_assignsubmission_file_/{RELEASED}": SOLUTION,
         f"Ali Ben Salah_1005_assignsubmission_file_/{RELEASED}": SOLUTION,
     })
-    _collect(course, source, roster=roster)
+    _collect(course, source, roster=roster, allow_unknown=True)
     assert _students(course) == {
         "jeanne_dupont": ("Jeanne-Marie", "Dupont", "jeanne@example.org"),
         "zed": ("Zed", "Ndiaye", "zed@example.org"),
@@ -354,3 +355,116 @@ def test_format_report_prints_one_line_per_student():
         f"alice      collected   {RELEASED}\n"
         "bob        rejected    not a notebook: invalid JSON (line 1)"
     )
+
+
+# --- Every student accounted for --------------------------------------------------------------
+
+ROSTER = (
+    "id,first_name,last_name,email,idnumber\n"
+    "jdupont,Jeanne,Dupont,jeanne@example.org,E2026-001\n"
+    "elefevre,Élodie,Lefèvre-Roy,elodie@example.org,E2026-002\n"
+    "zndiaye,Zed,Ndiaye,zed@example.org,E2026-003\n"
+)
+
+
+def test_the_roster_is_enforced_and_its_absent_students_reported(course, tmp_path):
+    roster = _write(tmp_path / "roster.csv", ROSTER)
+    _write(tmp_path / "source" / "jdupont" / RELEASED, SOLUTION)
+    _write(tmp_path / "source" / "intrus" / RELEASED, UNDERTRAINED)
+    entries = _collect(course, tmp_path / "source", roster=roster)
+    assert {s: e["status"] for s, e in entries.items()} == {
+        "jdupont": "collected", "intrus": "rejected", "elefevre": "not-submitted",
+        "zndiaye": "not-submitted",
+    }
+    assert entries["intrus"]["message"] == "not in the roster (--allow-unknown collects it)"
+    assert not _submitted(course, "intrus").exists()
+    [kept] = (course / "rejected" / "intrus" / "tp1_dense").iterdir()
+    assert (kept / RELEASED).read_bytes() == UNDERTRAINED
+    assert json.loads((kept / "rejection.json").read_text())["reason"] == entries["intrus"]["message"]
+    assert "intrus" not in _students(course)
+    assert _collect(course, tmp_path / "source", roster=roster,
+                    allow_unknown=True)["intrus"]["status"] == "collected"
+
+
+def test_a_flat_file_without_a_student_part_is_rejected_and_kept(course, tmp_path):
+    source = tmp_path / "flat"
+    _write(source / RELEASED, SOLUTION)
+    _write(source / "TP1_MNIST_dense (2).ipynb", UNDERTRAINED)
+    _write(source / "alice_TP1_MNIST_dense.ipynb", SOLUTION)
+    entries = collect(assignment="tp1_dense", source=source, course_dir=course)
+    assert [(e["student"], e["status"]) for e in entries] == [
+        ("_unidentified", "rejected"), ("_unidentified", "rejected"), ("alice", "collected"),
+    ]
+    assert {e["message"] for e in entries[:2]} == {
+        f"no student in the file name {name}: expected <student>_{RELEASED}"
+        for name in (RELEASED, "TP1_MNIST_dense (2).ipynb")
+    }
+    assert not (course / "submitted" / "TP1").exists()
+    assert len(list((course / "rejected" / "_unidentified" / "tp1_dense").iterdir())) == 2
+    assert "_unidentified" not in _students(course)
+
+
+def test_a_rejected_upload_is_kept_with_its_reason(course, tmp_path):
+    _write(tmp_path / "source" / "carol" / "tp1.ipynb", '{"cells": [')
+    _write(tmp_path / "source" / "carol" / "notes.txt", "mes notes")
+    [entry] = _collect(course, tmp_path / "source").values()
+    [kept] = (course / "rejected" / "carol" / "tp1_dense").iterdir()
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.txt", "rejection.json", "tp1.ipynb"]
+    assert json.loads((kept / "rejection.json").read_text()) == {
+        "student": "carol", "assignment": "tp1_dense", "reason": entry["message"],
+        "source": str(tmp_path / "source" / "carol" / "tp1.ipynb"),
+        "timestamp": "2026-11-20T09:02:00+00:00", "files": ["notes.txt", "tp1.ipynb"],
+    }
+    _collect(course, tmp_path / "source")  # a second rejection never overwrites the first
+    assert len(list((course / "rejected" / "carol" / "tp1_dense").iterdir())) == 2
+
+
+def test_collect_exits_non_zero_when_nothing_was_collected(course, tmp_path, capsys):
+    from course_lib.cli import main
+
+    _write(tmp_path / "source" / "carol" / RELEASED, "")
+    assert main(["collect", "tp1_dense", str(tmp_path / "source"), "--course-dir", str(course)]) == 1
+    captured = capsys.readouterr()
+    assert "carol      rejected    not a notebook: empty file" in captured.out
+    assert captured.err == (f"course: nothing was collected from {tmp_path / 'source'}: every "
+                            "upload was rejected (kept in rejected/)\n")
+    _write(tmp_path / "source" / "alice" / RELEASED, SOLUTION)
+    assert main(["--course-dir", str(course), "collect", "tp1_dense", str(tmp_path / "source")]) == 0
+
+
+def test_a_late_submission_says_so(course, tmp_path):
+    with open(course / "course.toml", "a") as settings:
+        settings.write("\n[assignments.tp1_dense]\ndue = 2026-11-20T09:00:00Z\n")
+    _write(tmp_path / "source" / "alice" / RELEASED, SOLUTION)  # 09:02, two minutes late
+    _write(tmp_path / "source" / "bob" / RELEASED, UNDERTRAINED, datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc))
+    entries = _collect(course, tmp_path / "source")
+    assert entries["alice"]["message"] == (
+        "late: submitted 2026-11-20 09:02 UTC, due 2026-11-20 09:00 UTC (nbgrader's late penalty applies)")
+    assert entries["bob"]["message"] == ""
+
+
+def moodle_zip_of_every_version(path: Path) -> Path:
+    """Moodle's own naming: in folders since 4.1 (`…_file/`), in folders before (`…_file_/`),
+    and without folders (`…_file_<name>`), as mod/assign/classes/downloader.php writes them."""
+    return _moodle_zip(path, {
+        f"Jeanne Dupont_1001_assignsubmission_file/{RELEASED}": SOLUTION,
+        f"Élodie Lefèvre-Roy_1002_assignsubmission_file_/{RELEASED}": UNDERTRAINED,
+        f"Zed Ndiaye_1003_assignsubmission_file_{RELEASED}": SOLUTION,
+        f"Inconnu Total_1004_assignsubmission_file/{RELEASED}": SOLUTION,
+    })
+
+
+def test_a_moodle_zip_takes_the_roster_ids_and_keeps_moodle_identifiers(course, tmp_path):
+    from course_lib.submissions import MoodleIdentity, read_moodle_identity
+
+    roster = _write(tmp_path / "roster.csv", ROSTER)
+    entries = _collect(course, moodle_zip_of_every_version(tmp_path / "moodle.zip"), roster=roster)
+    assert {s: e["status"] for s, e in entries.items()} == {
+        "jdupont": "collected", "elefevre": "collected", "zndiaye": "collected",
+        "inconnu_total": "rejected",
+    }
+    assert read_moodle_identity(course, "elefevre", "tp1_dense") == MoodleIdentity("1002", "Élodie Lefèvre-Roy")
+    assert read_moodle_identity(course, "zndiaye", "tp1_dense") == MoodleIdentity("1003", "Zed Ndiaye")
+    assert (_submitted(course, "zndiaye") / RELEASED).read_bytes() == SOLUTION
+    with open_gradebook(course) as gradebook:
+        assert gradebook.find_student("jdupont").lms_user_id == "E2026-001"

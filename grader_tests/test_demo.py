@@ -34,7 +34,12 @@ def test_demo_outputs_exist_and_agree(tmp_path, capsys, monkeypatch):
             assert submission.score == result["score"] == float(rows[student]["tp1_dense"])
             page = (root / "feedback" / student / "tp1_dense" / "TP1_MNIST_dense.html").read_text()
             assert f"{result['score']:g} / {result['max_score']:g}" in page
-    assert rows["emma"]["tp1_dense_status"] == "not-submitted"
+    assert rows["emma"]["tp1_dense_status"] == "rejected"
+    assert rows["emma"]["needs_attention"].startswith("tp1_dense: rejected: not a notebook: invalid JSON")
+    moodle = list(csv.reader((root / "exports" / "grades-moodle-tp1_dense.csv").open()))
+    final = [s for s in ("alice", "bruno", "chloe", "david") if rows[s]["tp1_dense_status"] == "graded"]
+    assert moodle[0] == ["ID number", "tp1_dense"] and len(moodle) == 1 + len(final)
+    assert all(cell for row in moodle for cell in row)  # a blank cell would clear a Moodle grade
 
     # A second demo replaces the first one's folder; any other folder is left alone.
     (tmp_path / "mine").mkdir()

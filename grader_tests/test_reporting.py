@@ -137,7 +137,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 def test_export_totals_are_the_sums_of_the_assignments(course, gradebook):
     shutil.copy(gradebook, course)
-    path = export(course_dir=course)
+    path = export(course_dir=course).path
     assert path == course / "exports" / "grades.csv"
     rows = {row["student_id"]: row for row in read_csv(path)}
     assert sorted(rows) == ["alice", "bob", "carol", "dave", "erin"]  # erin: gradebook only
@@ -152,29 +152,59 @@ def test_export_totals_are_the_sums_of_the_assignments(course, gradebook):
     bob = rows["bob"]
     assert (bob[TP1], bob[TP2], bob[f"{TP2}_status"]) == ("7", "", "not-submitted")
     assert rows["bob"]["max_total"] == "26"
-    assert rows["alice"]["needs_attention"] == rows["bob"]["needs_attention"] == ""
+    assert rows["alice"]["needs_attention"] == ""
+    assert rows["bob"]["needs_attention"] == f"{TP2}: not submitted"
     assert rows["carol"][f"{TP1}_status"] == "kernel-died"
-    assert "kernel-died: kernel died (out of memory?)" in rows["carol"]["needs_attention"]
-    assert rows["dave"]["needs_attention"] == f"{TP1}: manual grading pending: q_explain"
+    assert rows["carol"]["needs_attention"] == (  # most severe first
+        f"{TP1}: kernel-died: kernel died (out of memory?) in cell 12; "
+        f"{TP1}: manual grading pending: q_explain; {TP2}: not submitted")
+    assert rows["dave"]["needs_attention"] == (
+        f"{TP1}: manual grading pending: q_explain; {TP2}: not submitted")
+    assert (rows["dave"][f"{TP1}_status"], rows["erin"][f"{TP1}_status"]) == (
+        "manual-pending", "not-submitted")
     assert rows["dave"][TP1] == "10"  # the pending answer counts at its current score, 0
 
 
-def test_export_moodle_has_an_id_number_an_email_and_one_column_per_assignment(course, gradebook):
-    without_gradebook = read_csv(export(course_dir=course, format="moodle"))
-    assert list(without_gradebook[0]) == ["ID number", TP1, TP2]
+def test_export_moodle_writes_only_final_grades_by_the_email_moodle_matches(course, gradebook):
+    with pytest.raises(CourseError, match=r"one grade item at a time .*choose --assignment "
+                                          r"\(tp1_dense, tp2_convol\)"):
+        export(course_dir=course, format="moodle")
+    with pytest.raises(CourseError, match="no grade of tp1_dense can go to Moodle"):
+        export(course_dir=course, format="moodle", assignment=TP1)  # no roster: no identifier
     shutil.copy(gradebook, course)
-    path = export(course_dir=course, format="moodle")
-    assert path == course / "exports" / "grades-moodle.csv"
-    rows = {row["ID number"]: row for row in read_csv(path)}
-    assert list(rows["alice"]) == ["ID number", "Email address", TP1, TP2]
-    assert rows["alice"] == {"ID number": "alice", "Email address": "alice@example.org",
-                             TP1: "16", TP2: "8"}
-    assert rows["bob"]["Email address"] == "" and rows["bob"][TP2] == ""
-    assert rows["carol"][TP1] == "0"
+    exported = export(course_dir=course, format="moodle", assignment=TP1)
+    assert exported.path == course / "exports" / "grades-moodle-tp1_dense.csv"
+    assert read_csv(exported.path) == [{"Email address": "alice@example.org", TP1: "16"}]
+    assert exported.left_out == [
+        "bob (no e-mail in the roster: Moodle could not match the row)",
+        "carol (kernel-died: kernel died (out of memory?) in cell 12)",
+        "dave (manual grading pending: q_explain)",
+        "erin (not submitted)",
+    ]
+
+
+def test_export_moodle_prefers_the_id_number_and_writes_provisional_grades_on_request(
+        course, tmp_path):
+    from nbgrader.api import Gradebook
+
+    scripts_on_path()
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="mnist_tf2") as gradebook:
+        gradebook.add_student("alice", email="alice@example.org", lms_user_id="E2026-001")
+        gradebook.add_student("dave", email="dave@example.org", lms_user_id="E2026-004")
+        gradebook.add_student("bob", email="bob@example.org")
+    exported = export(course_dir=course, format="moodle", assignment=TP1)
+    assert read_csv(exported.path) == [{"ID number": "E2026-001", TP1: "16"}]
+    assert exported.left_out[0] == "bob (no ID number in the roster: Moodle could not match the row)"
+    provisional = export(course_dir=course, format="moodle", assignment=TP1,
+                         include_provisional=True, output=tmp_path / "moodle.csv")
+    rows = read_csv(provisional.path)
+    assert rows == [{"ID number": "E2026-001", TP1: "16"}, {"ID number": "E2026-004", TP1: "10"}]
+    assert all(value != "" for row in rows for value in row.values())  # never a blank grade
+    assert "carol (kernel-died: kernel died (out of memory?) in cell 12)" in provisional.left_out
 
 
 def test_export_detail_has_one_row_per_graded_cell(course, tmp_path):
-    path = export(course_dir=course, detail=True, output=tmp_path / "cells.csv")
+    path = export(course_dir=course, detail=True, output=tmp_path / "cells.csv").path
     assert path == tmp_path / "cells.csv"
     rows = read_csv(path)
     assert len(rows) == 4 + 1 + 4 + 4 + 4
@@ -218,9 +248,14 @@ def test_report_has_the_headings_the_plots_and_the_submissions_to_look_at(course
     assert len(alts) == 8 and all(len(alt) > 40 for alt in alts)
     assert "Histogram of the scores of tp1_dense: 4 submissions, mean 8.25" in alts[0]
     attention = page.split("Submissions needing attention")[1].split("<h2>")[0]
-    assert "carol" in attention and "kernel-died" in attention
-    assert "dave" in attention and "manual grading pending: q_explain" in attention
-    assert "alice" not in attention and "bob" not in attention
+    rows = re.findall(r"<tr>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>\s*<td>([^<]*)</td>", attention)
+    assert rows == [  # most severe first, then by assignment and student
+        (TP1, "carol", "kernel-died"),
+        (TP1, "dave", "manual-pending"),
+        (TP2, "bob", "not-submitted"), (TP2, "carol", "not-submitted"), (TP2, "dave", "not-submitted"),
+    ]
+    assert "failed: 1 · manual grading pending: 2 · not submitted: 3" in attention
+    assert "manual grading pending: q_explain" in attention
     assert SCRIPT not in page
 
 

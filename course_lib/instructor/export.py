@@ -1,22 +1,25 @@
 """Grades as CSV: for the instructor's spreadsheet, for Moodle's grade import, or cell by cell.
 
-Scores come from the grading results (autograded/<student>/<assignment>/grading.json), names
-and e-mails from nbgrader's gradebook when it knows the student.
+Every student of the class roll (course_lib.instructor.roll) has a row, whatever became of
+their work; scores come from the grading results, names, e-mails and Moodle ID numbers from
+nbgrader's gradebook (the roster).
 """
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any
 
 from course_lib.course import course_root
 from course_lib.errors import CourseError
-from course_lib.gradebook import open_gradebook
-from course_lib.instructor.views import attention_reasons, graded_results, number, output_path
+from course_lib.instructor.roll import (
+    GRADED, MANUAL_PENDING, TAMPERED, Standing, Student, class_roll, gradebook_students, max_score,
+)
+from course_lib.instructor.views import Exported, graded_results, number, output_path
 
 FORMATS = ("csv", "moodle")
-NOT_SUBMITTED = "not-submitted"
+# States whose score Moodle may take with include_provisional: a grade exists, not yet final.
+PROVISIONAL = (MANUAL_PENDING, TAMPERED)
 
 Table = tuple[list[str], list[list[str]]]
 
@@ -27,128 +30,134 @@ def export(
     output: str | Path | None = None,
     format: str = "csv",
     detail: bool = False,
-) -> Path:
-    """Write the grades of every graded assignment as CSV and return the file's path.
+    assignment: str | None = None,
+    include_provisional: bool = False,
+) -> Exported:
+    """Write the grades as CSV and return the file's path (and, for Moodle, who was left out).
 
-    format="csv" (default exports/grades.csv), one row per student: student_id, first_name,
-    last_name, total, max_total, then per assignment `<a>` (score after late penalty, manual
-    answers at their current score), `<a>_max`, `<a>_status` (the result's status, or
-    "not-submitted") and `<a>_tampered` (yes/no: the kernel's verdicts disagreed with the
-    verifier's, or cells it may not change were changed), then needs_attention ("<a>: reason;
-    …", empty when all is in order: tampering, a submission not graded normally, cells in
-    error or timed out, manual grading pending).
-    A student without a submission counts 0 of the assignment's maximum in the total.
+    format="csv" (default exports/grades.csv), one row per student of the class roll:
+    student_id, first_name, last_name, total, max_total, then per assignment `<a>` (score after
+    late penalty, manual answers at their current score; empty when there is no graded
+    submission), `<a>_max`, `<a>_status` (not-submitted, rejected, collected (not graded yet),
+    graded, manual-pending, tampered, or how grading failed: kernel-died, timeout,
+    invalid-notebook, error) and `<a>_tampered` (yes/no: the kernel's verdicts disagreed with
+    the verifier's, or cells it may not change were changed), then needs_attention ("<a>:
+    reason; …", most severe first, empty when all is in order). A student without a graded
+    submission counts 0 of the assignment's maximum in the total.
 
-    format="moodle" (default exports/grades-moodle.csv), for Moodle's "Import grades from CSV":
-    Moodle asks which column identifies the users ("Map from" → "Map to") and which grade item
-    each other column goes to (an existing item, or "new grade item" named after the column):
-      - "ID number": the nbgrader student id → map to "useridnumber" (each user's "ID number"
-        profile field in Moodle must hold that id); never empty, so always safe to map from.
-      - "Email address", when the gradebook has e-mails → map to "useremail". Moodle abandons
-        the whole import on a row whose identifier it cannot find, so map from it only when
-        every student has one.
-      - one column per assignment, named after it, holding the total score (out of the
-        assignment's maximum: give the Moodle grade item that maximum). An empty cell means
-        "no grade" to Moodle, which clears a grade already there.
+    format="moodle" (default exports/grades-moodle-<assignment>.csv), for Moodle's gradebook
+    "Import" → "CSV file", one assignment per file (`assignment`, needed when several are
+    graded): a column Moodle matches users by, "ID number" (the roster's idnumber) when the
+    roster gives any, else "Email address", then the assignment's grade. Only final grades are
+    written, never a blank cell (Moodle would clear a grade there): a student whose grade is
+    not final (manual grading pending, tampered, grading failed, not graded, rejected, not
+    submitted) or who has no identifier is left out and listed in `left_out`.
+    `include_provisional` also writes the manual-pending and tampered grades at their current
+    score.
 
-    detail=True (csv only, default exports/grades-detail.csv): one row per student, assignment
-    and graded cell: notebook, grade_id, kind, points, max_points, status (passed, partial,
-    failed, error, timeout, missing, manual-pending) and the check's message.
+    detail=True (csv only, default exports/grades-detail.csv): one row per graded cell:
+    student_id, assignment, notebook, grade_id, kind, points, max_points, status (passed,
+    partial, failed, error, timeout, missing, manual-pending) and the check's message.
     """
     if format not in FORMATS:
         raise CourseError(f"unknown export format {format!r}: choose one of {', '.join(FORMATS)}")
     if detail and format != "csv":
         raise CourseError(f"the detail of each cell exists only in the csv format, not {format}")
     root = course_root(course_dir)
-    results = graded_results(root)
+    left_out: list[str] = []
     if detail:
-        table, name = _detail_table(results), "grades-detail.csv"
-    elif format == "moodle":
-        table, name = _moodle_table(results, _gradebook_students(root)), "grades-moodle.csv"
+        table, name = _detail_table(graded_results(root)), "grades-detail.csv"
     else:
-        table, name = _grades_table(results, _gradebook_students(root)), "grades.csv"
+        students = gradebook_students(root)
+        standings = class_roll(root, students)
+        if not any(s.result or s.state != "not-submitted" for s in standings):
+            graded_results(root)  # nothing collected nor graded: the same one-line error
+        if format == "moodle":
+            assignment = _moodle_assignment(standings, assignment)
+            table, left_out = _moodle_table(standings, students, assignment, include_provisional)
+            name = f"grades-moodle-{assignment}.csv"
+        else:
+            table, name = _grades_table(root, standings, students), "grades.csv"
     header, rows = table
     path = output_path(root, output, f"exports/{name}")
     with path.open("w", newline="", encoding="utf-8") as stream:
         csv.writer(stream).writerows([header, *rows])
-    return path
+    return Exported(path, left_out)
 
 
-def _gradebook_students(root: Path) -> dict[str, dict[str, str]]:
-    """{student id: first_name, last_name, email} from nbgrader's gradebook, if there is one.
-
-    A missing gradebook is not created (nbgrader would): names are then simply unknown. The
-    course's own id is given, or nbgrader would add a "default_course" to the gradebook.
-    """
-    database = root / "gradebook.db"
-    if not database.is_file():
-        return {}
-    with open_gradebook(root) as gradebook:
-        return {
-            student.id: {
-                "first_name": student.first_name or "",
-                "last_name": student.last_name or "",
-                "email": student.email or "",
-            }
-            for student in gradebook.students
-        }
-
-
-def _by_submission(
-    results: list[dict[str, Any]], known: dict[str, dict[str, str]]
-) -> tuple[list[str], list[str], dict[tuple[str, str], dict[str, Any]], dict[str, float]]:
-    """Students (graded or in the gradebook), assignments, results by (student, assignment),
-    and each assignment's maximum score (for those who did not submit it)."""
-    by_key = {(r["student"], r["assignment"]): r for r in results}
-    students = sorted({r["student"] for r in results} | set(known))
-    assignments = sorted({r["assignment"] for r in results})
-    maxima = {a: max(r["max_score"] for r in results if r["assignment"] == a) for a in assignments}
-    return students, assignments, by_key, maxima
-
-
-def _grades_table(results: list[dict[str, Any]], known: dict[str, dict[str, str]]) -> Table:
-    students, assignments, by_key, maxima = _by_submission(results, known)
+def _grades_table(root: Path, standings: list[Standing], known: dict[str, Student]) -> Table:
+    assignments = sorted({s.assignment for s in standings})
+    maxima = {a: max_score(root, a, standings) for a in assignments}
     header = ["student_id", "first_name", "last_name", "total", "max_total"]
     for assignment in assignments:
         header += [assignment, f"{assignment}_max", f"{assignment}_status", f"{assignment}_tampered"]
     header.append("needs_attention")
+    by_student: dict[str, dict[str, Standing]] = {}
+    for standing in standings:
+        by_student.setdefault(standing.student, {})[standing.assignment] = standing
     rows = []
-    for student in students:
-        names = known.get(student, {})
+    for student, mine in sorted(by_student.items()):
+        names = known.get(student, Student(student))
         total = max_total = 0.0
-        columns, attention = [], []
+        columns = []
         for assignment in assignments:
-            result = by_key.get((student, assignment))
-            if result is None:
-                max_total += maxima[assignment]
-                columns += ["", number(maxima[assignment]), NOT_SUBMITTED, ""]
-                continue
-            total += result["score"]
-            max_total += result["max_score"]
-            columns += [number(result["score"]), number(result["max_score"]), result["status"],
-                        "yes" if result.get("tampered") else "no"]
-            attention += [f"{assignment}: {reason}" for reason in attention_reasons(result)]
+            standing = mine[assignment]
+            result = standing.result
+            total += result["score"] if result else 0.0
+            maximum = result["max_score"] if result else maxima[assignment]
+            max_total += maximum
+            columns += [number(result["score"]) if result else "", number(maximum), standing.state,
+                        ("yes" if result.get("tampered") else "no") if result else ""]
+        reasons = sorted(((a.rank, f"{s.assignment}: {a.text}") for s in mine.values() for a in s.attention))
         rows.append([
-            student, names.get("first_name", ""), names.get("last_name", ""),
-            number(total), number(max_total), *columns, "; ".join(attention),
+            student, names.first_name, names.last_name, number(total), number(max_total),
+            *columns, "; ".join(text for _, text in reasons),
         ])
     return header, rows
 
 
-def _moodle_table(results: list[dict[str, Any]], known: dict[str, dict[str, str]]) -> Table:
-    students, assignments, by_key, _ = _by_submission(results, known)
-    with_email = any(names["email"] for names in known.values())
-    header = ["ID number", *(["Email address"] if with_email else []), *assignments]
-    rows = []
-    for student in students:
-        email = [known.get(student, {}).get("email", "")] if with_email else []
-        scores = [number(by_key[student, a]["score"]) if (student, a) in by_key else ""
-                  for a in assignments]
-        rows.append([student, *email, *scores])
-    return header, rows
+def _moodle_assignment(standings: list[Standing], assignment: str | None) -> str:
+    graded = sorted({s.assignment for s in standings if s.result})
+    if assignment is not None:
+        if assignment not in {s.assignment for s in standings}:
+            raise CourseError(f"unknown assignment {assignment}: the course has "
+                              f"{', '.join(sorted({s.assignment for s in standings}))}")
+        return assignment
+    if len(graded) != 1:
+        raise CourseError(
+            "Moodle imports one grade item at a time (a blank cell would clear a grade): "
+            f"choose --assignment ({', '.join(graded) or 'none is graded'})"
+        )
+    return graded[0]
 
 
-def _detail_table(results: list[dict[str, Any]]) -> Table:
+def _moodle_table(
+    standings: list[Standing], known: dict[str, Student], assignment: str, include_provisional: bool
+) -> tuple[Table, list[str]]:
+    """Final grades by the identifier Moodle matches; who is left out, and why."""
+    mine = [s for s in standings if s.assignment == assignment]
+    with_idnumber = any(student.idnumber for student in known.values())
+    column, field_name = ("ID number", "idnumber") if with_idnumber else ("Email address", "email")
+    rows, left_out = [], []
+    for standing in mine:
+        writable = standing.state == GRADED or (include_provisional and standing.state in PROVISIONAL)
+        identifier = getattr(known.get(standing.student, Student(standing.student)), field_name)
+        if not writable:
+            why = standing.attention[0].text if standing.attention else standing.state
+            left_out.append(f"{standing.student} ({why})")
+        elif not identifier:
+            left_out.append(f"{standing.student} (no {'ID number' if with_idnumber else 'e-mail'} "
+                            "in the roster: Moodle could not match the row)")
+        else:
+            rows.append([identifier, number(standing.result["score"])])
+    if not rows:
+        example = f", e.g. {left_out[0]}" if left_out else ""
+        raise CourseError(f"no grade of {assignment} can go to Moodle ({len(left_out)} students "
+                          f"left out{example})")
+    return ([column, assignment], rows), left_out
+
+
+def _detail_table(results: list[dict]) -> Table:
     header = ["student_id", "assignment", "notebook", "grade_id", "kind", "points", "max_points",
               "status", "message"]
     rows = [

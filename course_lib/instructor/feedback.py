@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 import json
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,10 @@ from course_lib.course import course_root
 from course_lib.data import MnistError, configured_mnist_dir, load_mnist
 from course_lib.errors import CourseError
 from course_lib.plots import plot_confusion_matrix, plot_loss_accuracy
-from course_lib.instructor.views import figure_data_uri, graded_results, render_html, write_html
+from course_lib.instructor.views import (
+    Exported, figure_data_uri, graded_results, output_path, render_html, write_html,
+)
+from course_lib.submissions import read_moodle_identity
 from course_lib.results import (
     CELL_ERROR, CELL_TIMEOUT, ERROR, FAILED, INVALID_NOTEBOOK, KERNEL_DIED, MANUAL_PENDING,
     MISSING, PARTIAL, PASSED, TIMEOUT, result_path,
@@ -74,6 +79,40 @@ def feedback_page(root: Path, assignment: str, student: str) -> str:
     if student not in results:
         raise CourseError(f"no grading result of {assignment} for {student}: run `course grade` first")
     return render_html("feedback.html", **_page(root, results[student]))
+
+
+def moodle_feedback_zip(
+    *, course_dir: str | Path = ".", assignment: str, output: str | Path | None = None
+) -> Exported:
+    """Pack the feedback pages of `assignment` (written by `feedback`) into the zip that
+    Moodle's "Upload multiple feedback files in a zip" takes (default
+    exports/feedback-moodle-<assignment>.zip): one file per participant, named
+    `<Full Name>_<participant id>_assignfeedback_file_<notebook>.html`, Moodle matching the
+    participant id it gave the submission (mod/assign/feedback/file/importziplib.php).
+    Students not collected from a Moodle zip, or without a page yet, are left out and listed."""
+    root = course_root(course_dir)
+    graded = sorted(r["student"] for r in graded_results(root, assignment))
+    path = output_path(root, output, f"exports/feedback-moodle-{assignment}.zip")
+    left_out = []
+    temporary = path.with_name(f".{path.name}.partial")
+    with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
+        for student in graded:
+            identity = read_moodle_identity(root, student, assignment)
+            pages = sorted((root / "feedback" / student / assignment).glob("*.html"))
+            if identity is None:
+                left_out.append(f"{student} (not collected from a Moodle zip: no participant id)")
+            elif not pages:
+                left_out.append(f"{student} (no feedback page: run `course feedback {assignment}`)")
+            else:
+                name = re.sub(r'[_/\\:*?"<>|]', " ", identity.full_name).strip() or "Participant"
+                for page in pages:
+                    archive.write(page, f"{name}_{identity.participant_id}_assignfeedback_file_{page.name}")
+    if len(left_out) == len(graded):
+        temporary.unlink()
+        raise CourseError(f"no feedback page of {assignment} can go to Moodle: " + "; ".join(left_out[:3])
+                          + ("; …" if len(left_out) > 3 else ""))
+    temporary.replace(path)
+    return Exported(path, left_out)
 
 
 class FeedbackExporter(Exporter):

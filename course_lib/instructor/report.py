@@ -1,8 +1,10 @@
 """The instructor's overview of a grading run: one self-contained HTML page.
 
 Per assignment: how scores spread, which graded cells students fail, the accuracy their models
-reach and how long grading took; then the submissions to look at by hand. The plots are PNG
-data URIs, so the page can be mailed or archived as a single file.
+reach and how long grading took; then every student who needs a look, most severe first
+(tampered, failed, rejected, timeouts, …, manual grading pending, not submitted), with counts.
+The plots are PNG data URIs, so the page can be mailed or archived as a single file; their
+ticks stay readable at any class size.
 """
 
 from __future__ import annotations
@@ -18,45 +20,52 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from course_lib.course import course_root
-from course_lib.instructor.views import (
-    attention_reasons,
-    figure_data_uri,
-    graded_results,
-    number,
-    output_path,
-    write_html,
-)
+from course_lib.instructor.roll import attention_counts, class_roll
+from course_lib.instructor.views import figure_data_uri, graded_results, number, output_path, write_html
 from course_lib.results import AUTO, GRADED, PASSED
 
 Result = dict[str, Any]
+Plot = tuple[str, Figure, str]  # heading, figure, alternative text
 
 
 def report(*, course_dir: str | Path = ".", output: str | Path | None = None) -> Path:
-    """Write the report of every stored result (default reports/report.html) and return its path."""
+    """Write the report of the class (default reports/report.html) and return its path."""
     root = course_root(course_dir)
-    results = graded_results(root)  # sorted by assignment, then student
+    standings = class_roll(root)
+    results = [s.result for s in standings if s.result]  # sorted by assignment, then student
+    if not results and not any(s.state != "not-submitted" for s in standings):
+        graded_results(root)  # nothing collected nor graded: the same one-line error
     sections = [
         _section(assignment, list(group))
         for assignment, group in groupby(results, key=itemgetter("assignment"))
     ]
     attention = [
-        {"assignment": r["assignment"], "student": r["student"], "status": r["status"],
-         "reasons": reasons}
-        for r in results
-        if (reasons := attention_reasons(r))
+        {"assignment": s.assignment, "student": s.student, "state": s.state,
+         "reasons": [a.text for a in s.attention]}
+        for s in sorted(standings, key=lambda s: (s.rank, s.assignment, s.student))
+        if s.attention
     ]
     path = output_path(root, output, "reports/report.html")
-    return write_html(path, "report.html", sections=sections, attention=attention)
+    return write_html(path, "report.html", sections=sections, attention=attention,
+                      counts=attention_counts(standings))
+
+
+def section_plots(assignment: str, results: list[Result]) -> list[Plot]:
+    """The plots of one assignment's results, as figures (the report embeds them as PNG)."""
+    accuracies = [r["accuracy"] for r in results if r["accuracy"] is not None]
+    plots = [_score_histogram(assignment, results), _pass_rates(assignment, results)]
+    if accuracies:
+        plots.append(_accuracy_histogram(assignment, accuracies))
+    plots.append(_grading_times(assignment, results))
+    return plots
 
 
 def _section(assignment: str, results: list[Result]) -> dict[str, Any]:
     """The summary numbers and the plots of one assignment."""
     scores = [r["score"] for r in results]
     accuracies = [r["accuracy"] for r in results if r["accuracy"] is not None]
-    plots = [_score_histogram(assignment, results), _pass_rates(assignment, results)]
-    if accuracies:
-        plots.append(_accuracy_histogram(assignment, accuracies))
-    plots.append(_grading_times(assignment, results))
+    plots = [{"heading": heading, "uri": figure_data_uri(figure), "alt": alt}
+             for heading, figure, alt in section_plots(assignment, results)]
     return {
         "assignment": assignment,
         "count": len(results),
@@ -69,10 +78,6 @@ def _section(assignment: str, results: list[Result]) -> dict[str, Any]:
     }
 
 
-def _plot(heading: str, figure: Figure, alt: str) -> dict[str, str]:
-    return {"heading": heading, "uri": figure_data_uri(figure), "alt": alt}
-
-
 def _axis(figure_size: tuple[float, float] = (6.5, 3.2)) -> tuple[Figure, Any]:
     """A figure outside pyplot: rendered by Agg, whatever backend the caller's session uses."""
     figure = Figure(figsize=figure_size)
@@ -80,16 +85,24 @@ def _axis(figure_size: tuple[float, float] = (6.5, 3.2)) -> tuple[Figure, Any]:
 
 
 def _histogram(values: list[float], bins: Any, xlabel: str) -> tuple[Figure, Any]:
-    """Submissions counted per bin of `values`."""
+    """Submissions counted per bin of `values`; at most 6 ticks on x, whatever the range."""
     figure, axis = _axis()
     axis.hist(values, bins=bins, edgecolor="white")
     axis.set_xlabel(xlabel)
     axis.set_ylabel("submissions")
+    axis.xaxis.set_major_locator(MaxNLocator(nbins=6))
     axis.yaxis.set_major_locator(MaxNLocator(integer=True))
     return figure, axis
 
 
-def _score_histogram(assignment: str, results: list[Result]) -> dict[str, str]:
+def _decimals(fractions: list[float]) -> int:
+    """Decimals of a percent axis over `fractions` (ticks at steps of 1, 2 or 5 × 10^k, at
+    most 6): enough to tell the ticks apart, no more."""
+    spread = 100 * (max(fractions) - min(fractions))
+    return next((d for d, least in enumerate((6, 0.6, 0.06)) if spread >= least), 3)
+
+
+def _score_histogram(assignment: str, results: list[Result]) -> Plot:
     scores = [r["score"] for r in results]
     top = max(r["max_score"] for r in results)
     figure, _ = _histogram(scores, np.linspace(0, top or 1, 11), f"score (out of {number(top)})")
@@ -98,10 +111,10 @@ def _score_histogram(assignment: str, results: list[Result]) -> dict[str, str]:
         f"mean {number(statistics.mean(scores))}, median {number(statistics.median(scores))}, "
         f"lowest {number(min(scores))}, highest {number(max(scores))}, out of {number(top)}."
     )
-    return _plot("Score distribution", figure, alt)
+    return "Score distribution", figure, alt
 
 
-def _pass_rates(assignment: str, results: list[Result]) -> dict[str, str]:
+def _pass_rates(assignment: str, results: list[Result]) -> Plot:
     """Share of submissions passing each auto-graded cell (manual answers have no pass/fail)."""
     outcomes: dict[str, list[bool]] = {}
     for result in results:
@@ -120,21 +133,22 @@ def _pass_rates(assignment: str, results: list[Result]) -> dict[str, str]:
         f"Bar chart of the share of the {len(results)} submissions of {assignment} passing "
         f"each auto-graded cell: {listed or 'no auto-graded cell'}."
     )
-    return _plot("Pass rate per graded cell", figure, alt)
+    return "Pass rate per graded cell", figure, alt
 
 
-def _accuracy_histogram(assignment: str, accuracies: list[float]) -> dict[str, str]:
+def _accuracy_histogram(assignment: str, accuracies: list[float]) -> Plot:
     figure, axis = _histogram(accuracies, 10, "accuracy on the reference MNIST test set")
-    axis.xaxis.set_major_formatter(PercentFormatter(1))
+    axis.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
+    axis.xaxis.set_major_formatter(PercentFormatter(1, decimals=_decimals(accuracies)))
     alt = (
         f"Histogram of the test accuracy reached by {len(accuracies)} models of {assignment}, "
         f"measured by the grader: lowest {min(accuracies):.2%}, "
         f"median {statistics.median(accuracies):.2%}, highest {max(accuracies):.2%}."
     )
-    return _plot("Accuracy reached", figure, alt)
+    return "Accuracy reached", figure, alt
 
 
-def _grading_times(assignment: str, results: list[Result]) -> dict[str, str]:
+def _grading_times(assignment: str, results: list[Result]) -> Plot:
     seconds = [r["seconds"] for r in results]
     slowest = max(results, key=itemgetter("seconds"))
     figure, _ = _histogram(seconds, 10, "grading time per submission (s)")
@@ -143,4 +157,4 @@ def _grading_times(assignment: str, results: list[Result]) -> dict[str, str]:
         f"median {statistics.median(seconds):.0f} s, total {sum(seconds):.0f} s, "
         f"slowest {slowest['seconds']:.0f} s ({slowest['student']})."
     )
-    return _plot("Grading time per submission", figure, alt)
+    return "Grading time per submission", figure, alt

@@ -1,13 +1,15 @@
 """What `export`, `report` and `feedback` share: the results to show, figures, HTML pages.
 
-The three read the same grading.json results (course_lib.results) and must agree on what needs
-the instructor's attention and on how a score is written, so that is decided here, once.
+The three read the same grading.json results (course_lib.results) and must agree on how a
+score is written and a page is made, so that is decided here, once (what needs attention is
+course_lib.instructor.roll's).
 """
 
 from __future__ import annotations
 
 import base64
 import io
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +19,17 @@ from matplotlib.figure import Figure
 
 from course_lib.errors import CourseError
 from course_lib.gradebook import with_manual_grades
-from course_lib.results import CELL_ERROR, CELL_TIMEOUT, GRADED, MANUAL_PENDING, read_results
+from course_lib.results import read_results
 
 TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class Exported:
+    """A file written for another system (Moodle), and who was left out of it, with why."""
+
+    path: Path
+    left_out: list[str] = field(default_factory=list)
 
 
 def graded_results(root: Path, assignment: str | None = None) -> list[dict[str, Any]]:
@@ -32,38 +42,6 @@ def graded_results(root: Path, assignment: str | None = None) -> list[dict[str, 
             f"no grading result {of}in {root / 'autograded'}: grade the submissions first"
         )
     return results
-
-
-def attention_reasons(result: dict[str, Any]) -> list[str]:
-    """Why the instructor should look at a submission; empty when its scores can be trusted.
-
-    A submission that was not graded normally is one reason (its cells all failed with it);
-    otherwise each cell in error or timed out is, and manual answers still to grade always are.
-    """
-    reasons = []
-    if result.get("tampered"):
-        reasons.append("tampered: " + "; ".join(tampering_lines(result)))
-    if result["status"] != GRADED:
-        reasons.append(": ".join(filter(None, (result["status"], result["message"]))))
-    else:
-        for status in (CELL_ERROR, CELL_TIMEOUT):
-            reasons.extend(_cells_with(result, status, f"cell {status}"))
-    reasons.extend(_cells_with(result, MANUAL_PENDING, "manual grading pending"))
-    return reasons
-
-
-def tampering_lines(result: dict[str, Any]) -> list[str]:
-    """Each disagreement between the kernel and the verifier, and each integrity note."""
-    lines = [
-        f"{entry['grade_id']}: the kernel said {entry['kernel']}, the verifier {entry['verifier']}"
-        for entry in result.get("tampering", [])
-    ]
-    return lines + list(result.get("notes", []))
-
-
-def _cells_with(result: dict[str, Any], status: str, label: str) -> list[str]:
-    grade_ids = [cell["grade_id"] for cell in result["cells"] if cell["status"] == status]
-    return [f"{label}: {', '.join(grade_ids)}"] if grade_ids else []
 
 
 def number(value: float | None) -> str:

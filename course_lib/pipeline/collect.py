@@ -2,13 +2,16 @@
 
 SOURCE is recognised by its shape:
 - a zip file: Moodle's "download all submissions", entries under
-  `<Full Name>_<moodle id>_assignsubmission_file_/` (or prefixed so, without the folder).
+  `<Full Name>_<participant id>_assignsubmission_file/` (Moodle >= 4.1; `…_file_/` before), or
+  prefixed `<Full Name>_<participant id>_assignsubmission_file_` without the folder.
   The student id is the ASCII slug of the full name ("Élodie Lefèvre" → "elodie_lefevre");
   homonyms get `_<moodle id>` appended. The first word of the full name is the first name, the
   rest the last name; they only fill gradebook students that have no name yet (a roster wins);
   the zip entry's date (local time of this machine) is the submission time;
 - a folder with sub-folders holding notebooks: one sub-folder per student, named by its id;
-- a folder of files `<student>_<anything>.ipynb`: the id is the text before the first "_";
+- a folder of files `<student>_<anything>.ipynb`: the id is the text before the first "_"; a
+  file named like the released notebook (`TP1_MNIST_dense.ipynb`, `TP1_MNIST_dense (2).ipynb`)
+  names no student and is rejected (kept under the student `_unidentified`);
 - the word `exchange`: nbgrader's own collect from its exchange (write ./exchange for a folder
   of that name). nbgrader applies its own rules: replace=True updates to the newest
   submission (the exchange keeps every submission, so nothing is lost).
@@ -29,10 +32,20 @@ A student gets one entry (plain JSON-ready dict): {"student", "status", "message
              submitted/<student>/<assignment>.previous-<UTC time of the move>/ (nbgrader only
              reads submitted/<student>/<assignment>/, so nothing is lost or graded twice);
 - rejected:  no usable notebook (not a notebook, empty, invalid JSON or nbformat 4, several
-             notebooks none with the released name): the message says why.
+             notebooks none with the released name), no student in the file name, or a
+             student not in the roster: the message says why. The files are kept in
+             rejected/<student>/<assignment>/<UTC time>/ with rejection.json (course_lib.submissions);
+- not-submitted: a student of the roster with no file in SOURCE and nothing collected before.
+A collected submission after the assignment's due date (course.toml) says so ("late: …").
 
-The roster is a UTF-8 CSV whose header holds id,first_name,last_name,email (other columns are
-ignored); it is imported into the gradebook before collecting.
+The roster is a UTF-8 CSV whose header holds id,first_name,last_name,email, optionally
+idnumber (Moodle's "ID number" profile field, kept as the gradebook's lms_user_id for the
+Moodle export); other columns are ignored. It is imported into the gradebook before
+collecting, and enforced: a student found in SOURCE who is not in it is rejected ("not in the
+roster") unless allow_unknown. A Moodle zip's full names are matched to the roster's
+"first_name last_name" (case, accents and punctuation aside), so that its students take their
+roster ids; Moodle's participant id and full name are kept beside the notebook (moodle.json),
+for `course feedback --moodle-zip`.
 """
 
 from __future__ import annotations
@@ -57,19 +70,29 @@ from typing import Any
 
 import nbformat
 
-from course_lib.course import check_assignments, course_root, last_line, nbgrader_api
+from course_lib.course import check_assignments, course_root, due_date, last_line, nbgrader_api
 from course_lib.errors import CourseError
 from course_lib.gradebook import open_gradebook
-
-COLLECTED, UNCHANGED, KEPT, REPLACED, REJECTED = (
-    "collected", "unchanged", "kept", "replaced", "rejected",
+from course_lib.submissions import (
+    UNIDENTIFIED, MoodleIdentity, Rejection, keep_rejected, submitted_dir, submitted_students,
+    write_moodle_identity,
 )
+
+COLLECTED, UNCHANGED, KEPT, REPLACED, REJECTED, NOT_SUBMITTED = (
+    "collected", "unchanged", "kept", "replaced", "rejected", "not-submitted",
+)
+# Statuses that leave a usable submission in submitted/.
+USABLE = (COLLECTED, UNCHANGED, KEPT, REPLACED)
 EXCHANGE = "exchange"
 ROSTER_COLUMNS = ("id", "first_name", "last_name", "email")
+ROSTER_OPTIONAL = ("idnumber",)
 # nbgrader's exchange writes timestamp.txt so; nbgrader.utils.parse_utc reads it back.
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"
+# Moodle's "download all submissions": `<Full Name>_<participant id>_assignsubmission_<plugin>`
+# then "/" (Moodle >= 4.1, in folders), "_/" (before 4.1, in folders) or "_" (not in folders);
+# blind marking writes "Participant" for the name. (mod/assign/classes/downloader.php)
 MOODLE_ENTRY = re.compile(
-    r"(?P<name>[^/]+?)_(?P<moodle_id>\d+)_assignsubmission_[a-z]+_/?(?P<path>.+)"
+    r"(?P<name>[^/]+?)_(?P<moodle_id>\d+)_assignsubmission_[a-z]+(?:_/|/|_)(?P<path>.+)"
 )
 # Errors of reading one file: a folder's file, or a damaged entry of a readable zip.
 READ_ERRORS = (OSError, zipfile.BadZipFile, zlib.error, EOFError)
@@ -96,6 +119,8 @@ class _Student:
     first_name: str = ""
     last_name: str = ""
     files: list[_File] = field(default_factory=list)
+    moodle: MoodleIdentity | None = None
+    refused: str = ""  # why this student's files are rejected before any is read
 
 
 class _Rejected(Exception):
@@ -113,25 +138,36 @@ def collect(
     course_dir: str | Path = ".",
     roster: str | Path | None = None,
     replace: bool = False,
+    allow_unknown: bool = False,
 ) -> list[dict[str, Any]]:
     """Bring the submissions of `source` into submitted/ and say, per student, what was done.
 
     Bad input (unknown assignment, missing or unreadable source, no submission, malformed
     roster) is a CourseError before anything is written; a bad student file is only that
-    student's "rejected" entry.
+    student's "rejected" entry, its files kept in rejected/.
     """
     root = course_root(course_dir)
     check_assignments(root, [assignment])
     released = _released_notebook(root, assignment)
-    people = _read_roster(Path(roster)) if roster is not None else []
+    people = _read_roster(Path(roster)) if roster is not None else None
+    due = due_date(root, assignment)
     if str(source) == EXCHANGE:
         entries = _collect_exchange(root, assignment, replace)
-        _register(root, people, [_Student(entry["student"]) for entry in entries])
-        return entries
+        _register(root, people or [], [_Student(entry["student"]) for entry in entries])
+        return _with_missing(root, assignment, people, entries)
     with ExitStack() as open_files:
-        students = _find_submissions(Path(source), open_files)
-        _register(root, people, students)
-        return [_collect_one(root, assignment, released, student, replace) for student in students]
+        students = _find_submissions(Path(source), released, open_files)
+        if people is not None:
+            students = _enforce_roster(students, people, allow_unknown)
+        _register(root, people or [], [s for s in students if not s.refused])
+        entries = [_collect_one(root, assignment, released, student, replace, due)
+                   for student in students]
+    return _with_missing(root, assignment, people, entries)
+
+
+def nothing_collected(entries: list[dict[str, Any]]) -> bool:
+    """No file of the source gave a usable submission (every one was rejected)."""
+    return not any(entry["status"] in USABLE for entry in entries)
 
 
 def format_report(entries: list[dict[str, Any]]) -> str:
@@ -169,6 +205,7 @@ def _read_roster(path: Path) -> list[dict[str, str]]:
             f"roster {path}: the first line must be the header {','.join(ROSTER_COLUMNS)} "
             f"(missing {', '.join(missing)})"
         )
+    present = [c for c in ROSTER_COLUMNS + ROSTER_OPTIONAL if c in (reader.fieldnames or [])]
     rows: list[dict[str, str]] = []
     for row in reader:
         where = f"roster {path} line {reader.line_num}"
@@ -178,8 +215,46 @@ def _read_roster(path: Path) -> list[dict[str, str]]:
             raise CourseError(f"{where}: empty id")
         if any(row["id"].strip() == seen["id"] for seen in rows):
             raise CourseError(f"{where}: id {row['id'].strip()} appears twice")
-        rows.append({column: row[column].strip() for column in ROSTER_COLUMNS})
+        rows.append({column: row[column].strip() for column in present})
     return rows
+
+
+def _enforce_roster(
+    students: list[_Student], roster: list[dict[str, str]], allow_unknown: bool
+) -> list[_Student]:
+    """Students take their roster id (a Moodle full name is matched to the roster's names);
+    a student the roster does not know is refused, unless `allow_unknown`."""
+    ids = {row["id"] for row in roster}
+    by_name: dict[str, list[str]] = {}
+    for row in roster:
+        by_name.setdefault(_slug(f"{row['first_name']} {row['last_name']}"), []).append(row["id"])
+    for student in students:
+        if student.refused or student.id in ids:
+            continue
+        named = by_name.get(_slug(student.moodle.full_name), []) if student.moodle else []
+        if len(named) == 1:
+            student.id = named[0]
+        elif allow_unknown:
+            continue
+        elif named:
+            student.refused = (f"the name {student.moodle.full_name} matches several students "
+                               f"of the roster ({', '.join(named)})")
+        else:
+            student.refused = "not in the roster (--allow-unknown collects it)"
+    return sorted(students, key=lambda student: student.id)
+
+
+def _with_missing(
+    root: Path, assignment: str, roster: list[dict[str, str]] | None, entries: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """`entries`, then a not-submitted entry for each roster student without any submission."""
+    if roster is None:
+        return entries
+    seen = {entry["student"] for entry in entries} | set(submitted_students(root, assignment))
+    missing = [_entry(row["id"], NOT_SUBMITTED, "no file in the source and nothing collected before",
+                      "", None, None)
+               for row in roster if row["id"] not in seen]
+    return entries + missing
 
 
 def _register(root: Path, roster: list[dict[str, str]], students: list[_Student]) -> None:
@@ -189,7 +264,7 @@ def _register(root: Path, roster: list[dict[str, str]], students: list[_Student]
         for row in roster:
             gradebook.update_or_create_student(
                 row["id"], first_name=row["first_name"], last_name=row["last_name"],
-                email=row["email"],
+                email=row["email"], **({"lms_user_id": row["idnumber"]} if row.get("idnumber") else {}),
             )
         for student in students:
             known = gradebook.update_or_create_student(student.id)
@@ -202,14 +277,14 @@ def _register(root: Path, roster: list[dict[str, str]], students: list[_Student]
 # --- Reading SOURCE -------------------------------------------------------------------------
 
 
-def _find_submissions(source: Path, open_files: ExitStack) -> list[_Student]:
+def _find_submissions(source: Path, released: str, open_files: ExitStack) -> list[_Student]:
     """The students of `source`, sorted by id, whatever its format."""
     if not source.exists():
         raise CourseError(f"{source} does not exist")
     if source.is_file():
         students = _from_moodle_zip(source, open_files)
     else:
-        students = _from_student_folders(source) or _from_flat_files(source)
+        students = _from_student_folders(source) or _from_flat_files(source, released)
     if not students:
         raise CourseError(
             f"no submission in {source}: expected <student>/<notebook>.ipynb, "
@@ -248,16 +323,25 @@ def _from_student_folders(source: Path) -> list[_Student]:
     return students if has_notebook else []
 
 
-def _from_flat_files(source: Path) -> list[_Student]:
-    """Files `<student>_<anything>` grouped by student, when some of them is a notebook."""
+def _from_flat_files(source: Path, released: str) -> list[_Student]:
+    """Files `<student>_<anything>` grouped by student, when some of them is a notebook; a
+    file without a student part is a refused student of its own."""
     files = _folder_files(source, list(source.iterdir()))
     if not any(_is_notebook(file.name) for file in files):
         return []
     students: dict[str, _Student] = {}
+    unidentified = []
+    released_stem = Path(released).stem.lower()
     for file in files:
         student = Path(file.name).stem.partition("_")[0]
+        if not student or file.name.lower().startswith(released_stem):
+            unidentified.append(_Student(
+                UNIDENTIFIED, files=[file],
+                refused=f"no student in the file name {file.name}: expected <student>_{released}",
+            ))
+            continue
         students.setdefault(student, _Student(student)).files.append(file)
-    return list(students.values())
+    return [*students.values(), *unidentified]
 
 
 def _from_moodle_zip(path: Path, open_files: ExitStack) -> list[_Student]:
@@ -288,7 +372,8 @@ def _from_moodle_zip(path: Path, open_files: ExitStack) -> list[_Student]:
         slug = _slug(full_name)
         student = slug if slug and slugs[slug] == 1 else f"{slug or 'moodle'}_{moodle_id}"
         first_name, _, last_name = full_name.strip().partition(" ")
-        students.append(_Student(student, first_name, last_name, files))
+        identity = MoodleIdentity(participant_id=moodle_id, full_name=full_name.strip())
+        students.append(_Student(student, first_name, last_name, files, identity))
     return students
 
 
@@ -302,22 +387,49 @@ def _slug(full_name: str) -> str:
 
 
 def _collect_one(
-    root: Path, assignment: str, released: str, student: _Student, replace: bool
+    root: Path, assignment: str, released: str, student: _Student, replace: bool,
+    due: datetime | None,
 ) -> dict[str, Any]:
     try:
+        if student.refused:
+            raise _Rejected(student.refused)
         file, notes = _pick_notebook(student.files, released)
         data = _notebook_bytes(file)
     except _Rejected as rejected:
         files = [rejected.file] if rejected.file else student.files
-        return _entry(
-            student.id, REJECTED, str(rejected), ", ".join(f.source for f in files), None,
-            max((f.modified for f in files), default=None),
-        )
-    folder = root / "submitted" / student.id / assignment
+        return _reject(root, assignment, student, str(rejected), files)
+    folder = submitted_dir(root, student.id, assignment)
     status, message = _place(folder, released, file, data, replace)
     if status in (COLLECTED, REPLACED):
-        message = "; ".join(filter(None, [message, notes]))
+        if student.moodle:
+            write_moodle_identity(folder, student.moodle)
+        late = _late(file.modified, due)
+        message = "; ".join(filter(None, [late, message, notes]))
     return _entry(student.id, status, message, file.source, released, file.modified)
+
+
+def _reject(root: Path, assignment: str, student: _Student, reason: str, files: list[_File]) -> dict[str, Any]:
+    """The entry of a refused upload, whose files are kept in rejected/ with the reason."""
+    sources = ", ".join(f.source for f in files)
+    modified = max((f.modified for f in files), default=None)
+    contents = {}
+    for file in student.files:
+        try:
+            contents[file.name] = file.read()
+        except READ_ERRORS:
+            continue  # unreadable: nothing to keep but its name, in the reason's sources
+    keep_rejected(root, Rejection(
+        student=student.id, assignment=assignment, reason=reason, source=sources,
+        timestamp=modified.isoformat() if modified else None, files=sorted(contents),
+    ), contents)
+    return _entry(student.id, REJECTED, reason, sources, None, modified)
+
+
+def _late(submitted: datetime, due: datetime | None) -> str:
+    """A note when the submission came after the due date (nbgrader's penalty applies)."""
+    if due is None or submitted.replace(tzinfo=None) <= due:
+        return ""
+    return f"late: submitted {_when(submitted)}, due {_when(due)} (nbgrader's late penalty applies)"
 
 
 def _entry(

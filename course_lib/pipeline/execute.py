@@ -9,7 +9,6 @@ the kernel's own test cells disagree with the verifier, the submission is marked
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
@@ -30,6 +29,7 @@ from course_lib.errors import CourseError
 from course_lib.pipeline.kernel_export import exports_dir
 from course_lib.pipeline.prepare import kernel_verdicts, prepare, read_submission, without_exports
 from course_lib.pipeline.sandbox import Limits, Mounts, Outcome, Running, start
+from course_lib.submissions import submission_digest
 
 HISTORY, MODEL, PREDICTIONS = "history.json", "model.keras", "predictions.json"
 RUNNER, VERIFIER = "course_lib.pipeline.runner", "course_lib.pipeline.verify"
@@ -39,14 +39,6 @@ MAX_OUTPUT_BYTES = 4 << 20
 MAX_EXPORT_BYTES = 1 << 30
 # This interpreter, by a path that exists in the sandbox too (no "..": its folders are not there).
 PYTHON = os.path.abspath(sys.executable)
-
-
-def submission_digest(folder: Path) -> str:
-    """SHA-256 of a submission folder's files (names and contents): unchanged work is skipped."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def grade_submission(

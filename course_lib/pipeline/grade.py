@@ -19,7 +19,8 @@ from course_lib import results as R
 from course_lib.course import check_assignments, course_root, grading_settings, released_notebook
 from course_lib.errors import CourseError
 from course_lib.pipeline.record import record
-from course_lib.pipeline.execute import Verifier, grade_submission, submission_digest
+from course_lib.pipeline.execute import Verifier, grade_submission
+from course_lib.submissions import submission_digest, submitted_students
 from course_lib.pipeline.sandbox import bubblewrap
 
 SKIPPED = "skipped"
@@ -62,7 +63,7 @@ def format_summary(summary: dict[str, Any]) -> str:
 
 
 def _submissions(root: Path, assignment: str, students: list[str] | None) -> list[str]:
-    collected = sorted(p.parent.name for p in (root / "submitted").glob(f"*/{assignment}"))
+    collected = submitted_students(root, assignment)
     if not collected:
         raise CourseError(f"no submission of {assignment} is collected: run `course collect` first")
     unknown = sorted(set(students or []) - set(collected))

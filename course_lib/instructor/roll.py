@@ -1,0 +1,188 @@
+"""Every student accounted for: where each student stands in each assignment, and what needs
+the instructor's attention, most severe first.
+
+The students are those of the gradebook (the roster), of the results, of submitted/ and of
+rejected/; the assignments those released or seen there. Export, report and status read this
+one roll, so that they agree on every student's state and on the order of attention.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from course_lib import results as R
+from course_lib.gradebook import gradebook_exists, open_gradebook, with_manual_grades
+from course_lib.submissions import (
+    Rejection, latest_rejections, submission_digest, submitted_dir, submitted_students,
+)
+
+# A student's state in one assignment.
+NOT_SUBMITTED, REJECTED, COLLECTED, GRADED, MANUAL_PENDING, TAMPERED = (
+    "not-submitted", "rejected", "collected", "graded", "manual-pending", "tampered",
+)
+FAILED_STATUSES = (R.KERNEL_DIED, R.ERROR, R.INVALID_NOTEBOOK)
+# What needs attention, most severe first.
+SEVERITY = ("tampered", "failed", "rejected", "timeout", "cell error", "not graded",
+            "manual grading pending", "not submitted")
+
+
+@dataclass(frozen=True)
+class Attention:
+    category: str  # one of SEVERITY
+    text: str
+
+    @property
+    def rank(self) -> int:
+        return SEVERITY.index(self.category)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """One student in one assignment: the state, the current result (with the manual grades
+    given so far) when the collected submission was graded, a rejection when nothing else."""
+
+    student: str
+    assignment: str
+    state: str
+    result: dict[str, Any] | None
+    rejection: Rejection | None
+    attention: tuple[Attention, ...]
+
+    @property
+    def rank(self) -> int:
+        """The severity of the most severe reason (len(SEVERITY) when all is in order)."""
+        return min((a.rank for a in self.attention), default=len(SEVERITY))
+
+
+@dataclass(frozen=True)
+class Student:
+    """What the gradebook knows of a student (empty strings where it knows nothing)."""
+
+    id: str
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    idnumber: str = ""  # Moodle's "ID number", from the roster (nbgrader's lms_user_id)
+
+
+def gradebook_students(root: Path) -> dict[str, Student]:
+    """The gradebook's students; a missing gradebook is not created (nbgrader would)."""
+    if not gradebook_exists(root):
+        return {}
+    with open_gradebook(root) as gradebook:
+        return {
+            s.id: Student(s.id, s.first_name or "", s.last_name or "", s.email or "", s.lms_user_id or "")
+            for s in gradebook.students
+        }
+
+
+def class_roll(root: Path, students: dict[str, Student] | None = None) -> list[Standing]:
+    """Every (student, assignment) standing, sorted by assignment then student."""
+    known = gradebook_students(root) if students is None else students
+    results = {(r["student"], r["assignment"]): r for r in with_manual_grades(root, R.read_results(root))}
+    assignments = sorted({a for _, a in results} | set(_released(root)) | _seen(root))
+    rejections = {a: latest_rejections(root, a) for a in assignments}
+    submitted = {a: set(submitted_students(root, a)) for a in assignments}
+    everyone = set(known) | {s for s, _ in results}
+    everyone |= {s for a in assignments for s in (*submitted[a], *rejections[a])}
+    return [
+        _standing(root, student, assignment, results.get((student, assignment)),
+                  student in submitted[assignment], rejections[assignment].get(student))
+        for assignment in assignments
+        for student in sorted(everyone)
+    ]
+
+
+def max_score(root: Path, assignment: str, standings: list[Standing]) -> float:
+    """The assignment's maximum: its results', else the release's points, else 0."""
+    scores = [s.result["max_score"] for s in standings if s.assignment == assignment and s.result]
+    if scores:
+        return max(scores)
+    released = sorted((root / "release" / assignment).glob("*.ipynb"))
+    return sum(
+        float(cell.metadata.get("nbgrader", {}).get("points", 0) or 0)
+        for path in released for cell in nbformat.read(path, 4).cells
+        if cell.metadata.get("nbgrader", {}).get("grade")
+    )
+
+
+def attention_counts(standings: list[Standing]) -> list[tuple[str, int]]:
+    """(category, number of standings with that reason), in order of severity, non-zero only."""
+    counts = {category: 0 for category in SEVERITY}
+    for standing in standings:
+        for category in {a.category for a in standing.attention}:
+            counts[category] += 1
+    return [(category, count) for category, count in counts.items() if count]
+
+
+def tampering_lines(result: dict[str, Any]) -> list[str]:
+    """Each disagreement between the kernel and the verifier, and each integrity note."""
+    lines = [
+        f"{entry['grade_id']}: the kernel said {entry['kernel']}, the verifier {entry['verifier']}"
+        for entry in result.get("tampering", [])
+    ]
+    return lines + list(result.get("notes", []))
+
+
+def _standing(
+    root: Path, student: str, assignment: str, result: dict[str, Any] | None, submitted: bool,
+    rejection: Rejection | None,
+) -> Standing:
+    if result is not None and submitted:
+        folder = submitted_dir(root, student, assignment)
+        if result["submission_sha256"] != submission_digest(folder):
+            result = None  # collected again since it was graded
+    if result is not None:
+        state, attention = _graded(result)
+    elif submitted:
+        state, attention = COLLECTED, [Attention("not graded", "collected, not graded yet")]
+    elif rejection is not None:
+        state, attention = REJECTED, [Attention("rejected", f"rejected: {rejection.reason}")]
+    else:
+        state, attention = NOT_SUBMITTED, [Attention("not submitted", "not submitted")]
+    attention.sort(key=lambda a: a.rank)
+    return Standing(student, assignment, state, result, None if submitted else rejection, tuple(attention))
+
+
+def _graded(result: dict[str, Any]) -> tuple[str, list[Attention]]:
+    """The state of a graded submission and why it needs attention."""
+    attention = []
+    if result.get("tampered"):
+        attention.append(Attention("tampered", "tampered: " + "; ".join(tampering_lines(result))))
+    status = result["status"]
+    if status != R.GRADED:
+        category = "timeout" if status == R.TIMEOUT else "failed"
+        attention.append(Attention(category, ": ".join(filter(None, (status, result["message"])))))
+    else:
+        for cell_status, category in ((R.CELL_TIMEOUT, "timeout"), (R.CELL_ERROR, "cell error")):
+            attention.extend(Attention(category, text) for text in _cells_with(result, cell_status))
+    pending = _cells_with(result, R.MANUAL_PENDING)
+    attention.extend(Attention("manual grading pending", text) for text in pending)
+    if result.get("tampered"):
+        state = TAMPERED
+    elif status != R.GRADED:
+        state = status
+    else:
+        state = MANUAL_PENDING if pending else GRADED
+    return state, attention
+
+
+def _cells_with(result: dict[str, Any], status: str) -> list[str]:
+    label = {R.CELL_TIMEOUT: "cell timeout", R.CELL_ERROR: "cell error",
+             R.MANUAL_PENDING: "manual grading pending"}[status]
+    grade_ids = [cell["grade_id"] for cell in result["cells"] if cell["status"] == status]
+    return [f"{label}: {', '.join(grade_ids)}"] if grade_ids else []
+
+
+def _released(root: Path) -> list[str]:
+    return [p.name for p in (root / "release").glob("*") if p.is_dir() and any(p.glob("*.ipynb"))]
+
+
+def _seen(root: Path) -> set[str]:
+    """Assignments with a collected or rejected upload."""
+    return {p.name for folder in ("submitted", "rejected") for p in (root / folder).glob("*/*")
+            if p.is_dir() and "." not in p.name}

@@ -1,0 +1,86 @@
+"""nbgrader's exchange, round trip: `course release --exchange`, two students' own
+`nbgrader fetch_assignment` and `nbgrader submit` (real nbgrader commands, each student in a
+home of their own), `course collect … exchange`, then grading of what they submitted."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from e2e import ADVERSARIAL, MINI, mini_course
+
+from course_lib.cli import main
+from course_lib.results import read_result
+
+pytestmark = pytest.mark.slow
+NBGRADER = [sys.executable, "-m", "nbgrader"]
+STUDENTS = {"alice": "twin_solution", "bruno": "twin_partial"}
+
+
+def _student_home(tmp_path: Path, student: str, exchange: Path) -> tuple[Path, dict[str, str]]:
+    """A student's working folder and environment, with the nbgrader_config.py a JupyterHub
+    administrator gives every student (README: nbgrader's exchange)."""
+    home = tmp_path / "home" / student
+    home.mkdir(parents=True)
+    (home / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        "c.CourseDirectory.course_id = 'mnist_tf2'\n"
+        f"c.Exchange.root = {str(exchange)!r}\n"
+    )
+    env = {**os.environ, "HOME": str(home), "JUPYTER_DATA_DIR": str(home / ".jupyter-data")}
+    return home, env
+
+
+def _nbgrader(home: Path, env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([*NBGRADER, *args], cwd=home, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stderr
+
+
+def test_release_fetch_submit_collect_grade(tmp_path, mnist_dir, capsys):
+    exchange = tmp_path / "exchange"  # made by `course release --exchange`
+    course = mini_course(tmp_path / "course", mnist_dir)
+    with open(course / "nbgrader_config.py", "a") as config:
+        config.write(f"\nc.Exchange.root = {str(exchange)!r}\n")
+    assert main(["release", MINI, "--exchange", "--course-dir", str(course)]) == 0
+    assert (exchange / "mnist_tf2" / "outbound" / MINI / f"{MINI}.ipynb").is_file()
+
+    for student, answers in STUDENTS.items():
+        home, env = _student_home(tmp_path, student, exchange)
+        _nbgrader(home, env, "fetch_assignment", MINI, "--course", "mnist_tf2")
+        fetched = home / MINI / f"{MINI}.ipynb"
+        released = json.loads(fetched.read_text())
+        assert released == json.loads((course / "release" / MINI / f"{MINI}.ipynb").read_text())
+        shutil.copy(ADVERSARIAL / "cases" / f"{answers}.ipynb", fetched)  # the student's work
+        _nbgrader(home, env, "submit", MINI, "--course", "mnist_tf2", "--student", student)
+    inbound = sorted(p.name.split("+")[0] for p in (exchange / "mnist_tf2" / "inbound").iterdir())
+    assert inbound == ["alice", "bruno"]
+
+    capsys.readouterr()
+    assert main(["--course-dir", str(course), "collect", MINI, "exchange"]) == 0
+    report = capsys.readouterr().out.splitlines()
+    assert [line.split()[:3] for line in report] == [
+        ["alice", "collected", f"{MINI}.ipynb"], ["bruno", "collected", f"{MINI}.ipynb"]]
+    for student, answers in STUDENTS.items():
+        submitted = course / "submitted" / student / MINI
+        assert (submitted / f"{MINI}.ipynb").read_bytes() == (
+            ADVERSARIAL / "cases" / f"{answers}.ipynb").read_bytes()
+        assert (submitted / "timestamp.txt").is_file()  # the exchange's submission time
+
+    # As the instructor's terminal shows it: no third-party warning block, no TensorFlow C++ line.
+    graded = subprocess.run([sys.executable, "-m", "course_lib.cli", "grade", MINI, "--course-dir", str(course)],
+                            capture_output=True, text=True)
+    assert graded.returncode == 0, graded.stderr
+    noise = [line for line in graded.stderr.replace("\r", "\n").splitlines()
+             if line.strip() and not line.startswith(f"grading {MINI}:")]
+    assert noise == []
+    assert [line.split()[:2] for line in graded.stdout.splitlines()] == [["alice", "graded"], ["bruno", "graded"]]
+    alice, bruno = (read_result(course, MINI, s) for s in STUDENTS)
+    assert alice["status"] == bruno["status"] == "graded"
+    assert alice["score"] == 10 and bruno["score"] < alice["score"]
