@@ -103,21 +103,23 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    # Global options, accepted before or after the subcommand: SUPPRESS lets neither parser's
-    # default overwrite what the other one read.
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--course-dir", default=argparse.SUPPRESS,
+def _global_options(parser: argparse.ArgumentParser, default: str) -> None:
+    """Options accepted before or after the subcommand: a subcommand's copy has no default
+    (SUPPRESS), so that it never overwrites what was given before the subcommand."""
+    parser.add_argument("--course-dir", default=default,
                         help="the course folder (holds nbgrader_config.py; default: .)")
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="course", parents=[common],
-        description="Release, collect, grade and report the MNIST course's practicals.",
+        prog="course", description="Release, collect, grade and report the MNIST course's practicals."
     )
-    parser.set_defaults(course_dir=".")
+    _global_options(parser, default=".")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, run: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help, description=help, parents=[common])
+        sub = commands.add_parser(name, help=help, description=help)
+        _global_options(sub, default=argparse.SUPPRESS)
         sub.set_defaults(run=run)
         return sub
 

@@ -428,6 +428,7 @@ def test_collect_exits_non_zero_when_nothing_was_collected(course, tmp_path, cap
     assert "carol      rejected    not a notebook: empty file" in captured.out
     assert captured.err == (f"course: nothing was collected from {tmp_path / 'source'}: every "
                             "upload was rejected (kept in rejected/)\n")
+    assert (course / "rejected" / "carol").is_dir()  # --course-dir after the subcommand
     _write(tmp_path / "source" / "alice" / RELEASED, SOLUTION)
     assert main(["--course-dir", str(course), "collect", "tp1_dense", str(tmp_path / "source")]) == 0
 
