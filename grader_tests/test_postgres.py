@@ -30,11 +30,12 @@ CASES = ADVERSARIAL / "cases"
 
 
 def _server_binaries() -> Path | None:
-    """The folder of initdb and pg_ctl (Debian keeps them off PATH)."""
-    for folder in [os.path.dirname(shutil.which("initdb") or ""),
-                   *sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)]:
-        if folder and all(Path(folder, tool).is_file() for tool in ("initdb", "pg_ctl")):
-            return Path(folder)
+    """The folder of initdb and pg_ctl (Debian keeps them off PATH, in its versioned folder)."""
+    found = shutil.which("initdb")
+    for folder in [*([Path(found).resolve().parent] if found else []),
+                   *map(Path, sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True))]:
+        if all((folder / tool).is_file() for tool in ("initdb", "pg_ctl")):
+            return folder
     return None
 
 
@@ -65,13 +66,18 @@ def postgres_url() -> Iterator[str]:
     data, port = folder / "data", _free_port()
 
     def run(*command: str) -> None:
-        subprocess.run([*as_user, *command], check=True, capture_output=True, cwd=folder)
+        done = subprocess.run([*as_user, *command], capture_output=True, text=True, cwd=folder)
+        assert done.returncode == 0, f"{command[0]} failed: {done.stderr}"
 
     run(str(binaries / "initdb"), "-D", str(data), "-U", "grader", "--auth=trust", "-E", "UTF8")
     run(str(binaries / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"), "-w", "start",
         "-o", f"-h 127.0.0.1 -p {port} -k {folder}")
     try:
-        run(str(binaries / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "grader", "mnist_tf2")
+        import psycopg
+
+        with psycopg.connect(host="127.0.0.1", port=port, user="grader", dbname="postgres",
+                             autocommit=True) as server:
+            server.execute("CREATE DATABASE mnist_tf2")
         yield f"postgresql://grader@127.0.0.1:{port}/mnist_tf2"
     finally:
         run(str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
