@@ -73,18 +73,28 @@ def with_manual_grades(root: Path, results: list[dict[str, Any]]) -> list[dict[s
                 for grade in notebook.grades
                 if grade.manual_score is not None
             }
-            updated.append(_apply_manual(result, manual))
+            comments = {
+                (notebook.name, comment.name): comment.manual_comment
+                for notebook in submission.notebooks
+                for comment in notebook.comments
+                if comment.manual_comment
+            }
+            updated.append(_apply_manual(result, manual, comments))
     return updated
 
 
-def _apply_manual(result: dict[str, Any], manual: dict[tuple[str, str], float]) -> dict[str, Any]:
-    """A copy of `result` with the manual scores in its cells and total."""
+def _apply_manual(
+    result: dict[str, Any], manual: dict[tuple[str, str], float], comments: dict[tuple[str, str], str]
+) -> dict[str, Any]:
+    """A copy of `result` with the manual scores in its cells and total; a written answer's
+    message is the instructor's comment, if any."""
     result = {**result, "cells": [dict(cell) for cell in result["cells"]]}
     for cell in result["cells"]:
-        score = manual.get((cell["notebook"], cell["grade_id"]))
+        key = (cell["notebook"], cell["grade_id"])
+        score = manual.get(key)
         if cell["kind"] == R.MANUAL and score is not None:
             cell["points"] = score
             cell["status"] = R.cell_status(score, cell["max_points"], ran=True)
-            cell["message"] = "graded by hand"
+            cell["message"] = comments.get(key, "graded by hand")
     result["score"] = R.total_score(result["cells"], result["late_penalty"])
     return result
