@@ -1,6 +1,7 @@
 """nbgrader's exchange, round trip: `course release --exchange`, two students' own
 `nbgrader fetch_assignment` and `nbgrader submit` (real nbgrader commands, each student in a
-home of their own), `course collect … exchange`, then grading of what they submitted."""
+home of their own), then `course collect … exchange` brings exactly what each submitted, with
+the exchange's submission time (grading it is grading any collected submission)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ import pytest
 from e2e import ADVERSARIAL, MINI, mini_course
 
 from course_lib.cli import main
-from course_lib.results import read_result
 
 pytestmark = pytest.mark.slow
 NBGRADER = [sys.executable, "-m", "nbgrader"]
@@ -43,7 +43,7 @@ def _nbgrader(home: Path, env: dict[str, str], *args: str) -> str:
     return done.stderr
 
 
-def test_release_fetch_submit_collect_grade(tmp_path, mnist_dir, capsys):
+def test_release_fetch_submit_collect(tmp_path, mnist_dir, capsys):
     exchange = tmp_path / "exchange"  # made by `course release --exchange`
     course = mini_course(tmp_path / "course", mnist_dir)
     with open(course / "nbgrader_config.py", "a") as config:
@@ -71,16 +71,5 @@ def test_release_fetch_submit_collect_grade(tmp_path, mnist_dir, capsys):
         submitted = course / "submitted" / student / MINI
         assert (submitted / f"{MINI}.ipynb").read_bytes() == (
             ADVERSARIAL / "cases" / f"{answers}.ipynb").read_bytes()
-        assert (submitted / "timestamp.txt").is_file()  # the exchange's submission time
-
-    # As the instructor's terminal shows it: no third-party warning block, no TensorFlow C++ line.
-    graded = subprocess.run([sys.executable, "-m", "course_lib.cli", "grade", MINI, "--course-dir", str(course)],
-                            capture_output=True, text=True)
-    assert graded.returncode == 0, graded.stderr
-    noise = [line for line in graded.stderr.replace("\r", "\n").splitlines()
-             if line.strip() and not line.startswith(f"grading {MINI}:")]
-    assert noise == []
-    assert [line.split()[:2] for line in graded.stdout.splitlines()] == [["alice", "graded"], ["bruno", "graded"]]
-    alice, bruno = (read_result(course, MINI, s) for s in STUDENTS)
-    assert alice["status"] == bruno["status"] == "graded"
-    assert alice["score"] == 10 and bruno["score"] < alice["score"]
+        [sent] = (exchange / "mnist_tf2" / "inbound").glob(f"{student}+{MINI}+*")
+        assert (submitted / "timestamp.txt").read_text() == (sent / "timestamp.txt").read_text()

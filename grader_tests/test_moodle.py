@@ -5,6 +5,8 @@ Moodle's "upload multiple feedback files in a zip"."""
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -75,7 +77,15 @@ def test_a_moodle_zip_round_trips(tmp_path, mnist_dir, capsys):
 
     # Grade; the instructor grades Jeanne's written answer by hand (formgrader's part), and
     # leaves Élodie's pending.
-    assert main([*at, "grade", MINI]) == 0
+    # As the instructor's terminal shows it: no third-party warning block, no TensorFlow C++ line.
+    graded = subprocess.run([sys.executable, "-m", "course_lib.cli", *at, "grade", MINI],
+                            capture_output=True, text=True)
+    assert graded.returncode == 0, graded.stderr
+    noise = [line for line in graded.stderr.replace("\r", "\n").splitlines()
+             if line.strip() and not line.startswith(f"grading {MINI}:")]
+    assert noise == []
+    assert [line.split()[:2] for line in graded.stdout.splitlines()] == [
+        ["elefevre", "graded"], ["jdupont", "graded"]]
     with open_gradebook(course) as gradebook:
         grade = gradebook.find_grade("answer_why", MINI, MINI, "jdupont")
         grade.manual_score = 1.0

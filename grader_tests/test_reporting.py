@@ -301,3 +301,54 @@ def test_feedback_for_an_unknown_student_is_a_course_error(course):
     with pytest.raises(CourseError, match="no grading result of tp1_dense for zoe"):
         feedback(course_dir=course, assignment=TP1, students=["alice", "zoe"])
     assert not (course / "feedback").exists()  # nothing is written when one name is wrong
+
+
+def _overlapping_ticks(figure) -> list[tuple[str, str]]:
+    """Pairs of neighbouring tick labels of one axis whose boxes overlap, once drawn."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)  # the report renders its figures with Agg too
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    pairs = []
+    for axis in figure.axes:
+        for ticks in (axis.get_xticklabels(), axis.get_yticklabels()):
+            shown = [t for t in ticks if t.get_visible() and t.get_text()]
+            boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in shown]
+            boxes.sort(key=lambda item: (item[1].x0, item[1].y0))
+            pairs += [(a, b) for (a, box_a), (b, box_b) in zip(boxes, boxes[1:]) if box_a.overlaps(box_b)]
+    return pairs
+
+
+def test_the_report_of_a_class_of_200_has_readable_axes(tmp_path):
+    """200 synthetic results, accuracies in a narrow band as a real class's are: every plot's
+    tick labels stand apart, and the page holds every student who needs attention."""
+    import random
+
+    from course_lib.instructor.report import section_plots
+
+    root = tmp_path / "course"
+    root.mkdir()
+    shutil.copy(PROJECT / "nbgrader_config.py", root)
+    draw = random.Random(200)
+    results = []
+    for number in range(200):
+        accuracy = draw.uniform(0.970, 0.974)  # a narrow band, as a class of TP1 reaches
+        pending = number % 3 == 0
+        cells = tp1_cells({
+            "test_data": (4.0, "passed", ""),
+            "test_model": (draw.choice([0.0, 6.0]), "passed", ""),
+            "test_accuracy": (draw.choice([2.0, 4.0]), "passed", ""),
+            "q_explain": (None, "manual-pending", "") if pending else (2.0, "passed", ""),
+        })
+        results.append(result(f"student{number:03d}", TP1, cells, accuracy=accuracy,
+                              seconds=draw.uniform(50, 95)))
+        write_result(root, results[-1])
+    plots = section_plots(TP1, results)
+    assert [heading for heading, _, _ in plots] == [
+        "Score distribution", "Pass rate per graded cell", "Accuracy reached", "Grading time per submission"]
+    for heading, figure, _ in plots:
+        assert _overlapping_ticks(figure) == [], heading
+    page = report(course_dir=root).read_text()
+    assert page.count("<td>manual-pending</td>") == 67
+    assert "manual grading pending: 67" in page

@@ -9,6 +9,7 @@ ticks stay readable at any class size.
 
 from __future__ import annotations
 
+import math
 import statistics
 from itertools import groupby
 from operator import itemgetter
@@ -95,11 +96,10 @@ def _histogram(values: list[float], bins: Any, xlabel: str) -> tuple[Figure, Any
     return figure, axis
 
 
-def _decimals(fractions: list[float]) -> int:
-    """Decimals of a percent axis over `fractions` (ticks at steps of 1, 2 or 5 × 10^k, at
-    most 6): enough to tell the ticks apart, no more."""
-    spread = 100 * (max(fractions) - min(fractions))
-    return next((d for d, least in enumerate((6, 0.6, 0.06)) if spread >= least), 3)
+def _decimals(step: float) -> int:
+    """Decimals of a percent axis whose ticks are `step` apart (a fraction): no more than
+    needed to tell neighbouring ticks apart."""
+    return max(0, -math.floor(math.log10(100 * step) + 1e-9))
 
 
 def _score_histogram(assignment: str, results: list[Result]) -> Plot:
@@ -138,8 +138,10 @@ def _pass_rates(assignment: str, results: list[Result]) -> Plot:
 
 def _accuracy_histogram(assignment: str, accuracies: list[float]) -> Plot:
     figure, axis = _histogram(accuracies, 10, "accuracy on the reference MNIST test set")
-    axis.xaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
-    axis.xaxis.set_major_formatter(PercentFormatter(1, decimals=_decimals(accuracies)))
+    locator = MaxNLocator(nbins=6, steps=[1, 2, 5, 10])
+    axis.xaxis.set_major_locator(locator)
+    ticks = locator()
+    axis.xaxis.set_major_formatter(PercentFormatter(1, decimals=_decimals(ticks[1] - ticks[0])))
     alt = (
         f"Histogram of the test accuracy reached by {len(accuracies)} models of {assignment}, "
         f"measured by the grader: lowest {min(accuracies):.2%}, "
