@@ -84,6 +84,13 @@ def _say_left_out(exported: "Exported") -> None:
               + "; ".join(exported.left_out), file=sys.stderr)
 
 
+def _status(args: argparse.Namespace) -> int:
+    from course_lib.instructor.status import format_status, status
+
+    print(format_status(status(assignment=args.assignment, course_dir=args.course_dir)))
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     from course_lib.instructor.report import report
 
@@ -168,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--include-provisional", action="store_true",
                         help="Moodle: also write grades pending manual grading or tampered")
     export.add_argument("--detail", action="store_true", help="one row per student, assignment and graded cell")
+
+    state = command("status", _status, "where every student stands: one line each, then the counts")
+    state.add_argument("assignment", nargs="?", metavar="ASSIGNMENT", help="default: all")
 
     report = command("report", _report, "write the class report (HTML with plots)")
     report.add_argument("-o", "--output", help="the HTML file (default: reports/report.html)")

@@ -352,3 +352,25 @@ def test_the_report_of_a_class_of_200_has_readable_axes(tmp_path):
     page = report(course_dir=root).read_text()
     assert page.count("<td>manual-pending</td>") == 67
     assert "manual grading pending: 67" in page
+
+
+def test_status_has_a_line_per_student_and_the_counts(course, gradebook, capsys):
+    from course_lib.cli import main
+    from course_lib.instructor.status import status
+
+    shutil.copy(gradebook, course)
+    lines = {line.student: line for line in status(course_dir=course, assignment=TP1)}
+    assert {s: (l.state, l.score, l.seconds, l.reason) for s, l in lines.items()} == {
+        "alice": ("graded", 16.0, 61.2, ""), "bob": ("graded", 7.0, 58.0, ""),
+        "carol": ("kernel-died", 0.0, 300.0, "kernel-died: kernel died (out of memory?) in cell 12"),
+        "dave": ("manual-pending", 10.0, 64.0, "manual grading pending: q_explain"),
+        "erin": ("not-submitted", None, None, "not submitted"),
+    }
+    assert lines["dave"].pending == 1 and not lines["dave"].tampered
+    assert main(["status", TP1, "--course-dir", str(course)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["student", "assignment", "state", "score", "time", "why"]
+    assert re.fullmatch(r"dave +tp1_dense +manual-pending +10/16 +64 s  manual grading pending: q_explain", out[4])
+    assert out[-1] == f"{TP1}: graded 2, kernel-died 1, manual-pending 1, not-submitted 1"
+    assert main(["status", "--course-dir", str(course)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"{TP2}: graded 1, not-submitted 4"
