@@ -3,6 +3,7 @@ never loses or silently replaces a submission. Fast: nothing is autograded."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -325,7 +326,8 @@ def test_exchange_without_the_course_is_a_one_line_error(course, tmp_path, made,
     assert str(error.value) == (
         "nbgrader could not collect tp1_dense from the exchange: "
         + reason.format(exchange=exchange)
-        + " (see c.Exchange.root in nbgrader_config.py)"
+        + " (see c.Exchange.root in nbgrader_config.py; `course release tp1_dense --exchange` "
+        "publishes there first)"
     )
 
 
@@ -469,3 +471,22 @@ def test_a_moodle_zip_takes_the_roster_ids_and_keeps_moodle_identifiers(course, 
     assert (_submitted(course, "zndiaye") / RELEASED).read_bytes() == SOLUTION
     with open_gradebook(course) as gradebook:
         assert gradebook.find_student("jdupont").lms_user_id == "E2026-001"
+
+
+def test_export_and_report_account_for_collected_and_rejected_students(course, tmp_path):
+    from course_lib.instructor.export import export
+    from course_lib.instructor.report import report
+
+    roster = _write(tmp_path / "roster.csv", ROSTER)
+    _write(tmp_path / "source" / "jdupont" / RELEASED, SOLUTION)
+    _write(tmp_path / "source" / "elefevre" / RELEASED, "{")
+    _collect(course, tmp_path / "source", roster=roster)
+    rows = {r["student_id"]: r for r in csv.DictReader(export(course_dir=course).path.open())}
+    assert {s: (r["tp1_dense"], r["tp1_dense_status"]) for s, r in rows.items()} == {
+        "jdupont": ("", "collected"), "elefevre": ("", "rejected"), "zndiaye": ("", "not-submitted"),
+    }
+    assert rows["elefevre"]["needs_attention"] == "tp1_dense: rejected: not a notebook: invalid JSON (line 1)"
+    assert rows["jdupont"]["needs_attention"] == "tp1_dense: collected, not graded yet"
+    page = report(course_dir=course).read_text()
+    assert page.index("<td>elefevre</td>") < page.index("<td>jdupont</td>") < page.index("<td>zndiaye</td>")
+    assert "rejected: 1 · not graded: 1 · not submitted: 1" in page

@@ -543,7 +543,8 @@ def _collect_exchange(root: Path, assignment: str, replace: bool) -> list[dict[s
         raise CourseError(
             f"nbgrader could not collect {assignment} from the exchange: "
             + re.sub(r"^[\w.]+: ", "", reason)  # without the exception's class name
-            + " (see c.Exchange.root in nbgrader_config.py)"
+            + " (see c.Exchange.root in nbgrader_config.py; `course release "
+            + f"{assignment} --exchange` publishes there first)"
         )
     actions = "|".join(map(re.escape, EXCHANGE_LOG))
     done = re.findall(rf"({actions}): (\S+) {re.escape(assignment)}$", result.get("log", ""), re.M)
