@@ -490,3 +490,20 @@ def test_export_and_report_account_for_collected_and_rejected_students(course, t
     page = report(course_dir=course).read_text()
     assert page.index("<td>elefevre</td>") < page.index("<td>jdupont</td>") < page.index("<td>zndiaye</td>")
     assert "rejected: 1 · not graded: 1 · not submitted: 1" in page
+
+
+def test_two_moodle_participants_of_one_roster_name_are_not_merged(course, tmp_path):
+    roster = _write(tmp_path / "roster.csv", ROSTER)
+    source = _moodle_zip(tmp_path / "moodle.zip", {
+        f"Jeanne Dupont_1001_assignsubmission_file/{RELEASED}": SOLUTION,
+        f"Jeanne Dupont_1007_assignsubmission_file/{RELEASED}": UNDERTRAINED,
+    })
+    entries = _collect(course, source, roster=roster)
+    assert {s: e["status"] for s, e in entries.items()} == {
+        "jeanne_dupont_1001": "rejected", "jeanne_dupont_1007": "rejected",
+        "jdupont": "not-submitted", "elefevre": "not-submitted", "zndiaye": "not-submitted",
+    }
+    assert entries["jeanne_dupont_1001"]["message"] == (
+        "2 Moodle participants have the name Jeanne Dupont, which the roster cannot tell apart: "
+        "collect them from folders named by their roster ids")
+    assert not (course / "submitted").exists()

@@ -241,6 +241,14 @@ def _enforce_roster(
                                f"of the roster ({', '.join(named)})")
         else:
             student.refused = "not in the roster (--allow-unknown collects it)"
+    # Two Moodle participants of one name would become one student: neither is taken.
+    taken = Counter(student.id for student in students if not student.refused)
+    for student in students:
+        if taken[student.id] > 1 and student.moodle:
+            student.refused = (f"{taken[student.id]} Moodle participants have the name "
+                               f"{student.moodle.full_name}, which the roster cannot tell apart: "
+                               "collect them from folders named by their roster ids")
+            student.id = _slug(student.moodle.full_name) + f"_{student.moodle.participant_id}"
     return sorted(students, key=lambda student: student.id)
 
 
