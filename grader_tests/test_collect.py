@@ -507,3 +507,15 @@ def test_two_moodle_participants_of_one_roster_name_are_not_merged(course, tmp_p
         "2 Moodle participants have the name Jeanne Dupont, which the roster cannot tell apart: "
         "collect them from folders named by their roster ids")
     assert not (course / "submitted").exists()
+
+
+def test_a_symbolic_link_is_never_followed(course, tmp_path):
+    secret = _write(tmp_path / "elsewhere" / "other_student.ipynb", SOLUTION)
+    (tmp_path / "source" / "mallory").mkdir(parents=True)
+    (tmp_path / "source" / "mallory" / RELEASED).symlink_to(secret)
+    (tmp_path / "source" / "mallory" / "notes.txt").symlink_to(course / "nbgrader_config.py")
+    [entry] = _collect(course, tmp_path / "source").values()
+    assert (entry["status"], entry["message"]) == (
+        "rejected", f"cannot read {RELEASED}: {RELEASED} is a symbolic link (not followed)")
+    [kept] = (course / "rejected" / "mallory" / "tp1_dense").iterdir()
+    assert sorted(p.name for p in kept.iterdir()) == ["rejection.json"]  # no target copied

@@ -310,14 +310,24 @@ def _is_notebook(name: str) -> bool:
 
 
 def _folder_files(folder: Path, paths: list[Path]) -> list[_File]:
-    return [
-        _File(
-            path.name, str(path),
-            datetime.fromtimestamp(path.stat().st_mtime, timezone.utc), path.read_bytes,
-        )
-        for path in sorted(paths)
-        if path.is_file() and not _skipped(path.relative_to(folder).parts)
-    ]
+    """The regular files among `paths`; a symbolic link is listed but never followed (reading
+    it is an error, so a linked notebook is rejected and nothing it points to is copied)."""
+    files = []
+    for path in sorted(paths):
+        inside = path.relative_to(folder)
+        if _skipped(inside.parts):
+            continue
+        if any((folder / Path(*inside.parts[:n])).is_symlink() for n in range(1, len(inside.parts) + 1)):
+            when = datetime.fromtimestamp(path.lstat().st_mtime, timezone.utc)
+            files.append(_File(path.name, str(path), when, partial(_refuse_link, path.name)))
+        elif path.is_file():
+            when = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+            files.append(_File(path.name, str(path), when, path.read_bytes))
+    return files
+
+
+def _refuse_link(name: str) -> bytes:
+    raise OSError(f"{name} is a symbolic link (not followed)")
 
 
 def _from_student_folders(source: Path) -> list[_Student]:
