@@ -2,7 +2,8 @@
 
 Each subcommand calls the function of the same name (course_lib.release.release,
 course_lib.pipeline.grade.grade, …), so the Python API and the command line are one thing. Bad input
-ends with a one-line message and exit code 2, never a traceback.
+ends with a one-line message and exit code 2, never a traceback; `collect` exits 1 when every
+upload was rejected. What a Moodle file leaves out is listed on stderr.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _say_left_out(exported: "Exported") -> None:
+def _say_left_out(exported: Exported) -> None:
     """Who a Moodle file leaves out, on stderr: the file itself holds only what Moodle takes."""
     if exported.left_out:
         print(f"left out of {exported.path.name} ({len(exported.left_out)}): "

@@ -24,7 +24,6 @@ from course_lib.submissions import (
 NOT_SUBMITTED, REJECTED, COLLECTED, GRADED, MANUAL_PENDING, TAMPERED = (
     "not-submitted", "rejected", "collected", "graded", "manual-pending", "tampered",
 )
-FAILED_STATUSES = (R.KERNEL_DIED, R.ERROR, R.INVALID_NOTEBOOK)
 # What needs attention, most severe first.
 SEVERITY = ("tampered", "failed", "rejected", "timeout", "cell error", "not graded",
             "manual grading pending", "not submitted")

@@ -430,12 +430,13 @@ def _reject(root: Path, assignment: str, student: _Student, reason: str, files: 
     """The entry of a refused upload, whose files are kept in rejected/ with the reason."""
     sources = ", ".join(f.source for f in files)
     modified = max((f.modified for f in files), default=None)
-    contents = {}
-    for file in student.files:
+    contents: dict[str, bytes] = {}
+    for number, file in enumerate(student.files):
         try:
-            contents[file.name] = file.read()
+            data = file.read()
         except READ_ERRORS:
             continue  # unreadable: nothing to keep but its name, in the reason's sources
+        contents[file.name if file.name not in contents else f"{number}-{file.name}"] = data
     keep_rejected(root, Rejection(
         student=student.id, assignment=assignment, reason=reason, source=sources,
         timestamp=modified.isoformat() if modified else None, files=sorted(contents),
