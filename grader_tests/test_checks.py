@@ -142,6 +142,44 @@ def test_activation_layers_fold_into_the_canonical_signature():
     assert_architecture(model, TP1)
 
 
+def lenet_with_activation_layers() -> list[keras.layers.Layer]:
+    """LeNet as lenet_layers() builds it, each activation a layer of its own (ReLU, Softmax)."""
+    return [
+        Conv2D(6, 5, padding="same"), keras.layers.ReLU(), MaxPooling2D(2),
+        Conv2D(16, 5), keras.layers.ReLU(), MaxPooling2D(2), Flatten(),
+        Dense(200), keras.layers.ReLU(), Dense(84), Activation(keras.activations.relu),
+        Dense(10), keras.layers.Softmax(),
+    ]
+
+
+def test_relu_and_softmax_layers_fold_like_activation_layers():
+    model = sequential((28, 28, 1), *lenet_with_activation_layers())
+    assert architecture_signature(model) == architecture_signature(sequential((28, 28, 1), *lenet_layers()))
+    assert compare_architecture(model, LENET) == []
+
+
+def test_other_spellings_of_the_same_layers_give_the_same_signature():
+    written_out = sequential(
+        (28, 28, 1),
+        Conv2D(filters=6, kernel_size=(5, 5), strides=(1, 1), padding="same", activation="relu"),
+        MaxPooling2D(pool_size=(2, 2), strides=(2, 2), padding="valid"),
+        Conv2D(16, (5, 5), padding="valid", activation=keras.activations.relu),
+        MaxPooling2D((2, 2)), Flatten(),
+        Dense(units=200, activation=tf.nn.relu), Dense(84, activation="relu"), Dense(10, activation="softmax"),
+    )
+    assert architecture_signature(written_out) == architecture_signature(sequential((28, 28, 1), *lenet_layers()))
+
+
+def test_a_leaky_relu_is_named_and_a_bounded_relu_stays_a_layer():
+    leaky = sequential((784,), Dense(784), keras.layers.LeakyReLU(negative_slope=0.1), Dense(10, activation="softmax"))
+    assert compare_architecture(leaky, TP1) == [
+        "layer 1: expected Dense(784, relu), found Dense(784, leaky_relu)"]
+    relu6 = sequential((784,), Dense(784), keras.layers.ReLU(max_value=6.0), Dense(10, activation="softmax"))
+    assert compare_architecture(relu6, TP1)[0] == "layer 1: expected Dense(784, relu), found Dense(784, linear)"
+    after_flatten = sequential((4, 4), Flatten(), keras.layers.ReLU())
+    assert [entry["kind"] for entry in architecture_signature(after_flatten)] == ["Flatten", "ReLU"]
+
+
 def test_activation_first_or_after_a_nonlinear_layer_stays_a_layer():
     model = sequential((4,), Activation("relu"), Dense(3, activation="relu"), Activation("softmax"))
     kinds = [(entry["kind"], entry["activation"]) for entry in architecture_signature(model)]

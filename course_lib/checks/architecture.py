@@ -2,7 +2,8 @@
 
 The signature is read from the layers' objects and configs (never from model.summary() text)
 so that equivalent spellings of the same network (Input vs input_shape=, activation=
-vs a separate Activation layer, Sequential vs functional) compare equal.
+vs an activation layer of its own — Activation, ReLU, Softmax, LeakyReLU —, an int vs a tuple
+size, defaults written out, Sequential vs functional) compare equal.
 """
 
 from __future__ import annotations
@@ -56,19 +57,38 @@ def _layer_entry(layer: keras.layers.Layer) -> dict[str, Any]:
     return entry
 
 
+def _activation_layer(layer: keras.layers.Layer) -> str | None:
+    """The activation a layer of its own applies (Activation, ReLU, Softmax, LeakyReLU), named
+    as the activation= argument would name it; None for any other layer, or for variants no
+    activation= spells (ReLU(max_value=6), Softmax over another axis)."""
+    kind, config = type(layer).__name__, layer.get_config()
+    if kind == "Activation":
+        return getattr(layer.activation, "__name__", type(layer.activation).__name__)
+    if kind == "ReLU" and config.get("max_value") is None and not config.get("threshold"):
+        return "leaky_relu" if config.get("negative_slope") else "relu"
+    if kind == "LeakyReLU":
+        return "leaky_relu"
+    if kind == "Softmax" and _plain(config.get("axis", -1)) in (-1, (-1,)):
+        return "softmax"
+    return None
+
+
 def architecture_signature(model: Any) -> Signature:
-    """One dict per layer (InputLayer dropped, an Activation folded into a linear layer before it)."""
+    """One dict per layer: InputLayer dropped, and an activation written as a layer of its own
+    (Activation("relu"), ReLU(), Softmax(), LeakyReLU()) folded into the linear layer before
+    it, so that it reads as that layer's activation= would."""
     import keras
 
     signature: Signature = []
     for layer in require_model(model).layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
-        entry = _layer_entry(layer)
-        if entry["kind"] == "Activation" and signature and signature[-1].get("activation") == "linear":
-            signature[-1]["activation"] = entry["activation"]
+        activation = _activation_layer(layer)
+        if activation is not None and signature and signature[-1].get("activation") == "linear":
+            signature[-1]["activation"] = activation
+            signature[-1]["output_shape"] = tuple(layer.output.shape[1:])
         else:
-            signature.append(entry)
+            signature.append(_layer_entry(layer))
     return signature
 
 
