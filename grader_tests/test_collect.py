@@ -404,6 +404,10 @@ def test_a_flat_file_without_a_student_part_is_rejected_and_kept(course, tmp_pat
     assert not (course / "submitted" / "TP1").exists()
     assert len(list((course / "rejected" / "_unidentified" / "tp1_dense").iterdir())) == 2
     assert "_unidentified" not in _students(course)
+    from course_lib.instructor.status import status
+
+    assert [(line.student, line.state) for line in status(course_dir=course)] == [
+        ("_unidentified", "rejected"), ("alice", "collected")]
 
 
 def test_a_rejected_upload_is_kept_with_its_reason(course, tmp_path):

@@ -101,12 +101,13 @@ def _grades_table(root: Path, standings: list[Standing], known: dict[str, Studen
         total = max_total = 0.0
         columns = []
         for assignment in assignments:
-            standing = mine[assignment]
-            result = standing.result
+            standing = mine.get(assignment)  # only files that named no student lack one
+            result = standing.result if standing else None
             total += result["score"] if result else 0.0
             maximum = result["max_score"] if result else maxima[assignment]
             max_total += maximum
-            columns += [number(result["score"]) if result else "", number(maximum), standing.state,
+            columns += [number(result["score"]) if result else "", number(maximum),
+                        standing.state if standing else "",
                         ("yes" if result.get("tampered") else "no") if result else ""]
         reasons = sorted(((a.rank, f"{s.assignment}: {a.text}") for s in mine.values() for a in s.attention))
         rows.append([

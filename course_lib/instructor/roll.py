@@ -17,7 +17,7 @@ import nbformat
 from course_lib import results as R
 from course_lib.gradebook import gradebook_exists, open_gradebook, with_manual_grades
 from course_lib.submissions import (
-    Rejection, latest_rejections, submission_digest, submitted_dir, submitted_students,
+    UNIDENTIFIED, Rejection, latest_rejections, submission_digest, submitted_dir, submitted_students,
 )
 
 # A student's state in one assignment.
@@ -93,6 +93,8 @@ def class_roll(root: Path, students: dict[str, Student] | None = None) -> list[S
                   student in submitted[assignment], rejections[assignment].get(student))
         for assignment in assignments
         for student in sorted(everyone)
+        # Files that named no student stand only where they were refused.
+        if student != UNIDENTIFIED or student in rejections[assignment]
     ]
 
 
