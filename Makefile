@@ -19,11 +19,13 @@ test: $(VENV)/installed
 test-fast: $(VENV)/installed
 	$(BIN)/python -m pytest -m "not slow"
 
-# Installs course_lib (editable) with the versions pinned in constraints.txt.
+# Installs course_lib (editable) with the versions pinned in constraints.txt. setuptools'
+# "Editable installation" notice, a warning block of its build backend, is filtered by name.
 $(VENV)/installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable '.[test]'
+	PYTHONWARNINGS="ignore:Editable installation" \
+	    $(BIN)/python -m pip install --quiet --constraint constraints.txt --editable '.[test]'
 	touch $@
 
 # Re-pins constraints.txt from a fresh environment (after changing pyproject.toml).
