@@ -523,3 +523,11 @@ def test_a_symbolic_link_is_never_followed(course, tmp_path):
         "rejected", f"cannot read {RELEASED}: {RELEASED} is a symbolic link (not followed)")
     [kept] = (course / "rejected" / "mallory" / "tp1_dense").iterdir()
     assert sorted(p.name for p in kept.iterdir()) == ["rejection.json"]  # no target copied
+
+
+def test_a_roster_with_semicolons_as_a_french_spreadsheet_writes_it(course, tmp_path):
+    roster = _write(tmp_path / "roster.csv", ROSTER.replace(",", ";").encode("utf-8-sig"))
+    _write(tmp_path / "source" / "elefevre" / RELEASED, SOLUTION)
+    entries = _collect(course, tmp_path / "source", roster=roster)
+    assert entries["elefevre"]["status"] == "collected"
+    assert _students(course)["elefevre"] == ("Élodie", "Lefèvre-Roy", "elodie@example.org")

@@ -38,7 +38,8 @@ A student gets one entry (plain JSON-ready dict): {"student", "status", "message
 - not-submitted: a student of the roster with no file in SOURCE and nothing collected before.
 A collected submission after the assignment's due date (course.toml) says so ("late: …").
 
-The roster is a UTF-8 CSV whose header holds id,first_name,last_name,email, optionally
+The roster is a UTF-8 CSV (comma- or semicolon-separated) whose header holds
+id,first_name,last_name,email, optionally
 idnumber (Moodle's "ID number" profile field, kept as the gradebook's lms_user_id for the
 Moodle export); other columns are ignored. It is imported into the gradebook before
 collecting, and enforced: a student found in SOURCE who is not in it is rejected ("not in the
@@ -198,7 +199,10 @@ def _read_roster(path: Path) -> list[dict[str, str]]:
         text = path.read_text(encoding="utf-8-sig")  # -sig: spreadsheets often write a BOM
     except (OSError, UnicodeError) as error:
         raise CourseError(f"cannot read the roster {path}: {error}") from None
-    reader = csv.DictReader(io.StringIO(text))
+    header = text.partition("\n")[0]
+    # A spreadsheet set to French writes ";" between fields: the header says which it is.
+    delimiter = ";" if header.count(";") > header.count(",") else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     missing = [column for column in ROSTER_COLUMNS if column not in (reader.fieldnames or [])]
     if missing:
         raise CourseError(
