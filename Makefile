@@ -19,13 +19,13 @@ test: $(VENV)/installed
 test-fast: $(VENV)/installed
 	$(BIN)/python -m pytest -m "not slow"
 
-# Installs course_lib (editable) with the versions pinned in constraints.txt. setuptools'
-# "Editable installation" notice, a warning block of its build backend, is filtered by name.
+# Installs course_lib (editable) with the versions pinned in constraints.txt. pip -qq prints
+# its errors only: no warning block (setuptools' "Editable installation" notice, a machine's
+# unreachable extra index) before the demo's or the tests' own output.
 $(VENV)/installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	PYTHONWARNINGS="ignore:Editable installation" \
-	    $(BIN)/python -m pip install --quiet --constraint constraints.txt --editable '.[test]'
+	$(BIN)/python -m pip install -qq --upgrade pip
+	$(BIN)/python -m pip install -qq --constraint constraints.txt --editable '.[test]'
 	touch $@
 
 # Re-pins constraints.txt from a fresh environment (after changing pyproject.toml).
