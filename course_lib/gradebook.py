@@ -20,7 +20,11 @@ def gradebook_url(root: Path) -> str:
     by default nbgrader's own sqlite:///<course>/gradebook.db."""
     from course_lib.course import nbgrader_config
 
-    return str(nbgrader_config(root).CourseDirectory.get("db_url") or f"{SQLITE}{root / 'gradebook.db'}")
+    return _url(root, nbgrader_config(root))
+
+
+def _url(root: Path, config: Any) -> str:
+    return str(config.CourseDirectory.get("db_url") or f"{SQLITE}{root / 'gradebook.db'}")
 
 
 def gradebook_exists(root: Path) -> bool:
@@ -38,8 +42,8 @@ def open_gradebook(root: Path) -> Any:
     from course_lib.course import nbgrader_config, scripts_on_path
 
     scripts_on_path()
-    course_id = nbgrader_config(root).CourseDirectory.get("course_id", "default_course")
-    url = gradebook_url(root)
+    config = nbgrader_config(root)
+    course_id, url = config.CourseDirectory.get("course_id", "default_course"), _url(root, config)
     try:
         return Gradebook(url, course_id=course_id)
     except (SQLAlchemyError, ImportError) as error:

@@ -36,15 +36,11 @@ def release(
     return released
 
 
-def exchange_root(root: Path) -> Path:
-    """nbgrader's exchange folder, as the course's nbgrader_config.py sets it."""
+def _ensure_exchange(root: Path) -> None:
+    """nbgrader's exchange folder, as the course's nbgrader_config.py sets it, made if missing."""
     from nbgrader.exchange.default.exchange import Exchange
 
-    return Path(Exchange(config=nbgrader_config(root)).root)
-
-
-def _ensure_exchange(root: Path) -> None:
-    folder = exchange_root(root)
+    folder = Path(Exchange(config=nbgrader_config(root)).root)
     if not folder.is_dir():
         try:
             folder.mkdir(parents=True)

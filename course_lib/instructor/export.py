@@ -14,6 +14,7 @@ from course_lib.course import course_root
 from course_lib.errors import CourseError
 from course_lib.instructor.roll import (
     GRADED, MANUAL_PENDING, TAMPERED, Standing, Student, class_roll, gradebook_students, max_score,
+    require_work,
 )
 from course_lib.instructor.views import Exported, graded_results, number, output_path
 
@@ -70,8 +71,7 @@ def export(
     else:
         students = gradebook_students(root)
         standings = class_roll(root, students)
-        if not any(s.result or s.state != "not-submitted" for s in standings):
-            graded_results(root)  # nothing collected nor graded: the same one-line error
+        require_work(root, standings)
         if format == "moodle":
             assignment = _moodle_assignment(standings, assignment)
             table, left_out = _moodle_table(standings, students, assignment, include_provisional)

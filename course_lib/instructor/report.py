@@ -21,8 +21,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from course_lib.course import course_root
-from course_lib.instructor.roll import attention_counts, class_roll
-from course_lib.instructor.views import figure_data_uri, graded_results, number, output_path, write_html
+from course_lib.instructor.roll import attention_counts, class_roll, require_work
+from course_lib.instructor.views import figure_data_uri, number, output_path, write_html
 from course_lib.results import AUTO, GRADED, PASSED
 
 Result = dict[str, Any]
@@ -34,8 +34,7 @@ def report(*, course_dir: str | Path = ".", output: str | Path | None = None) ->
     root = course_root(course_dir)
     standings = class_roll(root)
     results = [s.result for s in standings if s.result]  # sorted by assignment, then student
-    if not results and not any(s.state != "not-submitted" for s in standings):
-        graded_results(root)  # nothing collected nor graded: the same one-line error
+    require_work(root, standings)
     sections = [
         _section(assignment, list(group))
         for assignment, group in groupby(results, key=itemgetter("assignment"))

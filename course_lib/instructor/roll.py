@@ -15,6 +15,7 @@ from typing import Any
 import nbformat
 
 from course_lib import results as R
+from course_lib.errors import CourseError
 from course_lib.gradebook import gradebook_exists, open_gradebook, with_manual_grades
 from course_lib.submissions import (
     UNIDENTIFIED, Rejection, latest_rejections, submission_digest, submitted_dir, submitted_students,
@@ -42,13 +43,12 @@ class Attention:
 @dataclass(frozen=True)
 class Standing:
     """One student in one assignment: the state, the current result (with the manual grades
-    given so far) when the collected submission was graded, a rejection when nothing else."""
+    given so far) when the collected submission was graded, and why it needs attention."""
 
     student: str
     assignment: str
     state: str
     result: dict[str, Any] | None
-    rejection: Rejection | None
     attention: tuple[Attention, ...]
 
     @property
@@ -96,6 +96,13 @@ def class_roll(root: Path, students: dict[str, Student] | None = None) -> list[S
         # Files that named no student stand only where they were refused.
         if student != UNIDENTIFIED or student in rejections[assignment]
     ]
+
+
+def require_work(root: Path, standings: list[Standing]) -> None:
+    """A CourseError when nothing was collected, rejected nor graded: nothing to export or report."""
+    if not any(s.result or s.state != NOT_SUBMITTED for s in standings):
+        raise CourseError(f"no grading result nor collected submission in {root}: "
+                          "collect and grade the submissions first")
 
 
 def max_score(root: Path, assignment: str, standings: list[Standing]) -> float:
@@ -146,7 +153,7 @@ def _standing(
     else:
         state, attention = NOT_SUBMITTED, [Attention("not submitted", "not submitted")]
     attention.sort(key=lambda a: a.rank)
-    return Standing(student, assignment, state, result, None if submitted else rejection, tuple(attention))
+    return Standing(student, assignment, state, result, tuple(attention))
 
 
 def _graded(result: dict[str, Any]) -> tuple[str, list[Attention]]:
