@@ -47,8 +47,9 @@ def _grade(args: argparse.Namespace) -> int:
     from course_lib.pipeline.grade import format_summary, grade
 
     for summary in grade(
-        assignment=args.assignment, students=args.student, force=args.force,
-        unsafe_no_sandbox=args.unsafe_no_sandbox, course_dir=args.course_dir,
+        assignment=args.assignment, students=args.student, force=args.force, workers=args.workers,
+        scheduler=args.scheduler, use_cache=not args.no_cache, unsafe_no_sandbox=args.unsafe_no_sandbox,
+        course_dir=args.course_dir,
     ):
         print(format_summary(summary))
     return 0
@@ -154,6 +155,13 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("assignment", metavar="ASSIGNMENT")
     grade.add_argument("--student", action="append", metavar="S", help="only this student (repeatable)")
     grade.add_argument("--force", action="store_true", help="grade again what is already graded and unchanged")
+    where = grade.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="grade N submissions at once on a local Dask cluster (default: 1, in this process)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on the Dask cluster of this scheduler (e.g. tcp://10.0.0.5:8786)")
+    grade.add_argument("--no-cache", action="store_true",
+                       help="run every notebook again, even one whose execution is cached")
     grade.add_argument(
         "--unsafe-no-sandbox", action="store_true",
         help="run student code without bubblewrap (only for code you trust; results say so)",

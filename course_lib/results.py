@@ -36,10 +36,11 @@ A result:
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from course_lib.atomic import write_atomic
 
 RESULT_FILE = "grading.json"
 
@@ -145,9 +146,7 @@ def write_result(course_root: Path, result: dict[str, Any]) -> Path:
     """Write atomically: a reader never sees half a result."""
     path = result_path(course_root, result["assignment"], result["student"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    temporary.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    os.replace(temporary, path)
+    write_atomic(path, (json.dumps(result, indent=2, ensure_ascii=False) + "\n").encode())
     return path
 
 

@@ -1,15 +1,19 @@
 """`course grade`: autograde every collected submission of an assignment, batch-safe.
 
-One broken submission never stops the batch: its result says why it was not graded. Work
-already graded is skipped unless its files changed or `force` is set. Each submission is
-graded by course_lib.pipeline.execute.grade_submission (sandboxed run, then the batch's one
-verifier), which returns plain data; this process alone records it (course_lib.pipeline.record).
+This process is the coordinator: it makes each submission's job (course_lib.pipeline.jobs),
+has it run here or on Dask workers (course_lib.pipeline.cluster), turns each answer into the
+result, and alone records it (course_lib.pipeline.record): one writer, so no "database is
+locked" at any number of workers. One broken submission never stops the batch: its result
+says why it was not graded. Each result is recorded, then written whole as soon as its job
+ends; a batch stopped midway (killed, a power cut) is resumed by running it again: finished
+submissions are skipped, and one whose run had ended is only verified again (the execution
+cache). Work already graded is skipped unless its files changed or `force` is set.
 """
 
 from __future__ import annotations
 
 import sys
-import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +22,11 @@ from tqdm import tqdm
 from course_lib import results as R
 from course_lib.course import check_assignments, course_root, grading_settings, released_notebook
 from course_lib.errors import CourseError
+from course_lib.pipeline.cluster import failure_message, runner
+from course_lib.pipeline.jobs import Pending, finish, make_job
 from course_lib.pipeline.record import record
-from course_lib.pipeline.execute import Verifier, grade_submission
-from course_lib.submissions import submission_digest, submitted_students
 from course_lib.pipeline.sandbox import bubblewrap
+from course_lib.submissions import submission_digest, submitted_students
 
 SKIPPED = "skipped"
 
@@ -31,13 +36,19 @@ def grade(
     assignment: str,
     students: list[str] | None = None,
     force: bool = False,
+    workers: int = 1,
+    scheduler: str | None = None,
+    use_cache: bool = True,
     unsafe_no_sandbox: bool = False,
     course_dir: str | Path = ".",
 ) -> list[dict[str, Any]]:
     """Grade the collected submissions of `assignment` (all, or `students`); return a summary
-    per student: {"student", "status", "score", "max_score", "seconds", "tampered", "message"}.
+    per student: {"student", "status", "score", "max_score", "seconds", "cached", "tampered",
+    "message"}, in the order of the students.
 
-    Student code runs in a bubblewrap sandbox; without bubblewrap this refuses to run, unless
+    Jobs run in this process (`workers` 1), on a local Dask cluster of `workers` processes, or
+    on the Dask cluster at `scheduler`. Without `use_cache` every notebook runs again. Student
+    code runs in a bubblewrap sandbox; without bubblewrap this refuses to run, unless
     `unsafe_no_sandbox` (the results then say so).
     """
     root = course_root(course_dir)
@@ -46,13 +57,22 @@ def grade(
     if sandbox:
         bubblewrap()
     todo = _submissions(root, assignment, students)
-    summaries = []
-    verifier = Verifier(assignment, grading_settings(root, assignment), sandbox)
-    with verifier, tqdm(todo, desc=f"grading {assignment}", unit="submission", file=sys.stderr) as bar:
-        for student in bar:
-            bar.set_postfix_str(student)
-            summaries.append(_grade_one(root, assignment, student, force, verifier))
-    return summaries
+    settings = grading_settings(root, assignment)
+    summaries: dict[str, dict[str, Any]] = {}
+    with tqdm(total=len(todo), desc=f"grading {assignment}", unit="submission", file=sys.stderr) as bar:
+        def done(result: dict[str, Any], status: str | None = None, message: str | None = None) -> None:
+            summaries[result["student"]] = _summary(result, status or result["status"], message or result["message"])
+            bar.set_postfix_str(result["student"])
+            bar.update()
+
+        pendings = _pendings(root, assignment, todo, force, settings, sandbox, use_cache, done)
+        where = runner(workers=workers, scheduler=scheduler)
+        try:
+            for pending, answer in where.results(pendings):
+                done(_store(root, _result(root, pending, answer)))
+        finally:
+            where.close()
+    return [summaries[student] for student in todo]
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -72,36 +92,58 @@ def _submissions(root: Path, assignment: str, students: list[str] | None) -> lis
     return [s for s in collected if not students or s in students]
 
 
-def _grade_one(root: Path, assignment: str, student: str, force: bool, verifier: Verifier) -> dict[str, Any]:
-    previous = R.read_result(root, assignment, student)
-    digest = submission_digest(root / "submitted" / student / assignment)
-    if previous and previous["submission_sha256"] == digest and not force:
-        return _summary(previous, SKIPPED, "already graded, unchanged (--force grades it again)")
-    output_dir = root / "autograded" / student / assignment
-    try:
-        result = grade_submission(
-            course_dir=root, assignment=assignment, student=student, output_dir=output_dir,
-            sandbox=verifier.sandbox, verifier=verifier,
-        )
-    except Exception as error:  # the batch goes on; the instructor sees why
-        result = _failed(root, assignment, student, digest, error)
+def _pendings(root: Path, assignment: str, todo: list[str], force: bool, settings: dict[str, Any],
+              sandbox: bool, use_cache: bool, done: Any) -> Iterator[Pending]:
+    """The jobs to run, made one at a time as the runner asks; what needs no job (unchanged
+    work, an unreadable notebook, a failure to make the job) is finished here, through `done`."""
+    for student in todo:
+        previous = R.read_result(root, assignment, student)
+        digest = submission_digest(root / "submitted" / student / assignment)
+        if previous and previous["submission_sha256"] == digest and not force:
+            done(previous, SKIPPED, "already graded, unchanged (--force grades it again)")
+            continue
+        try:
+            pending = make_job(root=root, assignment=assignment, student=student, settings=settings,
+                               sandbox=sandbox, use_cache=use_cache)
+        except Exception as error:  # the batch goes on; the instructor sees why
+            done(_store(root, _failed(root, assignment, student, digest, error)))
+            continue
+        if pending.job is None:
+            done(_store(root, pending.result))
+        else:
+            yield pending
+
+
+def _result(root: Path, pending: Pending, answer: dict[str, Any] | BaseException) -> dict[str, Any]:
+    """The result of one job's answer; a job that failed, or whose answer cannot be used, is
+    a result too."""
+    if not isinstance(answer, BaseException):
+        try:
+            return finish(root, pending, answer)
+        except Exception as error:
+            answer = error
+    result = pending.result
+    return _failed(root, result["assignment"], result["student"], result["submission_sha256"], answer)
+
+
+def _store(root: Path, result: dict[str, Any]) -> dict[str, Any]:
+    """Record `result` in the gradebook, then write it: a result on disk is a finished one."""
     record(root, result)
     R.write_result(root, result)
-    return _summary(result, result["status"], result["message"])
+    return result
 
 
-def _failed(root: Path, assignment: str, student: str, digest: str, error: Exception) -> dict:
+def _failed(root: Path, assignment: str, student: str, digest: str, error: BaseException) -> dict:
     """The result of a submission whose grading itself failed: every cell at zero (so that the
     gradebook keeps no earlier score), and the reason."""
     import nbformat
 
-    last = traceback.format_exception_only(error)[-1].strip()
     try:
         release = released_notebook(root, assignment)
         result = R.empty_result(student, assignment, digest, nbformat.read(release, 4), release.stem)
     except Exception:  # the release itself is unreadable: a result without cells
         result = R.empty_result(student, assignment, digest, nbformat.v4.new_notebook(), "")
-    return R.with_status(result, R.ERROR, f"grading failed: {last}")
+    return R.with_status(result, R.ERROR, failure_message(error))
 
 
 def _summary(result: dict[str, Any], status: str, message: str) -> dict[str, Any]:
@@ -111,6 +153,7 @@ def _summary(result: dict[str, Any], status: str, message: str) -> dict[str, Any
         "score": result["score"],
         "max_score": result["max_score"],
         "seconds": result["seconds"],
+        "cached": result.get("cached", False),
         "tampered": result.get("tampered", False),
         "message": message,
     }

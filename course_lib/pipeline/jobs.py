@@ -1,0 +1,184 @@
+"""The coordinator's side of one submission: the job a worker runs, and the result made of its
+answer.
+
+`make_job` reads the course (release, submission, settings), merges the answers into the
+release (course_lib.pipeline.prepare), draws the verifier's sample and looks up the execution
+cache; what it hands a worker is plain data (course_lib.pipeline.execute.run_job). `finish`
+turns the worker's answer into the result (course_lib.results): it writes the executed
+notebook for formgrader, the grader's private files and the cache entry, never the gradebook:
+the batch records results. Nothing here trusts what the student's kernel says: the points are
+the verifier's, and where the kernel's own test cells disagree with the verifier, the
+submission is marked tampered.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import numpy as np
+
+from course_lib import results as R
+from course_lib.course import released_notebook
+from course_lib.errors import CourseError
+from course_lib.pipeline import cache
+from course_lib.pipeline.execute import HISTORY, MODEL, PREDICTIONS
+from course_lib.pipeline.prepare import kernel_verdicts, prepare, read_submission, without_exports
+from course_lib.submissions import submission_digest
+
+CACHE_FOLDER = "execution"
+
+
+@dataclass
+class Pending:
+    """A submission on its way: the job for a worker (None when there is nothing to run: the
+    result is final), the result so far, and what `finish` needs of the prepared notebook."""
+
+    student: str
+    job: dict[str, Any] | None
+    result: dict[str, Any]
+    test_cells: dict[str, int] = field(default_factory=dict)
+    unanswered: set[str] = field(default_factory=set)
+    key: str = ""
+    cached: bool = False
+
+
+def make_job(*, root: Path, assignment: str, student: str, settings: dict[str, Any], sandbox: bool,
+             use_cache: bool = True) -> Pending:
+    """The job grading submitted/<student>/<assignment>/, or its final result if unreadable."""
+    submitted = root / "submitted" / student / assignment
+    release_path = released_notebook(root, assignment)
+    notebooks = sorted(submitted.glob("*.ipynb"))
+    if not notebooks:
+        raise CourseError(f"no submission of {assignment} by {student} in {submitted.parent}")
+    release = nbformat.read(release_path, as_version=4)
+    result = R.empty_result(student, assignment, submission_digest(submitted), release, release_path.stem)
+    result["sandbox"] = "bubblewrap" if sandbox else "none (--unsafe-no-sandbox)"
+    try:
+        if notebooks[0].is_symlink():  # never followed: it could lead to the gradebook
+            raise ValueError("the submitted notebook is a symbolic link")
+        submission = read_submission(notebooks[0])
+    except ValueError as error:  # nothing in it can be graded, by the verifier or by hand
+        R.not_answered(result, {cell["grade_id"] for cell in result["cells"]})
+        return Pending(student, None, R.with_status(result, R.INVALID_NOTEBOOK,
+                                                    f"the submitted notebook cannot be read: {error}"))
+    notebook_bytes = notebooks[0].read_bytes()
+    limits = asdict(settings["limits"])
+    key = cache.execution_key(
+        prepared_without_exports=prepare(release, submission, {}).notebook, notebook_bytes=notebook_bytes,
+        limits=limits, cell_timeout=settings["cell_timeout"], sandbox=sandbox,
+    )
+    hit = cache.load(R.private_dir(root, assignment, student) / CACHE_FOLDER, key) if use_cache else None
+    execution, requests = hit if hit else (None, _draw_requests(assignment))
+    prepared = prepare(release, submission, requests)
+    result["notes"] = prepared.notes
+    job = {
+        "assignment": assignment, "student": student, "sandbox": sandbox, "fingerprint": cache.fingerprint(),
+        "notebook_name": release_path.name, "notebook_bytes": notebook_bytes, "prepared": prepared.notebook,
+        "limits": limits, "cell_timeout": settings["cell_timeout"], "mnist_dir": str(settings["mnist_dir"]),
+        "request": _request(assignment, requests, release, settings), "execution": execution,
+    }
+    return Pending(student, job, result, prepared.test_cells, prepared.unanswered, key, cached=hit is not None)
+
+
+def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> dict[str, Any]:
+    """The result of `pending`'s job from the worker's `answer` (course_lib.pipeline.execute);
+    the executed notebook, the grader's files and the cache entry are written here."""
+    job, result = pending.job, pending.result
+    assignment, student = job["assignment"], job["student"]
+    execution, verdicts = answer["execution"], answer["verdicts"]
+    private = R.private_dir(root, assignment, student)
+    private.mkdir(parents=True, exist_ok=True)
+    if not pending.cached:
+        cache.store(private / CACHE_FOLDER, pending.key, execution, job["request"]["exports"])
+    ran = execution["report"]
+    executed = nbformat.from_dict(ran["notebook"] if ran else job["prepared"])
+    output_dir = root / "autograded" / student / assignment
+    if output_dir.exists():
+        shutil.rmtree(output_dir)
+    output_dir.mkdir(parents=True)
+    nbformat.write(without_exports(executed), output_dir / job["notebook_name"])
+    for name in (HISTORY, MODEL, PREDICTIONS):
+        (private / name).unlink(missing_ok=True)
+        if name in answer["files"]:
+            (private / name).write_bytes(answer["files"][name])
+    result.update(seconds=execution["seconds"], cached=pending.cached,
+                  verify_seconds=round(sum(v["seconds"] for v in verdicts["cells"].values()), 1))
+    status, message = _status(execution)
+    if ran is None and not (execution["oom_killed"] or execution["timed_out"]):
+        # Only the notebook's own code can end the runner without a report (e.g. by killing it
+        # to hide what its test cells said): its points stand, the submission is flagged.
+        result["notes"].append("the run ended without the runner's report (killed from the notebook?)")
+    unfinished = {ran["timeout_cell"], ran["dead_cell"]} if ran else set()
+    kernel = kernel_verdicts(executed, pending.test_cells, unfinished) if ran else {}
+    R.fill_cells(result, verdicts["cells"], kernel)
+    R.not_answered(result, pending.unanswered)
+    result["accuracy"] = verdicts.get("accuracy")
+    result["late_penalty"] = _late_penalty(root, assignment, student, R.total_score(result["cells"], 0.0))
+    result["files"] = {kind: name if name in answer["files"] else None
+                       for kind, name in (("history", HISTORY), ("model", MODEL), ("predictions", PREDICTIONS))}
+    return R.with_status(result, status, message)
+
+
+def _draw_requests(assignment: str) -> dict[str, list[dict[str, Any]]]:
+    """What each test cell's export cell saves, with a fresh random sample of rows: a student
+    cannot know which rows the verifier compares."""
+    spec = _spec(assignment)
+    draw = np.random.default_rng(secrets.randbits(128))
+    return {gid: check.exports(draw) for gid, check in spec.CHECKS.items()}
+
+
+def _late_penalty(root: Path, assignment: str, student: str, score: float) -> float:
+    """nbgrader's late-submission rule (nbgrader_config.py) after course.toml's due date."""
+    from nbgrader.plugins import LateSubmissionPlugin
+    from nbgrader.utils import parse_utc
+
+    from course_lib.course import due_date, nbgrader_config
+
+    due, stamp = due_date(root, assignment), root / "submitted" / student / assignment / "timestamp.txt"
+    if due is None or not stamp.is_file():
+        return 0.0
+    late = (parse_utc(stamp.read_text().strip()) - due).total_seconds()
+    if late <= 0:
+        return 0.0
+    plugin = LateSubmissionPlugin(config=nbgrader_config(root))
+    return float(plugin.late_submission_penalty(student, score, late) or 0.0)
+
+
+def _spec(assignment: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(f"course_lib.specs.{assignment}")
+    except ModuleNotFoundError:
+        raise CourseError(f"{assignment} has no hidden checks (course_lib/specs/{assignment}.py)") from None
+
+
+def _request(assignment: str, exports: dict, release: Any, settings: dict) -> dict[str, Any]:
+    """What the verifier checks: each test cell's exports, points and the course's thresholds."""
+    points = {
+        cell.metadata["nbgrader"]["grade_id"]: float(cell.metadata["nbgrader"].get("points", 0))
+        for cell in release.cells if cell.metadata.get("nbgrader", {}).get("grade")
+    }
+    return {"assignment": assignment, "exports": exports, "settings": settings["checks"],
+            "points": {gid: points.get(gid, 0.0) for gid in exports}}
+
+
+def _status(execution: dict[str, Any]) -> tuple[str, str]:
+    """The submission's status and the instructor's one-line explanation."""
+    ran = execution["report"]
+    if execution["oom_killed"]:
+        return R.KERNEL_DIED, "the notebook went over the sandbox's memory limit"
+    if execution["timed_out"]:
+        return R.TIMEOUT, "the notebook went over the sandbox's time limit"
+    if ran is None:
+        return R.KERNEL_DIED, "the notebook's run ended without a report (killed, or it exited)"
+    if ran["kernel_died"]:
+        return R.KERNEL_DIED, "the kernel died while running the notebook (crash, os._exit, memory)"
+    if ran["timeout_cell"] is not None:
+        return R.TIMEOUT, "a cell did not finish within the time limit"
+    return R.GRADED, ""
