@@ -52,7 +52,7 @@ def measure(*, assignment: str, repeat: int = 1) -> dict:
             )
             executes.append(time.perf_counter() - started)
             started = time.perf_counter()
-            grade(assignment=assignment, course_dir=course, force=True)
+            grade(assignment=assignment, course_dir=course, force=True, use_cache=False)
             grades.append(time.perf_counter() - started)
             graded = read_result(course, assignment, "bench")
             runs.append(graded["seconds"])

@@ -20,7 +20,7 @@ import nbformat
 import pytest
 
 from adversarial.corpus import CASES, CASES_DIR, LISTENER_PORT, TWINS, notebooks
-from e2e import MINI, mini_course, points
+from e2e import MINI, mini_course, points, sandbox_processes
 
 from course_lib.pipeline.collect import place_submission
 from course_lib.pipeline.grade import grade
@@ -58,19 +58,6 @@ def course_state(course: Path) -> dict:
         "gradebook": gradebook_definitions(course),
         **{f"submitted/{p.name}": tree_digest(p) for p in sorted((course / "submitted").iterdir())},
     }
-
-
-def sandbox_processes() -> list[str]:
-    """Processes of the sandbox's user still alive on this machine."""
-    alive = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
-        except OSError:
-            continue
-        if fields.get("Uid", "").split()[:1] == ["65534"]:
-            alive.append(f"{status.parent.name} {fields.get('Name', '').strip()}")
-    return alive
 
 
 class Listener:

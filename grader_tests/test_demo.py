@@ -51,6 +51,15 @@ def test_demo_outputs_exist_and_agree(tmp_path, capsys, monkeypatch):
     assert moodle[0] == ["ID number", "tp1_dense"] and len(moodle) == 1 + len(final)
     assert all(cell for row in moodle for cell in row)  # a blank cell would clear a Moodle grade
 
+    # Two local Dask workers grade the demo class as one process did, every notebook run again.
+    again = subprocess.run([sys.executable, "-m", "course_lib.cli", "grade", "tp1_dense", "--workers", "2",
+                            "--force", "--no-cache", "--course-dir", str(root)], capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    regraded = {r["student"]: r for r in read_results(root, "tp1_dense")}
+    assert {s: (r["status"], r["score"], [c["points"] for c in r["cells"]]) for s, r in regraded.items()} == {
+        s: (r["status"], r["score"], [c["points"] for c in r["cells"]]) for s, r in results.items()}
+    assert all(not r["cached"] for r in regraded.values())
+
     # A second demo replaces the first one's folder; any other folder is left alone.
     (tmp_path / "mine").mkdir()
     assert main(["demo", "--folder", "mine"]) == 2

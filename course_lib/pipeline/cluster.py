@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import traceback
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -30,6 +31,7 @@ from course_lib.pipeline.jobs import Pending
 
 PLUGIN = "course-verifiers"
 ALLOWED_FAILURES = 2  # a job is tried on at most 3 workers
+CONNECT_SECONDS = 10
 WORKER_MEMORY = "4GiB"  # the worker process itself; student code is bounded by its sandbox
 
 
@@ -62,7 +64,7 @@ class DaskRunner:
         dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES})
         try:
             if scheduler:
-                self.client = Client(scheduler, timeout=30)
+                self.client = Client(scheduler, timeout=CONNECT_SECONDS)
             else:
                 self.cluster = LocalCluster(
                     n_workers=workers, threads_per_worker=1, processes=True, memory_limit=WORKER_MEMORY,
@@ -83,23 +85,26 @@ class DaskRunner:
             pending = next(queue, None)
             if pending is None:
                 return False
-            [job] = self.client.scatter([{**pending.job, "slots_by_host": slots}], hash=False)
-            future = self.client.submit(grade_on_worker, job, pure=False,
-                                        key=f"grade-{pending.job['assignment']}-{pending.student}-{id(pending)}")
-            running[future.key] = (pending, job)
+            # The job goes in the task itself, not scattered: the scheduler keeps it, so that
+            # the task can run again elsewhere when its worker dies (scattered data dies with it).
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*large graph", category=UserWarning)
+                future = self.client.submit(
+                    grade_on_worker, {**pending.job, "slots_by_host": slots}, pure=False,
+                    key=f"grade-{pending.job['assignment']}-{pending.student}-{id(pending)}")
+            running[future.key] = pending
             done.add(future)
             return True
 
         while len(running) < window and submit():
             pass
         for future in done:
-            pending, job = running.pop(future.key)
+            pending = running.pop(future.key)
             try:
                 answer: dict | BaseException = future.result()
             except Exception as error:  # a failed job, or one that killed its workers
                 answer = error
             future.release()
-            job.release()
             submit()
             yield pending, answer
 

@@ -59,19 +59,20 @@ def grade(
     todo = _submissions(root, assignment, students)
     settings = grading_settings(root, assignment)
     summaries: dict[str, dict[str, Any]] = {}
-    with tqdm(total=len(todo), desc=f"grading {assignment}", unit="submission", file=sys.stderr) as bar:
-        def done(result: dict[str, Any], status: str | None = None, message: str | None = None) -> None:
-            summaries[result["student"]] = _summary(result, status or result["status"], message or result["message"])
-            bar.set_postfix_str(result["student"])
-            bar.update()
+    where = runner(workers=workers, scheduler=scheduler)
+    try:
+        with tqdm(total=len(todo), desc=f"grading {assignment}", unit="submission", file=sys.stderr) as bar:
+            def done(result: dict[str, Any], status: str | None = None, message: str | None = None) -> None:
+                summaries[result["student"]] = _summary(result, status or result["status"],
+                                                        message or result["message"])
+                bar.set_postfix_str(result["student"])
+                bar.update()
 
-        pendings = _pendings(root, assignment, todo, force, settings, sandbox, use_cache, done)
-        where = runner(workers=workers, scheduler=scheduler)
-        try:
+            pendings = _pendings(root, assignment, todo, force, settings, sandbox, use_cache, done)
             for pending, answer in where.results(pendings):
                 done(_store(root, _result(root, pending, answer)))
-        finally:
-            where.close()
+    finally:
+        where.close()
     return [summaries[student] for student in todo]
 
 
