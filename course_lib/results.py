@@ -13,6 +13,7 @@ A result:
       "message": "one line for the instructor ('' when graded normally)",
       "submission_sha256": "digest of the submitted files (re-grading skips unchanged work)",
       "seconds": 61.2,                       # wall time of the sandboxed run
+      "cached": false,                       # the run came from the execution cache
       "verify_seconds": 1.8,                 # the verifier's time on its exports
       "score": 17.0, "max_score": 24.0,      # after the late penalty, manual answers counted
       "late_penalty": 0.0,                   #   at their current (possibly pending) score
@@ -101,7 +102,7 @@ def empty_result(student: str, assignment: str, digest: str, release: Any, name:
             )))
     return {
         "student": student, "assignment": assignment, "status": GRADED, "message": "",
-        "submission_sha256": digest, "seconds": 0.0, "score": 0.0,
+        "submission_sha256": digest, "seconds": 0.0, "cached": False, "score": 0.0,
         "max_score": sum(c["max_points"] for c in cells), "late_penalty": 0.0, "accuracy": None,
         "tampered": False, "tampering": [], "notes": [], "sandbox": "", "cells": cells,
         "files": {"history": None, "model": None},

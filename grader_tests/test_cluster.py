@@ -4,6 +4,8 @@ entries, the exports' zip, where jobs run, and the command line's one-line error
 from __future__ import annotations
 
 import io
+import os
+import time
 import zipfile
 
 import nbformat
@@ -116,3 +118,18 @@ def test_bad_worker_options_are_one_line(one_submission, capsys):
     assert stopped.value.code == 2
     assert "argument --scheduler: not allowed with argument --workers" in capsys.readouterr().err
     assert not (one_submission / "autograded").exists()
+
+
+def test_groups_left_by_killed_graders_are_swept_once_stale(tmp_path):
+    from course_lib.pipeline.cgroups import PREFIX, STALE_SECONDS, _sweep
+
+    old, fresh, busy, other = (tmp_path / f"{PREFIX}old", tmp_path / f"{PREFIX}fresh",
+                               tmp_path / f"{PREFIX}busy", tmp_path / "someone-else")
+    for folder in (old, fresh, busy, other):
+        folder.mkdir()
+    (busy / "cgroup.procs").write_text("1234")  # stands for a group that cannot be removed
+    long_ago = time.time() - STALE_SECONDS - 60
+    for folder in (old, busy, other):
+        os.utime(folder, (long_ago, long_ago))
+    _sweep(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([fresh.name, busy.name, other.name])

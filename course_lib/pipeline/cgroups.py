@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
+PREFIX = "course-sandbox-"
+STALE_SECONDS = 24 * 3600  # a group this old whose grader was killed (e.g. with its Dask worker)
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class Cgroup:
 
     @classmethod
     def create(cls, *, memory_bytes: int, max_pids: int) -> Cgroup | None:
-        name = f"course-sandbox-{uuid.uuid4().hex[:12]}"
+        name = f"{PREFIX}{uuid.uuid4().hex[:12]}"
         try:
             return _create_v2(name, memory_bytes, max_pids) or _create_v1(name, memory_bytes, max_pids)
         except OSError:
@@ -94,6 +96,7 @@ def _create_v2(name: str, memory_bytes: int, max_pids: int) -> Cgroup | None:
     enabled = (parent / "cgroup.subtree_control").read_text().split()
     if "memory" not in enabled or "pids" not in enabled:
         return None
+    _sweep(parent)
     folder = parent / name
     folder.mkdir()
     (folder / "memory.max").write_text(str(memory_bytes))
@@ -108,6 +111,8 @@ def _create_v1(name: str, memory_bytes: int, max_pids: int) -> Cgroup | None:
         return None
     memory = _own_group(memory_root, "memory") / name
     pids = _own_group(pids_root, "pids") / name
+    _sweep(memory.parent)
+    _sweep(pids.parent)
     memory.mkdir()
     try:
         (memory / "memory.limit_in_bytes").write_text(str(memory_bytes))
@@ -120,3 +125,16 @@ def _create_v1(name: str, memory_bytes: int, max_pids: int) -> Cgroup | None:
         Cgroup((memory, pids)).destroy()
         raise
     return Cgroup((memory, pids))
+
+
+def _sweep(parent: Path) -> None:
+    """Remove the empty groups left by graders that were killed (their processes are dead: a
+    group with a process in it cannot be removed), once they are a day old, so that a group
+    just made by a grader running beside this one is never touched."""
+    now = time.time()
+    for folder in parent.glob(f"{PREFIX}*"):
+        try:
+            if now - folder.stat().st_mtime > STALE_SECONDS:
+                folder.rmdir()
+        except OSError:
+            pass

@@ -48,8 +48,9 @@ def run_job(job: dict[str, Any], verifiers: Verifiers) -> dict[str, Any]:
     if job["fingerprint"] != fingerprint():
         raise CourseError("this worker runs another course_lib or TensorFlow than the coordinator")
     settings = worker_settings(job)
-    execution = job["execution"] or _execute(job, settings)
+    # Started first: the verifier loads Keras and the reference while the notebook runs.
     verifier = verifiers.get(job["assignment"], settings, job["sandbox"])
+    execution = job["execution"] or _execute(job, settings)
     verdicts, files = verifier.verify(execution["exports"], job["request"])
     return {"execution": execution, "verdicts": verdicts, "files": files}
 
