@@ -102,10 +102,10 @@ def empty_result(student: str, assignment: str, digest: str, release: Any, name:
             )))
     return {
         "student": student, "assignment": assignment, "status": GRADED, "message": "",
-        "submission_sha256": digest, "seconds": 0.0, "cached": False, "score": 0.0,
+        "submission_sha256": digest, "seconds": 0.0, "cached": False, "verify_seconds": 0.0, "score": 0.0,
         "max_score": sum(c["max_points"] for c in cells), "late_penalty": 0.0, "accuracy": None,
         "tampered": False, "tampering": [], "notes": [], "sandbox": "", "cells": cells,
-        "files": {"history": None, "model": None},
+        "files": {"history": None, "model": None, "predictions": None},
     }
 
 

@@ -64,6 +64,8 @@ def test_exports_travel_as_regular_files_only(tmp_path):
     (cell / "index.json").write_text("{}")
     (cell / "x.npy").write_bytes(b"\x93NUMPY")
     (cell / "link.npy").symlink_to(tmp_path / "secret")
+    (cell / "back\\slash.npy").write_bytes(b"x")  # a name the zip could not give back
+    (cell / b"\xff.npy".decode("utf-8", "surrogateescape")).write_bytes(b"x")
     (cell / "folder").mkdir()
     (exports_dir(work) / "test_other").mkdir()
     (exports_dir(work) / "test_other" / "index.json").write_text("{}")

@@ -69,6 +69,8 @@ def load(folder: Path, key: str) -> tuple[dict[str, Any], list] | None:
         exports = (folder / EXPORTS).read_bytes()
     except (OSError, ValueError):
         return None
+    if not isinstance(entry, dict) or not {"report", "seconds", "timed_out", "oom_killed", "requests"} <= set(entry):
+        return None  # another version's entry
     if entry.get("key") != key or entry.get("exports_sha256") != hashlib.sha256(exports).hexdigest():
         return None  # another submission's, or cut short while being written
     execution = {name: entry[name] for name in ("report", "seconds", "timed_out", "oom_killed")}

@@ -8,8 +8,9 @@ own connections rather than a shared folder, because a cluster's workers need no
 coordinator's disk; nothing of the student's is ever unpickled here. A worker keeps one
 verifier per assignment (a worker plugin) and gives each running job its share of the
 machine's cores as TensorFlow's threads. A worker that dies mid-job has the job run again
-elsewhere; a job that kills `allowed_failures` + 1 workers fails alone (Dask's
-`distributed.scheduler.allowed-failures`), and the batch goes on.
+elsewhere; a job that kills more workers than the scheduler allows fails alone (Dask's
+`distributed.scheduler.allowed-failures`: ALLOWED_FAILURES on a LocalCluster, the scheduler's
+own setting on another cluster), and the batch goes on.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import traceback
+import uuid
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -91,7 +93,7 @@ class DaskRunner:
                 warnings.filterwarnings("ignore", message=".*large graph", category=UserWarning)
                 future = self.client.submit(
                     grade_on_worker, {**pending.job, "slots_by_host": slots}, pure=False,
-                    key=f"grade-{pending.job['assignment']}-{pending.student}-{id(pending)}")
+                    key=f"grade-{pending.job['assignment']}-{pending.student}-{uuid.uuid4().hex}")
             running[future.key] = pending
             done.add(future)
             return True
@@ -105,8 +107,8 @@ class DaskRunner:
             except Exception as error:  # a failed job, or one that killed its workers
                 answer = error
             future.release()
-            submit()
             yield pending, answer
+            submit()
 
     def close(self) -> None:
         self.client.close()
@@ -126,8 +128,8 @@ def runner(*, workers: int = 1, scheduler: str | None = None) -> SerialRunner | 
 def failure_message(error: BaseException) -> str:
     """The instructor's one line for a job that ended in an exception."""
     if isinstance(error, KilledWorker):
-        return (f"grading failed: its job killed {ALLOWED_FAILURES + 1} Dask workers "
-                "(distributed.scheduler.allowed-failures)")
+        return ("grading failed: its job killed the Dask workers that ran it, more times than the "
+                "scheduler's distributed.scheduler.allowed-failures")
     return f"grading failed: {traceback.format_exception_only(error)[-1].strip()}"
 
 

@@ -198,11 +198,17 @@ def pack_exports(work: Path, grade_ids: list[str]) -> bytes:
                 continue
             for path in sorted(cell.iterdir()):
                 size = path.lstat().st_size
-                if path.is_symlink() or not path.is_file() or size > left:
+                if path.is_symlink() or not path.is_file() or size > left or not _plain_name(path.name):
                     continue
                 left -= size
                 archive.write(path, f"{grade_id}/{path.name}")
     return packed.getvalue()
+
+
+def _plain_name(name: str) -> bool:
+    """A file or folder name the exports' zip can hold: printable (a name that is not UTF-8 is
+    not: its bytes are surrogates), no separator."""
+    return name not in ("", ".", "..") and name.isprintable() and "/" not in name and "\\" not in name
 
 
 def unpack_exports(exports: bytes, target: Path) -> None:
@@ -210,7 +216,7 @@ def unpack_exports(exports: bytes, target: Path) -> None:
     with zipfile.ZipFile(io.BytesIO(exports)) as archive:
         for entry in archive.infolist():
             parts = entry.filename.split("/")
-            if len(parts) != 2 or any(p in ("", ".", "..") or "\\" in p for p in parts):
+            if len(parts) != 2 or not all(_plain_name(p) for p in parts):
                 raise CourseError(f"unexpected entry in the exports: {entry.filename[:100]}")
             (target / parts[0]).mkdir(exist_ok=True)
             (target / parts[0] / parts[1]).write_bytes(archive.read(entry))

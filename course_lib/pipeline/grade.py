@@ -6,8 +6,9 @@ result, and alone records it (course_lib.pipeline.record): one writer, so no "da
 locked" at any number of workers. One broken submission never stops the batch: its result
 says why it was not graded. Each result is recorded, then written whole as soon as its job
 ends; a batch stopped midway (killed, a power cut) is resumed by running it again: finished
-submissions are skipped, and one whose run had ended is only verified again (the execution
-cache). Work already graded is skipped unless its files changed or `force` is set.
+submissions are skipped, and one whose run had reached the coordinator is only verified again
+(the execution cache). Work already graded is skipped unless its files changed, its grading
+failed (status `error`: a worker or the verifier, not the student) or `force` is set.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from course_lib import results as R
 from course_lib.course import check_assignments, course_root, grading_settings, released_notebook
 from course_lib.errors import CourseError
 from course_lib.pipeline.cluster import failure_message, runner
-from course_lib.pipeline.jobs import Pending, finish, make_job
+from course_lib.pipeline.jobs import Pending, clear_outputs, finish, make_job
 from course_lib.pipeline.record import record
 from course_lib.pipeline.sandbox import bubblewrap
 from course_lib.submissions import submission_digest, submitted_students
@@ -98,9 +99,13 @@ def _pendings(root: Path, assignment: str, todo: list[str], force: bool, setting
     """The jobs to run, made one at a time as the runner asks; what needs no job (unchanged
     work, an unreadable notebook, a failure to make the job) is finished here, through `done`."""
     for student in todo:
-        previous = R.read_result(root, assignment, student)
         digest = submission_digest(root / "submitted" / student / assignment)
-        if previous and previous["submission_sha256"] == digest and not force:
+        try:
+            previous = R.read_result(root, assignment, student)
+            unchanged = previous["submission_sha256"] == digest and previous["status"] != R.ERROR
+        except (TypeError, KeyError, ValueError):  # none, or unreadable: graded again
+            unchanged = False
+        if unchanged and not force:
             done(previous, SKIPPED, "already graded, unchanged (--force grades it again)")
             continue
         try:
@@ -109,7 +114,8 @@ def _pendings(root: Path, assignment: str, todo: list[str], force: bool, setting
         except Exception as error:  # the batch goes on; the instructor sees why
             done(_store(root, _failed(root, assignment, student, digest, error)))
             continue
-        if pending.job is None:
+        if pending.job is None:  # nothing can run: no earlier run's notebook or files stay
+            clear_outputs(root, assignment, student)
             done(_store(root, pending.result))
         else:
             yield pending
@@ -136,9 +142,10 @@ def _store(root: Path, result: dict[str, Any]) -> dict[str, Any]:
 
 def _failed(root: Path, assignment: str, student: str, digest: str, error: BaseException) -> dict:
     """The result of a submission whose grading itself failed: every cell at zero (so that the
-    gradebook keeps no earlier score), and the reason."""
+    gradebook keeps no earlier score, nor formgrader an earlier run's notebook), and the reason."""
     import nbformat
 
+    clear_outputs(root, assignment, student)
     try:
         release = released_notebook(root, assignment)
         result = R.empty_result(student, assignment, digest, nbformat.read(release, 4), release.stem)

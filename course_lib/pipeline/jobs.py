@@ -92,20 +92,17 @@ def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> dict[str, An
     assignment, student = job["assignment"], job["student"]
     execution, verdicts = answer["execution"], answer["verdicts"]
     private = R.private_dir(root, assignment, student)
-    private.mkdir(parents=True, exist_ok=True)
-    if not pending.cached:
-        cache.store(private / CACHE_FOLDER, pending.key, execution, job["request"]["exports"])
     ran = execution["report"]
+    if not pending.cached and ran and not (execution["timed_out"] or execution["oom_killed"]):
+        # Only a run that ended by itself: a time limit met on a busy machine is not replayed.
+        cache.store(private / CACHE_FOLDER, pending.key, execution, job["request"]["exports"])
     executed = nbformat.from_dict(ran["notebook"] if ran else job["prepared"])
-    output_dir = root / "autograded" / student / assignment
-    if output_dir.exists():
-        shutil.rmtree(output_dir)
+    output_dir = clear_outputs(root, assignment, student)
     output_dir.mkdir(parents=True)
     nbformat.write(without_exports(executed), output_dir / job["notebook_name"])
-    for name in (HISTORY, MODEL, PREDICTIONS):
-        (private / name).unlink(missing_ok=True)
-        if name in answer["files"]:
-            (private / name).write_bytes(answer["files"][name])
+    for name, data in answer["files"].items():
+        if name in (HISTORY, MODEL, PREDICTIONS):
+            (private / name).write_bytes(data)
     result.update(seconds=execution["seconds"], cached=pending.cached,
                   verify_seconds=round(sum(v["seconds"] for v in verdicts["cells"].values()), 1))
     status, message = _status(execution)
@@ -122,6 +119,18 @@ def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> dict[str, An
     result["files"] = {kind: name if name in answer["files"] else None
                        for kind, name in (("history", HISTORY), ("model", MODEL), ("predictions", PREDICTIONS))}
     return R.with_status(result, status, message)
+
+
+def clear_outputs(root: Path, assignment: str, student: str) -> Path:
+    """Remove an earlier grading's executed notebook and grader's files (not its cached
+    execution); return nbgrader's autograded folder of the submission."""
+    output_dir, private = root / "autograded" / student / assignment, R.private_dir(root, assignment, student)
+    if output_dir.exists():
+        shutil.rmtree(output_dir)
+    private.mkdir(parents=True, exist_ok=True)
+    for name in (HISTORY, MODEL, PREDICTIONS):
+        (private / name).unlink(missing_ok=True)
+    return output_dir
 
 
 def _draw_requests(assignment: str) -> dict[str, list[dict[str, Any]]]:
