@@ -63,18 +63,19 @@ class DaskRunner:
         import dask
 
         self.cluster = None
-        dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES})
-        try:
-            if scheduler:
+        if scheduler:
+            try:
                 self.client = Client(scheduler, timeout=CONNECT_SECONDS)
-            else:
+            except OSError as error:
+                raise CourseError(f"cannot reach the Dask scheduler {scheduler}: {error}") from None
+        else:
+            # Read by the LocalCluster's scheduler when it starts: no setting outlives it.
+            with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
                 self.cluster = LocalCluster(
                     n_workers=workers, threads_per_worker=1, processes=True, memory_limit=WORKER_MEMORY,
                     dashboard_address=None, silence_logs=logging.ERROR,
                 )
-                self.client = Client(self.cluster)
-        except OSError as error:
-            raise CourseError(f"cannot reach the Dask scheduler {scheduler}: {error}") from None
+            self.client = Client(self.cluster)
         self.client.register_plugin(VerifierPlugin(), name=PLUGIN)
 
     def results(self, pendings: Iterable[Pending]) -> Iterator[tuple[Pending, dict | BaseException]]:
