@@ -1,10 +1,11 @@
 """Regrading with a warm execution cache vs cold, measured in one command on this machine.
 
-A batch of TP1 submissions (every TP1 fixture of grader_tests/) is graded with every notebook run (cold:
-`--force --no-cache`), then again as an instructor regrades after changing a threshold or a
-template (warm: `--force`, the cache answers, only the verifier works). Every score must be the
-same. Prints both wall times and their ratio (the goal: at least 20), and the warm cost per
-submission beyond the verifier's start, which a batch pays once.
+A class of TP1 submissions: every TP1 fixture of grader_tests/ (6, each with its fault) and 6
+more students who handed in the solution, as most of a real class does. It is graded with
+every notebook run (cold: `--force --no-cache`), then again as an instructor regrades after
+changing a threshold or a template (warm: `--force`, the cache answers, only the verifier
+works). Every score must be the same. Prints both wall times and their ratio (the goal: at
+least 20), and the verifier's time per submission (its start, once per batch, comes on top).
 
     python bench/regrade_cache.py
 """
@@ -24,16 +25,19 @@ from course_lib.results import read_result
 PROJECT = Path(__file__).resolve().parents[1]
 MNIST = PROJECT.parent / "shared" / "data" / "mnist"
 ASSIGNMENT = "tp1_dense"
-FIXTURES = sorted(p.stem for p in (PROJECT / "grader_tests" / "fixtures" / ASSIGNMENT).glob("*.ipynb"))
+FIXTURES = PROJECT / "grader_tests" / "fixtures" / ASSIGNMENT
+# student → the fixture notebook handed in
+SOLUTION_COPIES = 6
+CLASS = {**{p.stem: p for p in sorted(FIXTURES.glob("*.ipynb"))},
+         **{f"student{i}": FIXTURES / "solution.ipynb" for i in range(1, SOLUTION_COPIES + 1)}}
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         course = copy_course(origin=PROJECT, folder=Path(scratch) / "course", assignments=[ASSIGNMENT],
                              mnist_dir=MNIST)
-        for name in FIXTURES:
-            place_submission(course_dir=course, assignment=ASSIGNMENT, student=name,
-                             notebook=PROJECT / "grader_tests" / "fixtures" / ASSIGNMENT / f"{name}.ipynb")
+        for name, notebook in CLASS.items():
+            place_submission(course_dir=course, assignment=ASSIGNMENT, student=name, notebook=notebook)
         timings, scores = {}, {}
         for turn, use_cache in (("cold", False), ("warm", True)):
             started = time.perf_counter()
@@ -41,9 +45,10 @@ def main() -> None:
             timings[turn] = time.perf_counter() - started
             scores[turn] = {s["student"]: s["score"] for s in summaries}
             assert all(s["cached"] == use_cache for s in summaries), summaries
-            verified = [read_result(course, ASSIGNMENT, name)["verify_seconds"] for name in FIXTURES]
+            verified = [read_result(course, ASSIGNMENT, name)["verify_seconds"] for name in CLASS]
     result = {
-        "batch": f"{len(FIXTURES)} submissions of {ASSIGNMENT}",
+        "batch": (f"{len(CLASS)} submissions of {ASSIGNMENT}: its {len(CLASS) - SOLUTION_COPIES} fixtures "
+                  f"and {SOLUTION_COPIES} copies of the solution"),
         "cold_seconds": round(timings["cold"], 1), "warm_seconds": round(timings["warm"], 1),
         "ratio_cold_over_warm": round(timings["cold"] / timings["warm"], 1),
         "warm_verify_seconds_per_submission": verified,

@@ -1,9 +1,12 @@
-"""Shared fixtures: the real MNIST of ../shared, and a private cache per test session."""
+"""Shared fixtures: the real MNIST of ../shared, a private cache per test session, and the
+fixture batches of the practicals, graded once per session."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,3 +28,21 @@ def mnist_dir() -> Path:
         pytest.fail(f"the real MNIST files are expected in {SHARED_MNIST} (see README)")
     return SHARED_MNIST
 
+
+
+@pytest.fixture(scope="session")
+def fixture_batch(tmp_path_factory, mnist_dir) -> Callable[[str], dict[str, dict[str, Any]]]:
+    """assignment → (fixture name → result): every fixture of a practical and its untouched
+    release, graded at most once per session (e2e.grade_fixtures: one batch on two local
+    workers). The end-to-end tests check each fixture's points; the demo's test compares its
+    own grading of the same notebooks with them."""
+    from e2e import grade_fixtures
+
+    graded: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def batch(assignment: str) -> dict[str, dict[str, Any]]:
+        if assignment not in graded:
+            graded[assignment] = grade_fixtures(tmp_path_factory.mktemp(assignment), mnist_dir, assignment)
+        return graded[assignment]
+
+    return batch

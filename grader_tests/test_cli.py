@@ -37,20 +37,31 @@ def course(tmp_path_factory, mnist_dir) -> Path:
     return copy_course(origin=PROJECT, folder=folder, assignments=["tp1_dense"], mnist_dir=mnist_dir)
 
 
+STUDENTS = 6  # the batch of `graded`
+ON_TIME = 1767600000  # 2026-01-05 08:00 UTC, before the deadline set below
+
+
 @pytest.fixture(scope="module")
 def graded(course) -> Path:
-    """Collected from flat files; the invalid notebook is put straight into submitted/, as a
-    student's file can arrive through nbgrader's exchange without our checks."""
+    """Collected from flat files, one batch on two local workers; the invalid notebook is put
+    straight into submitted/, as a student's file can arrive through nbgrader's exchange
+    without our checks. Every file but late's was handed in before the deadline."""
+    with (course / "course.toml").open("a") as config:
+        config.write("\n[assignments.tp1_dense]\ndue = 2026-01-05T18:00:00Z\n")
     incoming = course / "incoming"
     incoming.mkdir()
-    shutil.copy(FIXTURES / "partial.ipynb", incoming / f"paula_{NOTEBOOK}")
+    for student in ("paula", "early", "late"):
+        shutil.copy(FIXTURES / "partial.ipynb", incoming / f"{student}_{NOTEBOOK}")
     shutil.copy(FIXTURES / "kernel_dies.ipynb", incoming / f"kevin_{NOTEBOOK}")
     shutil.copy(course / "release" / "tp1_dense" / NOTEBOOK, incoming / f"rita_{NOTEBOOK}")
+    for path in incoming.iterdir():
+        if not path.name.startswith("late_"):
+            os.utime(path, (ON_TIME, ON_TIME))
     assert main(["--course-dir", str(course), "collect", "tp1_dense", str(incoming)]) == 0
     invalid = course / "submitted" / "ivan" / "tp1_dense"
     invalid.mkdir(parents=True)
     shutil.copy(FIXTURES / "invalid_json.ipynb", invalid / NOTEBOOK)
-    assert main(["--course-dir", str(course), "grade", "tp1_dense"]) == 0
+    assert main(["--course-dir", str(course), "grade", "tp1_dense", "--workers", "2"]) == 0
     return course
 
 
@@ -86,7 +97,7 @@ def test_a_rerun_skips_graded_work_unless_changed_or_forced(graded, capsys):
     before = {s: _result(graded, s) for s in ("paula", "rita")}
     code, out, _ = run(capsys, graded, "grade", "tp1_dense")
     assert code == 0
-    assert len(re.findall(r"^\w+\s+skipped\s", out, flags=re.M)) == 4
+    assert len(re.findall(r"^\w+\s+skipped\s", out, flags=re.M)) == STUDENTS
     assert {s: _result(graded, s) for s in ("paula", "rita")} == before
 
     notebook = nbformat.read(graded / "submitted" / "rita" / "tp1_dense" / NOTEBOOK, as_version=4)
@@ -105,11 +116,12 @@ def test_exports(graded, capsys):
         assert code == 0 and out.strip() == f"exported {graded / 'exports' / name}"
     rows = {r["student_id"]: r for r in csv.DictReader((graded / "exports" / "grades.csv").open())}
     assert {s: rows[s]["tp1_dense_status"] for s in rows} == {
-        "ivan": "invalid-notebook", "kevin": "kernel-died", "paula": "graded", "rita": "graded"
+        "early": "graded", "ivan": "invalid-notebook", "kevin": "kernel-died", "late": "graded",
+        "paula": "graded", "rita": "graded",
     }
     assert rows["paula"]["total"] == "5" and rows["paula"]["max_total"] == "24"
     detail = list(csv.DictReader((graded / "exports" / "grades-detail.csv").open()))
-    assert len(detail) == 4 * 17  # four students, 13 autograded cells and 4 written answers
+    assert len(detail) == STUDENTS * 17  # 13 autograded cells and 4 written answers each
     # Untouched written answers get 0 from nbgrader; none of these students wrote one.
     assert not [r for r in detail if r["status"] == "manual-pending"]
     # Collected without a roster: no e-mail nor ID number that Moodle could match.
@@ -119,10 +131,10 @@ def test_exports(graded, capsys):
 
 def test_feedback_never_shows_hidden_test_source(graded, capsys):
     code, out, _ = run(capsys, graded, "feedback", "tp1_dense")
-    assert code == 0 and len(out.splitlines()) == 4
+    assert code == 0 and len(out.splitlines()) == STUDENTS
     secrets = _secret_lines(PROJECT / "source" / "tp1_dense" / NOTEBOOK) | _hidden_check_lines()
     pages = sorted((graded / "feedback").glob(f"*/tp1_dense/{NOTEBOOK[:-6]}.html"))
-    assert len(pages) == 4
+    assert len(pages) == STUDENTS
     for page in pages:
         text = page.read_text()
         assert not [line for line in secrets if line in text], page
@@ -185,25 +197,13 @@ def test_missing_config_and_empty_folder(tmp_path, capsys):
     assert code == 2 and "grade the submissions first" in err and err.count("\n") == 1
 
 
-def test_a_late_submission_gets_the_late_penalty(tmp_path, mnist_dir, capsys):
+def test_a_late_submission_gets_the_late_penalty(graded):
     """course.toml's deadline reaches nbgrader, whose penalty ("zero" in nbgrader_config.py)
     takes the late student's points, in the stored result and in the gradebook."""
-    course = copy_course(origin=PROJECT, folder=tmp_path / "course", assignments=["tp1_dense"],
-                         mnist_dir=mnist_dir)
-    with (course / "course.toml").open("a") as config:
-        config.write("\n[assignments.tp1_dense]\ndue = 2026-01-05T18:00:00Z\n")
-    incoming = tmp_path / "incoming"
-    incoming.mkdir()
-    for student in ("early", "late"):
-        shutil.copy(FIXTURES / "partial.ipynb", incoming / f"{student}_{NOTEBOOK}")
-    os.utime(incoming / f"early_{NOTEBOOK}", (1767600000, 1767600000))  # 2026-01-05 08:00 UTC
-    assert main(["--course-dir", str(course), "release"]) == 0
-    assert main(["--course-dir", str(course), "collect", "tp1_dense", str(incoming)]) == 0
-    assert main(["--course-dir", str(course), "grade", "tp1_dense"]) == 0
-    early, late = _result(course, "early"), _result(course, "late")
+    early, late = _result(graded, "early"), _result(graded, "late")
     assert (early["score"], early["late_penalty"]) == (5, 0)
     assert (late["score"], late["late_penalty"]) == (0, 5)
-    with open_gradebook(course) as gradebook:
+    with open_gradebook(graded) as gradebook:
         late_submission = gradebook.find_submission("tp1_dense", "late")
         assert (late_submission.score, late_submission.late_submission_penalty) == (5, 5)
         assert gradebook.find_submission("tp1_dense", "early").late_submission_penalty == 0

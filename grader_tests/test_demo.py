@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from e2e import UNTOUCHED
+
 from course_lib.cli import main
 from course_lib.gradebook import open_gradebook
 from course_lib.results import read_results
@@ -17,7 +19,15 @@ from course_lib.results import read_results
 pytestmark = pytest.mark.slow
 
 
-def test_demo_outputs_exist_and_agree(tmp_path, capsys, monkeypatch):
+# Demo students whose notebook is an end-to-end fixture as it is (course_lib.demo.CLASS).
+SAME_NOTEBOOKS = {"alice": "solution", "chloe": "wrong_hidden_units", "david": UNTOUCHED}
+
+
+def graded_as(result: dict) -> tuple:
+    return result["status"], result["score"], [c["points"] for c in result["cells"]]
+
+
+def test_demo_outputs_exist_and_agree(tmp_path, capsys, monkeypatch, fixture_batch):
     monkeypatch.chdir(tmp_path)
     demo = subprocess.run([sys.executable, "-m", "course_lib.cli", "demo"], capture_output=True, text=True)
     assert demo.returncode == 0, demo.stderr
@@ -51,14 +61,19 @@ def test_demo_outputs_exist_and_agree(tmp_path, capsys, monkeypatch):
     assert moodle[0] == ["ID number", "tp1_dense"] and len(moodle) == 1 + len(final)
     assert all(cell for row in moodle for cell in row)  # a blank cell would clear a Moodle grade
 
-    # Two local Dask workers grade the demo class as one process did, every notebook run again.
+    # Two local Dask workers grade the demo class as one process did: here the runs come from
+    # the execution cache, the verifier works on the workers...
     again = subprocess.run([sys.executable, "-m", "course_lib.cli", "grade", "tp1_dense", "--workers", "2",
-                            "--force", "--no-cache", "--course-dir", str(root)], capture_output=True, text=True)
+                            "--force", "--course-dir", str(root)], capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     regraded = {r["student"]: r for r in read_results(root, "tp1_dense")}
-    assert {s: (r["status"], r["score"], [c["points"] for c in r["cells"]]) for s, r in regraded.items()} == {
-        s: (r["status"], r["score"], [c["points"] for c in r["cells"]]) for s, r in results.items()}
-    assert all(not r["cached"] for r in regraded.values())
+    assert {s: graded_as(r) for s, r in regraded.items()} == {s: graded_as(r) for s, r in results.items()}
+    assert all(r["cached"] for r in regraded.values())
+    # ...and the notebooks the demo's students handed in (fixtures), run again as one batch on
+    # two local workers (the end-to-end tests' batch), get what one process gave them.
+    batch = fixture_batch("tp1_dense")
+    assert {s: graded_as(results[s]) for s in SAME_NOTEBOOKS} == {
+        s: graded_as(batch[fixture]) for s, fixture in SAME_NOTEBOOKS.items()}
 
     # A second demo replaces the first one's folder; any other folder is left alone.
     (tmp_path / "mine").mkdir()

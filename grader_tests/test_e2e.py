@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from e2e import UNTOUCHED, grade_fixtures, lost, points
+from e2e import UNTOUCHED, lost, points
 
 pytestmark = pytest.mark.slow
 
@@ -64,10 +64,9 @@ PRACTICALS = {
 
 
 @pytest.fixture(scope="module", params=list(PRACTICALS))
-def graded(request, tmp_path_factory, mnist_dir):
-    """(assignment, fixture name → result), graded once per practical."""
-    assignment = request.param
-    return assignment, grade_fixtures(tmp_path_factory.mktemp(assignment), mnist_dir, assignment)
+def graded(request, fixture_batch):
+    """(assignment, fixture name → result), graded once per practical and session."""
+    return request.param, fixture_batch(request.param)
 
 
 def test_the_solution_gets_every_autograded_point(graded):
