@@ -150,3 +150,25 @@ def test_second_load_in_a_new_process_is_fast(mnist_dir, tmp_path):
     assert list(tmp_path.glob("*.npy")), "the first load must fill the cache"
     print(f"first load {first:.3f} s, second load {second:.3f} s")
     assert second < 1.0
+
+
+def test_keras_loader_reads_the_local_copy_in_a_grading_kernel(mnist_dir, tmp_path, monkeypatch):
+    """What the grading kernel's first cell does: every spelling of keras's loader returns the
+    verified local MNIST, without a network, and keras's own cache is never touched."""
+    import keras
+    import tensorflow as tf
+    from keras.src.datasets import mnist as keras_mnist
+
+    from course_lib.pipeline.kernel_mnist import offline_keras_mnist
+
+    monkeypatch.setenv(data.MNIST_DIR_ENV, str(mnist_dir))
+    monkeypatch.setenv(data.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    monkeypatch.setattr(keras_mnist, "get_file", keras_mnist.get_file)  # put back afterwards
+    offline_keras_mnist()
+    expected = _flat(load_mnist())
+    for loader in (keras.datasets.mnist.load_data, tf.keras.datasets.mnist.load_data):
+        arrays = _flat(loader())
+        assert [a.dtype for a in arrays] == [np.uint8] * 4
+        assert all(np.array_equal(a, b) for a, b in zip(arrays, expected))
+    assert not (tmp_path / "keras-home").exists()

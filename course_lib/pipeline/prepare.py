@@ -45,8 +45,12 @@ def prepare(release: Any, submission: Any, exports: dict[str, list[dict[str, Any
     """Merge `submission`'s answers into `release` and add an export cell after each test."""
     answers, added = _student_cells(release, submission)
     notes = _integrity_notes(release, submission)
-    # The exporter is imported before any student code: it keeps the builtins as they were.
-    first = nbformat.v4.new_code_cell('__import__("course_lib.pipeline.kernel_export")')
+    # Before any student code: the exporter keeps the builtins as they were, and keras's MNIST
+    # loader reads the course's copy (grading has no network).
+    first = nbformat.v4.new_code_cell(
+        '__import__("course_lib.pipeline.kernel_export")\n'
+        '__import__("course_lib.pipeline.kernel_mnist", fromlist=["_"]).offline_keras_mnist()'
+    )
     first.metadata[EXPORT_MARK] = "import"
     cells, test_cells = [first, *(_added_cell(extra) for extra in added.get(None, []))], {}
     unanswered: set[str] = set()
