@@ -183,7 +183,8 @@ def _bwrap_arguments(mounts: Mounts, env: Mapping[str, str]) -> list[str]:
     args = [
         bubblewrap(), "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
         "--unshare-cgroup-try", "--die-with-parent", "--new-session",
-        "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+        # /tmp as on any machine, writable by the sandbox's user (bwrap makes it root's 0755).
+        "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
     ]
     if os.geteuid() != 0:
         args += ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID)]
