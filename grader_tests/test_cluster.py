@@ -135,3 +135,18 @@ def test_groups_left_by_killed_graders_are_swept_once_stale(tmp_path):
         os.utime(folder, (long_ago, long_ago))
     _sweep(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([fresh.name, busy.name, other.name])
+
+
+def test_scratch_folders_left_by_killed_graders_are_swept_once_stale(tmp_path):
+    from course_lib.pipeline.execute import RUN_SCRATCH, VERIFIER_LIFETIME, VERIFIER_SCRATCH, sweep_scratch
+
+    old_run, old_verifier = tmp_path / f"{RUN_SCRATCH}old", tmp_path / f"{VERIFIER_SCRATCH}old"
+    in_use, other = tmp_path / f"{VERIFIER_SCRATCH}in-use", tmp_path / "someone-else"
+    for folder in (old_run, old_verifier, in_use, other):
+        (folder / "work").mkdir(parents=True)
+        (folder / "work" / "notebook.ipynb").write_text("{}")
+    long_ago = time.time() - VERIFIER_LIFETIME - 60
+    for folder in (old_run, old_verifier, other):
+        os.utime(folder, (long_ago, long_ago))
+    sweep_scratch(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([in_use.name, other.name])

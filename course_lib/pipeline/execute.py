@@ -21,6 +21,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -38,6 +39,8 @@ MAX_OUTPUT_BYTES = 4 << 20
 MAX_EXPORT_BYTES = 1 << 30
 # This interpreter, by a path that exists in the sandbox too (no "..": its folders are not there).
 PYTHON = os.path.abspath(sys.executable)
+# The scratch folders of runs and verifiers, in the host's temporary folder.
+RUN_SCRATCH, VERIFIER_SCRATCH = "course-grade-", "course-verify-"
 
 
 def run_job(job: dict[str, Any], verifiers: Verifiers) -> dict[str, Any]:
@@ -69,7 +72,8 @@ def worker_settings(job: dict[str, Any]) -> dict[str, Any]:
 
 def _execute(job: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
     """The sandboxed run of the prepared notebook, in a scratch folder removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix="course-grade-") as scratch:
+    sweep_scratch(Path(tempfile.gettempdir()))
+    with tempfile.TemporaryDirectory(prefix=RUN_SCRATCH) as scratch:
         work = Path(scratch) / "work"
         work.mkdir()
         (work / job["notebook_name"]).write_bytes(job["notebook_bytes"])
@@ -120,11 +124,13 @@ class Verifier:
 
     def __init__(self, assignment: str, settings: dict[str, Any], sandbox: bool) -> None:
         self.assignment, self.settings, self.sandbox = assignment, settings, sandbox
-        self.folder = Path(tempfile.mkdtemp(prefix="course-verify-"))
+        self.folder = Path(tempfile.mkdtemp(prefix=VERIFIER_SCRATCH))
         self.lock = threading.Lock()  # one request at a time
         self.running = self._start()
 
     def _start(self) -> Running:
+        # Made again if a sweep took it: a worker may keep this verifier past its lifetime.
+        self.folder.mkdir(mode=0o700, exist_ok=True)
         limits = replace(self.settings["limits"], wall_seconds=VERIFIER_LIFETIME)
         return _start(VERIFIER, self.assignment, self.folder, self.settings, self.sandbox,
                       specs=True, limits=limits)
@@ -150,6 +156,20 @@ class Verifier:
     def close(self) -> None:
         self.running.__exit__()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def sweep_scratch(folder: Path) -> None:
+    """Remove the scratch folders that killed graders left in `folder` (a SIGKILL leaves its
+    temporary folders, with a submission's notebook and exports), once older than any grading
+    process keeps one (a verifier's lifetime): a folder still in use is never touched."""
+    now = time.time()
+    for prefix in (RUN_SCRATCH, VERIFIER_SCRATCH):
+        for path in folder.glob(f"{prefix}*"):
+            try:
+                if not path.is_symlink() and path.is_dir() and now - path.stat().st_mtime > VERIFIER_LIFETIME:
+                    shutil.rmtree(path, ignore_errors=True)
+            except OSError:
+                pass
 
 
 def _start(module: str, assignment: str, work: Path, settings: dict[str, Any], sandbox: bool,
