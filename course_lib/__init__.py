@@ -4,9 +4,9 @@ Importing the package is cheap: TensorFlow/Keras are imported only by the module
 them, so that loading MNIST or reading a notebook never pays TensorFlow's start-up.
 """
 
-__version__ = "0.1.0"
-
 import sys
+
+__version__ = "0.1.0"
 
 # nbformat validates notebooks with jsonschema, whose format checkers import rfc3987-syntax
 # when it is installed (jupyter-events requires it). That module compiles a grammar when
