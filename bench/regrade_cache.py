@@ -1,11 +1,12 @@
 """Regrading with a warm execution cache vs cold, measured in one command on this machine.
 
-A class of TP1 submissions: every TP1 fixture of grader_tests/ (6, each with its fault) and 6
-more students who handed in the solution, as most of a real class does. It is graded with
-every notebook run (cold: `--force --no-cache`), then again as an instructor regrades after
-changing a threshold or a template (warm: `--force`, the cache answers, only the verifier
-works). Every score must be the same. Prints both wall times and their ratio (the goal: at
-least 20), and the verifier's time per submission (its start, once per batch, comes on top).
+A class of TP1 submissions: every TP1 fixture of grader_tests/ (7: the solution, the
+original course's style, and one per fault) and 6 more students who handed in the solution,
+as most of a real class does. It is graded with every notebook run (cold: `--force
+--no-cache`), then again as an instructor regrades after changing a threshold or a template
+(warm: `--force`, the cache answers, only the verifier works). Every score must be the same.
+Prints both wall times and their ratio (the goal: at least 20), and the verifier's time per
+submission (its start, once per batch, comes on top).
 
     python bench/regrade_cache.py
 """
@@ -26,8 +27,8 @@ PROJECT = Path(__file__).resolve().parents[1]
 MNIST = PROJECT.parent / "shared" / "data" / "mnist"
 ASSIGNMENT = "tp1_dense"
 FIXTURES = PROJECT / "grader_tests" / "fixtures" / ASSIGNMENT
-# student → the fixture notebook handed in
 SOLUTION_COPIES = 6
+# student → the fixture notebook handed in
 CLASS = {**{p.stem: p for p in sorted(FIXTURES.glob("*.ipynb"))},
          **{f"student{i}": FIXTURES / "solution.ipynb" for i in range(1, SOLUTION_COPIES + 1)}}
 

@@ -29,7 +29,6 @@ def mnist_dir() -> Path:
     return SHARED_MNIST
 
 
-
 @pytest.fixture(scope="session")
 def fixture_batch(tmp_path_factory, mnist_dir) -> Callable[[str], dict[str, dict[str, Any]]]:
     """assignment → (fixture name → result): every fixture of a practical and its untouched

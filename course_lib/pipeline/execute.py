@@ -72,7 +72,6 @@ def worker_settings(job: dict[str, Any]) -> dict[str, Any]:
 
 def _execute(job: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
     """The sandboxed run of the prepared notebook, in a scratch folder removed afterwards."""
-    sweep_scratch(Path(tempfile.gettempdir()))
     with tempfile.TemporaryDirectory(prefix=RUN_SCRATCH) as scratch:
         work = Path(scratch) / "work"
         work.mkdir()
@@ -124,6 +123,7 @@ class Verifier:
 
     def __init__(self, assignment: str, settings: dict[str, Any], sandbox: bool) -> None:
         self.assignment, self.settings, self.sandbox = assignment, settings, sandbox
+        sweep_scratch(Path(tempfile.gettempdir()))  # once per batch and worker, not per run
         self.folder = Path(tempfile.mkdtemp(prefix=VERIFIER_SCRATCH))
         self.lock = threading.Lock()  # one request at a time
         self.running = self._start()
