@@ -1,7 +1,8 @@
 """The course's figures: image grids, training curves, confusion matrices.
 
 Each function returns its matplotlib Figure: a notebook shows it, a test inspects it, and the
-grader can save it into a student's feedback.
+grader can save it into a student's feedback. Students read the figures and the errors, so
+both are in French.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+
+from course_lib.checks._format import percent, shape_text
 
 
 def plot_images(
@@ -27,7 +30,7 @@ def plot_images(
     """
     images = np.asarray(images)
     if not 0 <= start < len(images):
-        raise ValueError(f"cannot start at image {start}: there are {len(images)} images")
+        raise ValueError(f"impossible de commencer à l'image {start} : il y a {len(images)} images")
     figure, axes = plt.subplots(rows, cols, figsize=(1.4 * cols, 1.5 * rows), squeeze=False)
     for offset, axis in enumerate(axes.flat):
         index = start + offset
@@ -58,14 +61,16 @@ def plot_loss_accuracy(history: Any) -> Figure:
     """
     curves: Mapping[str, Sequence[float]] = getattr(history, "history", history)
     if "loss" not in curves:
-        raise ValueError("this history has no 'loss': pass the object returned by model.fit")
+        raise ValueError(
+            "cet historique n'a pas de 'loss' : il faut passer l'objet renvoyé par model.fit"
+        )
     figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4))
     epochs = np.arange(1, len(curves["loss"]) + 1)
-    for axis, metric in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
-        for prefix, label in (("", "training"), ("val_", "validation")):
+    for axis, metric, name in ((loss_axis, "loss", "perte"), (accuracy_axis, "accuracy", "précision")):
+        for prefix, label in (("", "entraînement"), ("val_", "validation")):
             if prefix + metric in curves:
                 axis.plot(epochs, curves[prefix + metric], marker="o", label=label)
-        axis.set_title(metric)
+        axis.set_title(f"{name} ({metric})")
         axis.set_xlabel("epoch")
         axis.grid(True, alpha=0.3)
         axis.legend()
@@ -82,8 +87,9 @@ def plot_confusion_matrix(
     labels, predictions = np.asarray(labels), np.asarray(predictions)
     if labels.shape != predictions.shape or labels.ndim != 1:
         raise ValueError(
-            f"labels {labels.shape} and predictions {predictions.shape} must be two 1-D arrays "
-            "of the same length (use argmax to turn one-hot rows into classes)"
+            f"labels {shape_text(labels.shape)} et predictions {shape_text(predictions.shape)} "
+            "doivent être deux tableaux à une dimension de même longueur "
+            "(argmax transforme des lignes one-hot en classes)"
         )
     classes = np.arange(10)
     matrix = confusion_matrix(labels, predictions, labels=classes)
@@ -92,6 +98,8 @@ def plot_confusion_matrix(
         ax=axis, cmap="Blues", colorbar=False, values_format="d"
     )
     accuracy = np.trace(matrix) / max(matrix.sum(), 1)
-    axis.set_title(f"confusion matrix — accuracy {accuracy:.2%}")
+    axis.set_xlabel("prédiction")
+    axis.set_ylabel("label")
+    axis.set_title(f"matrice de confusion — précision {percent(accuracy)}")
     figure.tight_layout()
     return figure

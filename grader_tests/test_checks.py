@@ -34,6 +34,15 @@ from course_lib.checks import (  # noqa: E402
     require,
     total_params,
 )
+from course_lib.checks._format import (  # noqa: E402
+    decimal,
+    integer,
+    percent,
+    points_text,
+    threshold_percent,
+)
+
+NBSP, NNBSP = "\u00a0", "\u202f"  # before %, between thousands
 
 Dense, Conv2D, MaxPooling2D, Flatten, Activation = (
     keras.layers.Dense,
@@ -173,9 +182,9 @@ def test_other_spellings_of_the_same_layers_give_the_same_signature():
 def test_a_leaky_relu_is_named_and_a_bounded_relu_stays_a_layer():
     leaky = sequential((784,), Dense(784), keras.layers.LeakyReLU(negative_slope=0.1), Dense(10, activation="softmax"))
     assert compare_architecture(leaky, TP1) == [
-        "layer 1: expected Dense(784, relu), found Dense(784, leaky_relu)"]
+        "couche 1 : attendu Dense(784, relu), trouvé Dense(784, leaky_relu)"]
     relu6 = sequential((784,), Dense(784), keras.layers.ReLU(max_value=6.0), Dense(10, activation="softmax"))
-    assert compare_architecture(relu6, TP1)[0] == "layer 1: expected Dense(784, relu), found Dense(784, linear)"
+    assert compare_architecture(relu6, TP1)[0] == "couche 1 : attendu Dense(784, relu), trouvé Dense(784, linear)"
     after_flatten = sequential((4, 4), Flatten(), keras.layers.ReLU())
     assert [entry["kind"] for entry in architecture_signature(after_flatten)] == ["Flatten", "ReLU"]
 
@@ -212,12 +221,12 @@ def test_sequential_built_by_a_call_has_a_signature():
 
 def test_unbuilt_model_is_reported():
     model = keras.Sequential([Dense(784, activation="relu"), Dense(10, activation="softmax")])
-    assert failure(architecture_signature, model) == "the model is not built: give it an Input layer"
+    assert failure(architecture_signature, model) == "le modèle n'est pas construit : il lui manque une couche Input"
 
 
 def test_missing_or_wrong_model_is_reported():
-    assert failure(assert_architecture, None, TP1) == "the model is not defined yet"
-    assert failure(assert_architecture, "model", TP1) == "the model is not a Keras model (got str)"
+    assert failure(assert_architecture, None, TP1) == "le modèle n'est pas encore défini"
+    assert failure(assert_architecture, "model", TP1) == "le modèle n'est pas un modèle Keras (type reçu : str)"
 
 
 # --- architecture messages -------------------------------------------------------------------
@@ -226,34 +235,34 @@ def test_missing_or_wrong_model_is_reported():
 def test_missing_layer_message():
     model = sequential((784,), Dense(784, activation="relu"))
     assert failure(assert_architecture, model, TP1) == (
-        "layer 2: expected Dense(10, softmax), found no layer (the model has 1 layer)"
+        "couche 2 : attendu Dense(10, softmax), aucune couche trouvée (le modèle a 1 couche)"
     )
 
 
 def test_extra_layer_message():
     model = tp1_model()
     model.add(Dense(10, activation="softmax"))
-    assert failure(assert_architecture, model, TP1) == "layer 3: unexpected extra layer Dense(10, softmax)"
+    assert failure(assert_architecture, model, TP1) == "couche 3 : couche en trop Dense(10, softmax)"
 
 
 def test_wrong_units_message():
     model = sequential((784,), Dense(128, activation="relu"), Dense(10, activation="softmax"))
     assert failure(assert_architecture, model, TP1) == (
-        "layer 1: expected Dense(784, relu), found Dense(128, relu)"
+        "couche 1 : attendu Dense(784, relu), trouvé Dense(128, relu)"
     )
 
 
 def test_wrong_activation_message():
     model = sequential((784,), Dense(784, activation="relu"), Dense(10, activation="relu"))
     assert failure(assert_architecture, model, TP1) == (
-        "layer 2: expected Dense(10, softmax), found Dense(10, relu)"
+        "couche 2 : attendu Dense(10, softmax), trouvé Dense(10, relu)"
     )
 
 
 def test_missing_activation_reads_linear():
     model = sequential((784,), Dense(784, activation="relu"), Dense(10))
     assert failure(assert_architecture, model, TP1) == (
-        "layer 2: expected Dense(10, softmax), found Dense(10, linear)"
+        "couche 2 : attendu Dense(10, softmax), trouvé Dense(10, linear)"
     )
 
 
@@ -262,7 +271,7 @@ def test_wrong_kernel_size_message():
     layers[2] = Conv2D(16, 3, padding="valid", activation="relu")
     expected = [*LENET[:2], conv2d(16, 5, "valid"), *LENET[3:]]
     assert failure(assert_architecture, sequential((28, 28, 1), *layers), expected) == (
-        "layer 3: expected Conv2D(16, 5×5, valid), found Conv2D(16, 3×3, valid)"
+        "couche 3 : attendu Conv2D(16, 5×5, valid), trouvé Conv2D(16, 3×3, valid)"
     )
 
 
@@ -270,7 +279,7 @@ def test_wrong_padding_message():
     layers = lenet_layers()
     layers[0] = Conv2D(6, 5, activation="relu")
     assert failure(assert_architecture, sequential((28, 28, 1), *layers), LENET) == (
-        "layer 1: expected Conv2D(6, 5×5, same, relu), found Conv2D(6, 5×5, valid, relu)"
+        "couche 1 : attendu Conv2D(6, 5×5, same, relu), trouvé Conv2D(6, 5×5, valid, relu)"
     )
 
 
@@ -278,30 +287,30 @@ def test_wrong_strides_message():
     model = sequential((28, 28, 1), Conv2D(6, 5, strides=2, padding="same", activation="relu"))
     expected = [conv2d(6, 5, "same", "relu", strides=1)]
     assert failure(assert_architecture, model, expected) == (
-        "layer 1: expected Conv2D(6, 5×5, strides 1×1, same, relu), "
-        "found Conv2D(6, 5×5, strides 2×2, same, relu)"
+        "couche 1 : attendu Conv2D(6, 5×5, strides 1×1, same, relu), "
+        "trouvé Conv2D(6, 5×5, strides 2×2, same, relu)"
     )
 
 
 def test_wrong_pool_size_message():
     model = sequential((28, 28, 1), MaxPooling2D(3))
     assert failure(assert_architecture, model, [max_pool(2)]) == (
-        "layer 1: expected MaxPooling2D(2×2), found MaxPooling2D(3×3)"
+        "couche 1 : attendu MaxPooling2D(2×2), trouvé MaxPooling2D(3×3)"
     )
 
 
 def test_wrong_kind_shows_the_whole_found_layer():
     model = sequential((28, 28, 1), Conv2D(6, 5, padding="same", activation="relu"))
     assert failure(assert_architecture, model, [max_pool(2)]) == (
-        "layer 1: expected MaxPooling2D(2×2), found Conv2D(6, 5×5, same, relu)"
+        "couche 1 : attendu MaxPooling2D(2×2), trouvé Conv2D(6, 5×5, same, relu)"
     )
 
 
 def test_compare_lists_every_difference_and_accepts_json_signatures():
     model = sequential((784,), Dense(100, activation="relu"))
     assert compare_architecture(model, TP1) == [
-        "layer 1: expected Dense(784, relu), found Dense(100, relu)",
-        "layer 2: expected Dense(10, softmax), found no layer (the model has 1 layer)",
+        "couche 1 : attendu Dense(784, relu), trouvé Dense(100, relu)",
+        "couche 2 : attendu Dense(10, softmax), aucune couche trouvée (le modèle a 1 couche)",
     ]
     reference = json.loads(json.dumps(architecture_signature(sequential((28, 28, 1), *lenet_layers()))))
     assert compare_architecture(sequential((28, 28, 1), *lenet_layers()), reference) == []
@@ -313,13 +322,17 @@ def test_describe_layer_hides_defaults_only():
     same_padding = {**pool, "strides": (1, 1), "padding": "same"}
     assert describe_layer(same_padding) == "MaxPooling2D(2×2, strides 1×1, same)"
     assert describe_layer({"kind": "Flatten", "output_shape": (400,), "params": 0}) == "Flatten()"
+    dense_entry = architecture_signature(tp1_model())[0]
+    assert describe_layer(dense_entry, ["units", "output_shape", "params"]) == (
+        f"Dense(784, sortie (784,), 615{NNBSP}440 paramètres)"
+    )
 
 
 def test_input_shape_message():
     model = sequential((28, 28, 1), Flatten())
     assert_input_shape(model, (28, 28, 1))
     assert failure(assert_input_shape, model, (784,)) == (
-        "the model takes inputs of shape (28, 28, 1), expected (784,)"
+        "le modèle prend des entrées de forme (28, 28, 1), attendu (784,)"
     )
 
 
@@ -328,7 +341,7 @@ def test_parameter_counts_of_the_course_models():
     assert total_params(sequential((28, 28, 1), *lenet_layers())) == 100_506
     small = sequential((784,), Dense(128, activation="relu"), Dense(10, activation="softmax"))
     assert failure(assert_total_params, small, 623_290) == (
-        "the model has 101,770 parameters, expected 623,290"
+        f"le modèle a 101{NNBSP}770 paramètres, attendu 623{NNBSP}290"
     )
 
 
@@ -339,7 +352,7 @@ COURSE_COMPILE = {"loss": "categorical_crossentropy", "optimizer": "adam", "metr
 
 def test_uncompiled_model_is_reported():
     assert failure(assert_compiled, tp1_model(), **COURSE_COMPILE) == (
-        "the model is not compiled: call model.compile(...)"
+        "le modèle n'est pas compilé : il faut appeler model.compile(...)"
     )
 
 
@@ -365,7 +378,7 @@ def test_wrong_loss_message():
     model = tp1_model()
     model.compile(loss="mse", optimizer="adam", metrics=["accuracy"])
     assert failure(assert_compiled, model, **COURSE_COMPILE) == (
-        "the model is compiled with loss 'mse', expected 'categorical_crossentropy'"
+        "le modèle est compilé avec la perte 'mse', attendu 'categorical_crossentropy'"
     )
     assert_compiled(model, loss=keras.losses.MeanSquaredError())
 
@@ -374,7 +387,7 @@ def test_wrong_optimizer_message():
     model = tp1_model()
     model.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.SGD(), metrics=["accuracy"])
     assert failure(assert_compiled, model, **COURSE_COMPILE) == (
-        "the model is compiled with optimizer 'SGD', expected 'adam'"
+        "le modèle est compilé avec l'optimiseur 'SGD', attendu 'adam'"
     )
 
 
@@ -382,11 +395,11 @@ def test_missing_metric_messages():
     model = tp1_model()
     model.compile(loss="categorical_crossentropy", optimizer="adam")
     assert failure(assert_compiled, model, **COURSE_COMPILE) == (
-        "the model is compiled with no metrics, expected metrics ['accuracy']"
+        "le modèle est compilé sans métrique, attendu les métriques ['accuracy']"
     )
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["mse"])
     assert failure(assert_compiled, model, **COURSE_COMPILE) == (
-        "the model is compiled with metrics ['mse'], expected metrics ['accuracy']"
+        "le modèle est compilé avec les métriques ['mse'], attendu les métriques ['accuracy']"
     )
 
 
@@ -394,7 +407,7 @@ def test_missing_loss_message():
     model = tp1_model()
     model.compile(optimizer="adam", metrics=["accuracy"])
     assert failure(assert_compiled, model, **COURSE_COMPILE) == (
-        "the model is compiled without a loss, expected 'categorical_crossentropy'"
+        "le modèle est compilé sans perte, attendu 'categorical_crossentropy'"
     )
 
 
@@ -412,35 +425,49 @@ def test_assert_array_messages():
     images = np.full((6, 28, 28), 255, dtype="uint8")
     images[0, 0, 0] = 0
     assert failure(assert_array, images, "x_train", shape=(6, 784)) == (
-        "x_train has shape (6, 28, 28), expected (6, 784)"
+        "x_train a la forme (6, 28, 28), attendu (6, 784)"
     )
     assert failure(assert_array, images, "x_train", shape=(None, 784)) == (
-        "x_train has shape (6, 28, 28), expected (N, 784)"
+        "x_train a la forme (6, 28, 28), attendu (N, 784)"
     )
     assert failure(assert_array, images, "x_train", dtype_kind="f") == (
-        "x_train has dtype uint8, expected a float array"
+        "x_train est de type uint8, attendu un tableau de réels"
     )
     assert failure(assert_array, images, "x_train", value_range=(0.0, 1.0)) == (
-        "x_train has values in [0, 255], expected values in [0, 1]"
+        "x_train a des valeurs entre 0 et 255, attendu entre 0 et 1"
     )
     assert failure(assert_array, np.array([0.5, np.nan]), "x_train", value_range=(0, 1)) == (
-        "x_train contains NaN or infinite values"
+        "x_train contient des valeurs NaN ou infinies"
     )
 
 
 def test_not_defined_and_not_array_messages():
-    assert failure(assert_array, None, "x_train") == "x_train is not defined yet"
-    assert failure(assert_array, {"a": 1}, "x_train") == "x_train is not an array of numbers (got dict)"
+    assert failure(assert_array, None, "x_train") == "x_train n'est pas encore défini"
+    assert failure(assert_array, {"a": 1}, "x_train") == "x_train n'est pas un tableau de nombres (type reçu : dict)"
     assert failure(assert_array, keras.Input((3,)), "x_train") == (
-        "x_train is not an array of numbers (got KerasTensor)"
+        "x_train n'est pas un tableau de nombres (type reçu : KerasTensor)"
     )
 
 
 def test_require_fetches_from_a_namespace():
     namespace = {"x_train": np.zeros(3), "y_train": None}
     assert require(namespace, "x_train") is namespace["x_train"]
-    assert failure(require, namespace, "y_train") == "y_train is not defined yet"
-    assert failure(require, namespace, "model") == "model is not defined yet"
+    assert failure(require, namespace, "y_train") == "y_train n'est pas encore défini"
+    assert failure(require, namespace, "model") == "model n'est pas encore défini"
+
+
+def test_the_verifier_checks_exported_metadata_with_the_same_messages():
+    from course_lib.specs.common import check_array
+
+    images = np.arange(6 * 28 * 28).reshape(6, 28, 28).astype("uint8")
+    meta = {"shape": [6, 28, 28], "dtype": "uint8", "min": 0, "max": 255, "finite": True}
+    for rules in ({"shape": (None, 784)}, {"dtype_kind": "f"}, {"value_range": (0.0, 1.0)}):
+        spec_rules = {"kind" if key == "dtype_kind" else key: value for key, value in rules.items()}
+        assert failure(check_array, meta, "x_train", **spec_rules) == failure(
+            assert_array, images, "x_train", **rules)
+    assert failure(check_array, {**meta, "finite": False}, "x_train", value_range=(0, 1)) == (
+        "x_train contient des valeurs NaN ou infinies"
+    )
 
 
 def test_assert_close_points_at_the_largest_difference():
@@ -450,16 +477,16 @@ def test_assert_close_points_at_the_largest_difference():
     values[1, 2] = 0.25
     assert_close(reference + 1e-9, reference, "x_train")
     assert failure(assert_close, values, reference, "x_train") == (
-        "x_train differs from the expected values (largest difference 0.5 at index (3, 120))"
+        "x_train diffère des valeurs attendues (plus grand écart 0,5 à l'indice (3, 120))"
     )
     assert failure(assert_close, values[:2], reference, "x_train") == (
-        "x_train has shape (2, 784), expected (5, 784)"
+        "x_train a la forme (2, 784), attendu (5, 784)"
     )
 
 
 def test_assert_close_reports_nan():
     assert failure(assert_close, np.array([0.0, np.nan]), np.zeros(2), "x") == (
-        "x differs from the expected values (largest difference inf at index (1,))"
+        "x diffère des valeurs attendues (plus grand écart inf à l'indice (1,))"
     )
 
 
@@ -467,14 +494,14 @@ def test_assert_one_hot():
     labels = np.array([3, 0, 9])
     y = np.eye(10, dtype="float32")[labels]
     assert_one_hot(y, labels)
-    assert failure(assert_one_hot, labels, labels) == "y_train has shape (3,), expected (3, 10)"
+    assert failure(assert_one_hot, labels, labels) == "y_train a la forme (3,), attendu (3, 10)"
     doubled = y.copy()
     doubled[1, 5] = 1
     assert failure(assert_one_hot, doubled, labels) == (
-        "y_train[1] is not a one-hot row (expected a single 1 and zeros)"
+        "y_train[1] n'est pas une ligne one-hot (attendu un seul 1, le reste à 0)"
     )
     assert failure(assert_one_hot, np.eye(10)[[3, 0, 8]], labels, name="y_test") == (
-        "y_test[2] encodes class 8, expected class 9"
+        "y_test[2] code la classe 8, attendu la classe 9"
     )
 
 
@@ -498,11 +525,11 @@ def test_accuracy_is_computed_from_predictions():
 
 def test_accuracy_reports_a_model_that_does_not_fit_the_data():
     assert failure(accuracy, known_model(), np.zeros((4, 28, 28)), np.zeros(4)) == (
-        "the model takes inputs of shape (2,), but the test data has shape (4, 28, 28)"
+        "le modèle prend des entrées de forme (2,), mais les données de test ont la forme (4, 28, 28)"
     )
     conv = sequential((4, 4, 1), Conv2D(2, 1))
     assert failure(accuracy, conv, np.zeros((3, 4, 4, 1)), np.zeros(3)) == (
-        "the model outputs shape (N, 4, 4, 2), expected (N, number of classes)"
+        "le modèle produit des sorties de forme (N, 4, 4, 2), attendu (N, nombre de classes)"
     )
     with pytest.raises(ValueError, match=r"labels must be integer classes of shape \(4,\)"):
         accuracy(known_model(), np.zeros((4, 2)), np.eye(10)[:4])
@@ -511,21 +538,49 @@ def test_accuracy_reports_a_model_that_does_not_fit_the_data():
 # --- partial credit --------------------------------------------------------------------------
 
 
-def test_grade_threshold():
-    assert grade_threshold(0.9712, full=0.97, partial=0.95, points=2) == (
-        2.0,
-        "accuracy 0.9712 reaches 0.97: 2 of 2 points",
-    )
-    assert grade_threshold(0.96, full=0.97, partial=0.95, points=2) == (
-        1.0,
-        "accuracy 0.96 reaches 0.95 but not 0.97: 1 of 2 points",
-    )
+def test_french_number_formats():
+    assert percent(0.97274) == f"97,27{NBSP}%"
+    assert percent(0.9) == f"90,00{NBSP}%"  # trailing zeros kept to the digits asked
+    assert percent(0.97, 0) == f"97{NBSP}%"
+    assert percent(1.0, 1) == f"100,0{NBSP}%"
+    assert threshold_percent(0.97) == f"97{NBSP}%"
+    assert threshold_percent(0.975) == f"97,5{NBSP}%"  # 100 * 0.975 is 97.49999999999999
+    assert decimal(0.5) == "0,5"
+    assert decimal(1e-06) == "1e-06"
+    assert decimal(3.0) == "3"
+    assert decimal(np.float32(0.25)) == "0,25"
+    assert integer(784) == "784"
+    assert integer(623290) == f"623{NNBSP}290"
+    assert integer(np.int64(1234567)) == f"1{NNBSP}234{NNBSP}567"
+    assert integer(-2416) == f"-2{NNBSP}416"
+
+
+def test_points_are_singular_below_two():
+    assert [points_text(n) for n in (0, 1, 1.5, 2, 2.5, 4.0)] == [
+        "0 point", "1 point", "1,5 point", "2 points", "2,5 points", "4 points"]
+
+
+def test_grade_threshold_full_partial_and_zero():
+    assert grade_threshold(0.97274, full=0.97, partial=0.85, points=4) == (
+        4.0, f"précision 97,27{NBSP}% : au moins 97{NBSP}%, 4 points sur 4")
+    assert grade_threshold(0.97, full=0.97, partial=0.85, points=4).points == 4.0
+    assert grade_threshold(0.9012, full=0.97, partial=0.85, points=4) == (
+        2.0, f"précision 90,12{NBSP}% : au moins 85{NBSP}% mais moins de 97{NBSP}%, 2 points sur 4")
+    assert grade_threshold(0.123, full=0.97, partial=0.85, points=4) == (
+        0.0, f"précision 12,30{NBSP}% : moins de 85{NBSP}%, 0 point sur 4")
     assert grade_threshold(0.9, full=0.97, partial=0.95, points=2, partial_fraction=0.25) == (
-        0.0,
-        "accuracy 0.9 is below 0.95: 0 of 2 points",
-    )
+        0.0, f"précision 90,00{NBSP}% : moins de 95{NBSP}%, 0 point sur 2")
     with pytest.raises(ValueError):
         grade_threshold(0.9, full=0.9, partial=0.95, points=2)
+
+
+def test_grade_threshold_counts_points_in_french():
+    assert grade_threshold(0.96, full=0.97, partial=0.95, points=2) == (
+        1.0, f"précision 96,00{NBSP}% : au moins 95{NBSP}% mais moins de 97{NBSP}%, 1 point sur 2")
+    assert grade_threshold(0.95, full=0.975, partial=0.9, points=5) == (
+        2.5, f"précision 95,00{NBSP}% : au moins 90{NBSP}% mais moins de 97,5{NBSP}%, 2,5 points sur 5")
+    assert grade_threshold(0.5, full=0.9, partial=0.4, points=1.5, name="score").message == (
+        f"score 50,00{NBSP}% : au moins 40{NBSP}% mais moins de 90{NBSP}%, 0,75 point sur 1,5")
 
 
 def test_accuracy_works_on_a_model_whose_predict_was_compiled_for_another_rank():

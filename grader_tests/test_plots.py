@@ -30,7 +30,7 @@ def test_plot_images_accepts_flattened_images_and_a_grid_larger_than_the_rest(mn
     assert figure.axes[3].images[0].get_array().shape == (28, 28)
     partial = plot_images(flat, start=2, rows=1, cols=4)
     assert [len(axis.images) for axis in partial.axes] == [1, 1, 0, 0]
-    with pytest.raises(ValueError, match="there are 4 images"):
+    with pytest.raises(ValueError, match="il y a 4 images"):
         plot_images(flat, start=4, rows=1, cols=4)
 
 
@@ -39,7 +39,9 @@ def test_plot_loss_accuracy_draws_training_and_validation():
                "val_loss": [0.4, 0.35, 0.3], "val_accuracy": [0.85, 0.9, 0.92]}
     figure = plot_loss_accuracy(history)
     loss_axis, accuracy_axis = figure.axes
-    assert [line.get_label() for line in loss_axis.lines] == ["training", "validation"]
+    assert [line.get_label() for line in loss_axis.lines] == ["entraînement", "validation"]
+    assert (loss_axis.get_title(), accuracy_axis.get_title()) == ("perte (loss)", "précision (accuracy)")
+    assert loss_axis.get_xlabel() == "epoch"
     np.testing.assert_allclose(accuracy_axis.lines[1].get_ydata(), [0.85, 0.9, 0.92])
     with pytest.raises(ValueError, match="model.fit"):
         plot_loss_accuracy({"accuracy": [0.5]})
@@ -50,7 +52,8 @@ def test_plot_confusion_matrix_counts_and_titles_the_accuracy():
     predictions = np.array([0, 1, 2, 7, 9])
     figure = plot_confusion_matrix(labels, predictions)
     axis = figure.axes[0]
-    assert "80.00%" in axis.get_title()
+    assert axis.get_title() == "matrice de confusion — précision 80,00\u00a0%"
+    assert (axis.get_xlabel(), axis.get_ylabel()) == ("prédiction", "label")
     texts = [t.get_text() for t in axis.texts]
     assert len(texts) == 100 and texts.count("1") == 5 and texts.count("0") == 95
     assert texts[2 * 10 + 7] == "1"  # row: true 2, column: predicted 7

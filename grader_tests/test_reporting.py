@@ -82,7 +82,7 @@ def course(tmp_path: Path) -> Path:
         result("alice", TP1, tp1_cells({
             "test_data": (4.0, "passed", "x_train has the shape (60000, 784)"),
             "test_model": (6.0, "passed", "the architecture matches"),
-            "test_accuracy": (4.0, "passed", "accuracy 0.9764 reaches 0.97: 4 of 4 points"),
+            "test_accuracy": (4.0, "passed", "précision 97,64\u00a0% : au moins 97\u00a0%, 4 points sur 4"),
             "q_explain": (2.0, "passed", ""),
         }), accuracy=0.9764, seconds=61.2,
             files={"history": "history.json", "model": None, "predictions": "predictions.json"}),
@@ -91,7 +91,7 @@ def course(tmp_path: Path) -> Path:
         result("bob", TP1, tp1_cells({
             "test_data": (4.0, "passed", "x_train has the shape (60000, 784)"),
             "test_model": (0.0, "failed", f"layer 2 differs: {SCRIPT}"),
-            "test_accuracy": (2.0, "partial", "accuracy 0.9312 reaches 0.92: 2 of 4 points"),
+            "test_accuracy": (2.0, "partial", "précision 93,12\u00a0% : au moins 92\u00a0% mais moins de 97\u00a0%, 2 points sur 4"),
             "q_explain": (1.0, "passed", ""),
         }), accuracy=0.9312, seconds=58.0,
             files={"history": None, "model": None, "predictions": "predictions.json"}),
@@ -103,7 +103,7 @@ def course(tmp_path: Path) -> Path:
         result("dave", TP1, tp1_cells({
             "test_data": (4.0, "passed", "x_train has the shape (60000, 784)"),
             "test_model": (6.0, "passed", "the architecture matches"),
-            "test_accuracy": (0.0, "failed", "accuracy 0.8800 is below 0.90: 0 of 4 points"),
+            "test_accuracy": (0.0, "failed", "précision 88,00\u00a0% : moins de 90\u00a0%, 0 point sur 4"),
             "q_explain": (None, "manual-pending", ""),
         }), accuracy=0.88, seconds=64.0),
     ]
@@ -267,8 +267,8 @@ def test_feedback_page_shows_points_messages_and_the_graders_plots(course, mnist
     page = path.read_text()
     assert "<h1>Retour sur tp1_dense</h1>" in page and 'lang="fr"' in page
     assert "16 / 16" in page and "6 / 6" in page
-    assert "accuracy 0.9764 reaches 0.97: 4 of 4 points" in page
-    assert "97,64 %" in page
+    assert "précision 97,64\u00a0% : au moins 97\u00a0%, 4 points sur 4" in page
+    assert "97,64\u00a0%" in page
     assert page.count(PNG) == 2
     assert "<h2>Courbes d&#39;apprentissage" in page
     assert "<h2>Matrice de confusion sur le jeu de test</h2>" in page

@@ -1,10 +1,12 @@
 """Checks of the notebooks' public self-checks and of the verifier's hidden checks
-(course_lib.specs); each failure is one English sentence.
+(course_lib.specs); each failure is one French sentence, the student's language.
 
 Importing this package does not import Keras (and so TensorFlow): the model checks import
-it when they run.
+it when they run. `percent` is public too: the notebooks print their rates with it, in the
+same French format as the checks' messages (97,27 %).
 """
 
+from ._format import percent
 from .architecture import (
     architecture_signature,
     assert_architecture,
@@ -47,6 +49,7 @@ __all__ = [
     "max_pool",
     "model_inputs",
     "model_input_shape",
+    "percent",
     "predicted_classes",
     "require",
     "require_model",

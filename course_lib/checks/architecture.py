@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
-from ._format import shape_text
+from ._format import integer, shape_text
 from .models import model_input_shape, require_model
 
 if TYPE_CHECKING:
@@ -32,8 +32,8 @@ _DESCRIPTIONS = {
     "strides": lambda strides: "strides " + "×".join(map(str, strides)),
     "padding": str,
     "activation": str,
-    "output_shape": lambda shape: "output " + shape_text(shape),
-    "params": lambda count: f"{count:,} params",
+    "output_shape": lambda shape: "sortie " + shape_text(shape),
+    "params": lambda count: f"{integer(count)} paramètres",
 }
 
 
@@ -158,7 +158,8 @@ def describe_layer(entry: Mapping[str, Any], fields: Iterable[str] | None = None
 
 
 def _layers_text(count: int) -> str:
-    return f"{count} layer" if count == 1 else f"{count} layers"
+    """French count of layers, singular below 2: "0 couche", "1 couche", "2 couches"."""
+    return f"{count} couche" if count < 2 else f"{count} couches"
 
 
 def compare_architecture(
@@ -178,19 +179,19 @@ def compare_architecture(
     for number, (want, have) in enumerate(zip_longest(wanted, found), start=1):
         if have is None:
             differences.append(
-                f"layer {number}: expected {describe_layer(want, want)}, "
-                f"found no layer (the model has {_layers_text(len(found))})"
+                f"couche {number} : attendu {describe_layer(want, want)}, "
+                f"aucune couche trouvée (le modèle a {_layers_text(len(found))})"
             )
         elif want is None:
-            differences.append(f"layer {number}: unexpected extra layer {describe_layer(have)}")
+            differences.append(f"couche {number} : couche en trop {describe_layer(have)}")
         elif want["kind"] != have["kind"]:
             differences.append(
-                f"layer {number}: expected {describe_layer(want, want)}, found {describe_layer(have)}"
+                f"couche {number} : attendu {describe_layer(want, want)}, trouvé {describe_layer(have)}"
             )
         elif any(have.get(key) != value for key, value in want.items()):
             differences.append(
-                f"layer {number}: expected {describe_layer(want, want)}, "
-                f"found {describe_layer(have, want)}"
+                f"couche {number} : attendu {describe_layer(want, want)}, "
+                f"trouvé {describe_layer(have, want)}"
             )
     return differences
 
@@ -207,7 +208,7 @@ def assert_input_shape(model: Any, expected: Sequence[int | None]) -> None:
     found = model_input_shape(require_model(model))
     if found != tuple(expected):
         raise AssertionError(
-            f"the model takes inputs of shape {shape_text(found)}, expected {shape_text(expected)}"
+            f"le modèle prend des entrées de forme {shape_text(found)}, attendu {shape_text(expected)}"
         )
 
 
@@ -220,4 +221,4 @@ def assert_total_params(model: Any, expected: int) -> None:
     """Check the parameter count, a quick summary of every layer's size."""
     found = total_params(model)
     if found != expected:
-        raise AssertionError(f"the model has {found:,} parameters, expected {expected:,}")
+        raise AssertionError(f"le modèle a {integer(found)} paramètres, attendu {integer(expected)}")

@@ -7,16 +7,16 @@ from typing import Any
 
 import numpy as np
 
-from ._format import shape_text
+from ._format import decimal, shape_text
 from .namespace import assert_defined
 
 # numpy dtype kinds a check may ask for, and how a message names them.
 _KIND_NAMES = {
-    "f": "a float",
-    "i": "a signed integer",
-    "u": "an unsigned integer",
-    "iu": "an integer",
-    "b": "a boolean",
+    "f": "un tableau de réels",
+    "i": "un tableau d'entiers signés",
+    "u": "un tableau d'entiers positifs (uint8…)",
+    "iu": "un tableau d'entiers",
+    "b": "un tableau de booléens",
 }
 
 
@@ -28,7 +28,7 @@ def as_array(x: Any, name: str) -> np.ndarray:
     except Exception:  # any conversion failure means "not array-like", whatever its type
         array = None
     if array is None or array.dtype.kind not in "biuf":
-        raise AssertionError(f"{name} is not an array of numbers (got {type(x).__name__})")
+        raise AssertionError(f"{name} n'est pas un tableau de nombres (type reçu : {type(x).__name__})")
     return array
 
 
@@ -48,28 +48,44 @@ def assert_array(
 ) -> np.ndarray:
     """Check shape (None = any size), dtype kind (a key of _KIND_NAMES) and value range, in that order."""
     array = as_array(x, name)
-    if shape is not None and not shape_matches(array.shape, shape):
-        raise AssertionError(
-            f"{name} has shape {shape_text(array.shape)}, expected {shape_text(shape)}"
-        )
+    if shape is not None:
+        assert_shape(array.shape, shape, name)
     if dtype_kind is not None:
-        if dtype_kind not in _KIND_NAMES:
-            raise ValueError(f"dtype_kind must be one of {sorted(_KIND_NAMES)}, got {dtype_kind!r}")
-        if array.dtype.kind not in dtype_kind:
-            raise AssertionError(
-                f"{name} has dtype {array.dtype}, expected {_KIND_NAMES[dtype_kind]} array"
-            )
+        assert_kind(array.dtype, dtype_kind, name)
     if value_range is not None and array.size:
-        low, high = value_range
-        if not np.all(np.isfinite(array)):
-            raise AssertionError(f"{name} contains NaN or infinite values")
-        found_low, found_high = array.min(), array.max()
-        if found_low < low or found_high > high:
-            raise AssertionError(
-                f"{name} has values in [{found_low:g}, {found_high:g}], "
-                f"expected values in [{low:g}, {high:g}]"
-            )
+        finite = bool(np.all(np.isfinite(array)))
+        assert_values_in(array.min(), array.max(), finite, value_range, name)
     return array
+
+
+# The three steps of assert_array on plain data, which the verifier also runs on the metadata
+# of exported arrays (course_lib.specs): the same rules, the same messages.
+def assert_shape(shape: Sequence[int], expected: Sequence[int | None], name: str) -> None:
+    """Check shape against expected, a None in expected matching any size."""
+    if not shape_matches(shape, expected):
+        raise AssertionError(f"{name} a la forme {shape_text(shape)}, attendu {shape_text(expected)}")
+
+
+def assert_kind(dtype: Any, kind: str, name: str) -> None:
+    """Check a dtype (or its name) is of kind, a key of _KIND_NAMES."""
+    if kind not in _KIND_NAMES:
+        raise ValueError(f"dtype_kind must be one of {sorted(_KIND_NAMES)}, got {kind!r}")
+    if np.dtype(dtype).kind not in kind:
+        raise AssertionError(f"{name} est de type {dtype}, attendu {_KIND_NAMES[kind]}")
+
+
+def assert_values_in(
+    found_low: float, found_high: float, finite: bool, value_range: tuple[float, float], name: str
+) -> None:
+    """Check the values, whose minimum is found_low and maximum found_high, are finite and in value_range."""
+    if not finite:
+        raise AssertionError(f"{name} contient des valeurs NaN ou infinies")
+    low, high = value_range
+    if found_low < low or found_high > high:
+        raise AssertionError(
+            f"{name} a des valeurs entre {decimal(found_low)} et {decimal(found_high)}, "
+            f"attendu entre {decimal(low)} et {decimal(high)}"
+        )
 
 
 def assert_close(
@@ -85,8 +101,8 @@ def assert_close(
         difference = np.nan_to_num(difference, nan=np.inf)  # a NaN against a number is the worst
         index = np.unravel_index(np.argmax(difference), difference.shape)
         raise AssertionError(
-            f"{name} differs from the expected values "
-            f"(largest difference {difference[index]:g} at index {shape_text(index)})"
+            f"{name} diffère des valeurs attendues "
+            f"(plus grand écart {decimal(difference[index])} à l'indice {shape_text(index)})"
         )
 
 
@@ -97,9 +113,9 @@ def assert_one_hot(y: Any, labels: Any, name: str = "y_train", num_classes: int 
     one_hot_rows = np.all((array == 0) | (array == 1), axis=1) & (array.sum(axis=1) == 1)
     if not one_hot_rows.all():
         row = int(np.argmin(one_hot_rows))
-        raise AssertionError(f"{name}[{row}] is not a one-hot row (expected a single 1 and zeros)")
+        raise AssertionError(f"{name}[{row}] n'est pas une ligne one-hot (attendu un seul 1, le reste à 0)")
     classes = array.argmax(axis=1)
     wrong = classes != labels
     if wrong.any():
         row = int(np.argmax(wrong))
-        raise AssertionError(f"{name}[{row}] encodes class {classes[row]}, expected class {labels[row]}")
+        raise AssertionError(f"{name}[{row}] code la classe {classes[row]}, attendu la classe {labels[row]}")

@@ -54,25 +54,26 @@ def assert_compiled(
     """Check the compile settings that are given; extra metrics the student added are allowed."""
     model = require_model(model, built=False)
     if not model.compiled:
-        raise AssertionError("the model is not compiled: call model.compile(...)")
+        raise AssertionError("le modèle n'est pas compilé : il faut appeler model.compile(...)")
     if loss is not None:
         if model.loss is None:
-            raise AssertionError(f"the model is compiled without a loss, expected '{_name(loss)}'")
+            raise AssertionError(f"le modèle est compilé sans perte, attendu '{_name(loss)}'")
         if _key(model.loss) != _key(loss):
             raise AssertionError(
-                f"the model is compiled with loss '{_name(model.loss)}', expected '{_name(loss)}'"
+                f"le modèle est compilé avec la perte '{_name(model.loss)}', attendu '{_name(loss)}'"
             )
     if optimizer is not None and _key(model.optimizer) != _key(optimizer):
         raise AssertionError(
-            f"the model is compiled with optimizer '{_name(model.optimizer)}', "
-            f"expected '{_name(optimizer)}'"
+            f"le modèle est compilé avec l'optimiseur '{_name(model.optimizer)}', "
+            f"attendu '{_name(optimizer)}'"
         )
     if metrics is not None:
         found = _compiled_metrics(model)
         found_keys = {_key(metric) for metric in found}
         if any(_key(metric) not in found_keys for metric in metrics):
-            found_text = f"metrics {[_name(metric) for metric in found]}" if found else "no metrics"
+            names = [_name(metric) for metric in found]
+            found_text = f"avec les métriques {names}" if found else "sans métrique"
             raise AssertionError(
-                f"the model is compiled with {found_text}, "
-                f"expected metrics {[_name(metric) for metric in metrics]}"
+                f"le modèle est compilé {found_text}, "
+                f"attendu les métriques {[_name(metric) for metric in metrics]}"
             )

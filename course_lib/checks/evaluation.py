@@ -43,8 +43,8 @@ def predicted_classes(model: Any, x: Any, labels: Any, batch_size: int = BATCH) 
     expected = model_input_shape(model)
     if not shape_matches(data.shape[1:], expected):
         raise AssertionError(
-            f"the model takes inputs of shape {shape_text(expected)}, "
-            f"but the test data has shape {shape_text(data.shape)}"
+            f"le modèle prend des entrées de forme {shape_text(expected)}, "
+            f"mais les données de test ont la forme {shape_text(data.shape)}"
         )
     predictions = np.concatenate([
         np.asarray(model(data[start : start + batch_size], training=False))
@@ -52,8 +52,8 @@ def predicted_classes(model: Any, x: Any, labels: Any, batch_size: int = BATCH) 
     ])
     if predictions.ndim != 2:
         raise AssertionError(
-            f"the model outputs shape {shape_text((None, *predictions.shape[1:]))}, "
-            "expected (N, number of classes)"
+            f"le modèle produit des sorties de forme {shape_text((None, *predictions.shape[1:]))}, "
+            "attendu (N, nombre de classes)"
         )
     return predictions.argmax(axis=1)
 

@@ -14,12 +14,12 @@ def require_model(model: Any, *, built: bool = True) -> keras.Model:
     """Return model if it is a Keras model (built, unless built=False) or fail with one sentence."""
     import keras  # lazy: importing the checks must not start TensorFlow
 
-    assert_defined(model, "the model")
+    assert_defined(model, "le modèle")
     if not isinstance(model, keras.Model):
-        raise AssertionError(f"the model is not a Keras model (got {type(model).__name__})")
+        raise AssertionError(f"le modèle n'est pas un modèle Keras (type reçu : {type(model).__name__})")
     if built and not model.built:
         # A Sequential without Input (nor input_shape=) has no shapes until first called.
-        raise AssertionError("the model is not built: give it an Input layer")
+        raise AssertionError("le modèle n'est pas construit : il lui manque une couche Input")
     return model
 
 

@@ -9,9 +9,9 @@ T = TypeVar("T")
 
 
 def assert_defined(value: T | None, name: str) -> T:
-    """Return value, or fail with "<name> is not defined yet" when it is None (the notebook stub)."""
+    """Return value, or fail with "<name> n'est pas encore défini" when it is None (the notebook stub)."""
     if value is None:
-        raise AssertionError(f"{name} is not defined yet")
+        raise AssertionError(f"{name} n'est pas encore défini")
     return value
 
 

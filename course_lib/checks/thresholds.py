@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from ._format import decimal, percent, points_text, threshold_percent
+
 
 class Grade(NamedTuple):
     """Points earned and the sentence explaining them to the student."""
@@ -19,19 +21,21 @@ def grade_threshold(
     points: float,
     *,
     partial_fraction: float = 0.5,
-    name: str = "accuracy",
+    name: str = "précision",
 ) -> Grade:
     """All points when value >= full, points * partial_fraction when value >= partial, else 0.
 
-    Higher values are better. A hidden test cell can print the message and end with the points,
-    which nbgrader then records as partial credit.
+    Higher values are better; value and thresholds are fractions, shown as percentages. A
+    hidden test cell can print the message and end with the points, which nbgrader then
+    records as partial credit.
     """
     if partial > full:
         raise ValueError(f"the partial threshold {partial:g} is above the full one {full:g}")
     if value >= full:
-        earned, verdict = float(points), f"reaches {full:g}"
+        earned, verdict = float(points), f"au moins {threshold_percent(full)}"
     elif value >= partial:
-        earned, verdict = points * partial_fraction, f"reaches {partial:g} but not {full:g}"
+        earned = points * partial_fraction
+        verdict = f"au moins {threshold_percent(partial)} mais moins de {threshold_percent(full)}"
     else:
-        earned, verdict = 0.0, f"is below {partial:g}"
-    return Grade(earned, f"{name} {value:g} {verdict}: {earned:g} of {points:g} points")
+        earned, verdict = 0.0, f"moins de {threshold_percent(partial)}"
+    return Grade(earned, f"{name} {percent(value)} : {verdict}, {points_text(earned)} sur {decimal(points)}")

@@ -58,6 +58,7 @@ class Verdict:
     points: float
     public: bool  # whether the student's public self-check holds on the exported data
     message: str
+    missing: bool = False  # the data the check needs was not exported (a cell above failed?)
 
 
 class Exported:
@@ -75,9 +76,11 @@ class Exported:
     def _entry(self, key: str) -> dict[str, Any]:
         entry = self.index.get(key)
         if not isinstance(entry, dict):
-            raise NotExported(f"{self.items[key]['expr']} was not exported (the cells before did not run)")
+            raise NotExported(f"« {self.items[key]['expr']} » n'a pas été calculé : les cellules "
+                              "précédentes ne sont pas allées jusqu'au bout")
         if "error" in entry:
-            raise NotExported(f"{self.items[key]['expr']}: {entry['error']}")
+            error_type = str(entry["error"]).split(":")[0]
+            raise NotExported(f"« {self.items[key]['expr']} » n'a pas pu être lu dans le notebook ({error_type})")
         return entry
 
     def value(self, key: str) -> Any:
@@ -95,16 +98,16 @@ class Exported:
             meta.update({k: float(entry[k]) for k in ("min", "max") if k in entry})
             meta["finite"] = bool(entry.get("finite", True))
         except (KeyError, TypeError, ValueError, OSError) as error:
-            raise NotExported(f"{self.items[key]['expr']}: unreadable export ({type(error).__name__})") from None
+            raise NotExported(f"« {self.items[key]['expr']} » : export illisible ({type(error).__name__})") from None
         if data.dtype.kind not in "biuf":
-            raise NotExported(f"{self.items[key]['expr']} is not an array of numbers")
+            raise NotExported(f"« {self.items[key]['expr']} » n'est pas un tableau de nombres")
         requested = self.items[key].get("rows")
         if requested is not None:  # the rows the grader drew, that exist in an array of that length
             meta["rows"] = [row for row in requested if row < meta["shape"][0]] if meta["shape"] else []
             if len(meta["rows"]) != len(data):
-                raise NotExported(f"{self.items[key]['expr']}: the exported rows are inconsistent")
+                raise NotExported(f"« {self.items[key]['expr']} » : les lignes exportées sont incohérentes")
         elif list(data.shape) != meta["shape"]:
-            raise NotExported(f"{self.items[key]['expr']}: the exported array is inconsistent")
+            raise NotExported(f"« {self.items[key]['expr']} » : le tableau exporté est incohérent")
         return meta, data
 
     def model(self, key: str, *, compile: bool = False) -> Any:
@@ -120,7 +123,7 @@ class Exported:
 def _regular(path: Path) -> Path:
     """A regular file, never a symbolic link (a submission may plant links)."""
     if path.is_symlink() or not path.is_file():
-        raise NotExported(f"{path.name} is missing")
+        raise NotExported(f"le fichier {path.name} est introuvable")
     return path
 
 
@@ -131,16 +134,16 @@ def check_archive(path: Path) -> None:
             infos = archive.infolist()
             names = {info.filename for info in infos}
             if not names <= ARCHIVE_FILES or "config.json" not in names:
-                raise AssertionError(f"the saved model holds unexpected files: {sorted(names - ARCHIVE_FILES)}")
+                raise AssertionError(f"le modèle enregistré contient des fichiers inattendus : {sorted(names - ARCHIVE_FILES)}")
             if sum(info.file_size for info in infos) > MAX_ARCHIVE_BYTES:
-                raise AssertionError("the saved model is too large")
+                raise AssertionError("le modèle enregistré est trop gros")
             config = json.loads(archive.read("config.json"))
     except (zipfile.BadZipFile, ValueError, OSError) as error:
-        raise AssertionError(f"the saved model cannot be read ({type(error).__name__})") from None
+        raise AssertionError(f"le modèle enregistré est illisible ({type(error).__name__})") from None
     for node in _class_nodes(config):
         if not _allowed(node):
             raise AssertionError(
-                f"the model uses {node.get('class_name')} ({node.get('module')}), which the grader does not load"
+                f"le modèle utilise {node.get('class_name')} ({node.get('module')}), que le correcteur ne charge pas"
             )
 
 
@@ -196,7 +199,7 @@ def load_model_safely(path: Path, *, compile: bool = False) -> Any:
         try:
             _LOADED[key] = keras.saving.load_model(path, safe_mode=True, compile=compile)
         except Exception as error:  # a hostile or broken archive: not a model the grader uses
-            raise AssertionError(f"the saved model cannot be loaded ({type(error).__name__})") from None
+            raise AssertionError(f"le modèle enregistré ne peut pas être chargé ({type(error).__name__})") from None
     return _LOADED[key]
 
 
@@ -218,18 +221,17 @@ def verify(request: dict[str, Any], exports_root: Path) -> dict[str, Any]:
 
 
 def _judge(check: Any, data: Exported, context: Any, points: float) -> Verdict:
+    """The check's verdict; its messages are the students' (in French), cut to a line's length
+    (they may quote the student's values)."""
+    public = False
     try:
         check.public(data, context)
-    except AssertionError as error:
-        return Verdict(0.0, False, f"failed: {error}")
-    except Exception as error:  # a malformed export: the check could not hold
-        return Verdict(0.0, False, f"failed: {type(error).__name__}: {str(error)[:200]}")
-    try:
+        public = True
         earned = check.hidden(data, context, points)
-    except AssertionError as error:
-        return Verdict(0.0, True, f"failed: {error}")
-    except Exception as error:
-        return Verdict(0.0, True, f"failed: {type(error).__name__}: {str(error)[:200]}")
+    except AssertionError as error:  # NotExported included: the data is missing
+        return Verdict(0.0, public, str(error)[:300], missing=isinstance(error, NotExported))
+    except Exception as error:  # a malformed export: the check could not hold
+        return Verdict(0.0, public, f"vérification impossible ({type(error).__name__})")
     if earned is None:
         return Verdict(float(points), True, "")
     return Verdict(float(earned.points), True, earned.message)

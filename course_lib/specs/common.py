@@ -21,9 +21,10 @@ import numpy as np
 from course_lib.checks import (
     Grade, architecture_signature, assert_architecture, assert_compiled,
     assert_input_shape, assert_one_hot, assert_total_params, grade_threshold, model_inputs,
-    predicted_classes, shape_matches,
+    predicted_classes,
 )
-from course_lib.checks._format import shape_text
+from course_lib.checks._format import integer
+from course_lib.checks.arrays import assert_kind, assert_shape, assert_values_in
 
 SAMPLED_ROWS = 256
 Items = list[dict[str, Any]]
@@ -109,18 +110,12 @@ def rows(draw: np.random.Generator, size: int) -> list[int]:
 # Checks of exported arrays, the public checks' rules (course_lib.checks.arrays) on the metadata.
 def check_array(meta: dict[str, Any], name: str, shape: Sequence[int | None] | None = None,
                 kind: str | None = None, value_range: tuple[float, float] | None = None) -> None:
-    if shape is not None and not shape_matches(meta["shape"], shape):
-        raise AssertionError(f"{name} has shape {shape_text(meta['shape'])}, expected {shape_text(shape)}")
-    if kind is not None and np.dtype(meta["dtype"]).kind not in kind:
-        raise AssertionError(f"{name} has dtype {meta['dtype']}, expected a {kind!r} kind array")
+    if shape is not None:
+        assert_shape(meta["shape"], shape, name)
+    if kind is not None:
+        assert_kind(meta["dtype"], kind, name)
     if value_range is not None and "min" in meta:
-        if not meta["finite"]:
-            raise AssertionError(f"{name} contains NaN or infinite values")
-        if meta["min"] < value_range[0] or meta["max"] > value_range[1]:
-            raise AssertionError(
-                f"{name} has values in [{meta['min']:g}, {meta['max']:g}], "
-                f"expected values in [{value_range[0]:g}, {value_range[1]:g}]"
-            )
+        assert_values_in(meta["min"], meta["max"], meta["finite"], value_range, name)
 
 
 def check_rows(data: Any, key: str, name: str, reference: np.ndarray, atol: float = 0.0,
@@ -133,9 +128,10 @@ def check_rows(data: Any, key: str, name: str, reference: np.ndarray, atol: floa
     if transform is not None:
         expected = transform(expected)
     if rows_found.shape != expected.shape:
-        raise AssertionError(f"{name} has shape {shape_text(meta['shape'])}, expected {shape_text((len(reference), *expected.shape[1:]))}")
+        assert_shape(meta["shape"], (len(reference), *expected.shape[1:]), name)
+        raise AssertionError(f"{name} n'a pas les lignes attendues")
     if not np.allclose(rows_found.astype(np.float64), expected, atol=atol, rtol=0):
-        raise AssertionError(f"{name} differs from the expected values")
+        raise AssertionError(f"{name} diffère des valeurs attendues")
 
 
 # Cells both practicals have.
@@ -226,13 +222,13 @@ def integers_cell(expected: dict[str, tuple[int, str]], *, public_values: bool =
     def values(data: Any) -> None:
         for name, (number, formula) in expected.items():
             if data.value(name) != number:
-                raise AssertionError(f"{name} is {data.value(name)}, expected {formula}")
+                raise AssertionError(f"{name} vaut {integer(data.value(name))}, attendu {formula}")
 
     def public(data: Any, context: Context) -> None:
         for name in expected:
             found = data.value(name)
             if not isinstance(found, int) or isinstance(found, bool) or not _plain_integer(data.type_name(name)):
-                raise AssertionError(f"{name} must be an integer")
+                raise AssertionError(f"{name} doit être un nombre entier")
         if public_values:
             values(data)
 
@@ -278,25 +274,28 @@ def train_cell() -> Check:
 
     def public(data: Any, context: Context) -> None:
         if data.value("hist_is_history") is not True:
-            raise AssertionError("hist must be what model.fit returns")
+            raise AssertionError("hist doit être l'objet renvoyé par model.fit")
         history = data.value("history")
         if not isinstance(history, dict) or "val_accuracy" not in history or "val_loss" not in history:
-            raise AssertionError("the training must use validation_data=(x_test, y_test)")
+            raise AssertionError("l'entraînement doit utiliser validation_data=(x_test, y_test)")
         if data.value("stop_is_early") is not True:
-            raise AssertionError("early_stop must be a keras.callbacks.EarlyStopping")
+            raise AssertionError("early_stop doit être un keras.callbacks.EarlyStopping")
 
     def hidden(data: Any, context: Context, points: float) -> None:
         monitor = data.value("monitor")
         if monitor not in ("val_accuracy", "val_loss"):
-            raise AssertionError(f"early_stop monitors {monitor!r}, expected a validation metric")
+            raise AssertionError(
+                f"early_stop surveille {monitor!r}, attendu une métrique de validation "
+                "('val_accuracy' ou 'val_loss')"
+            )
         if data.value("stop_model_is_model") is not True:
-            raise AssertionError("early_stop was not passed to model.fit (callbacks=[early_stop])")
+            raise AssertionError("early_stop n'a pas été passé à model.fit (callbacks=[early_stop])")
         if data.value("hist_model_is_model") is not True:
-            raise AssertionError("hist does not come from model.fit")
+            raise AssertionError("hist ne vient pas de model.fit")
         history = data.value("history")
         lengths = {len(v) if isinstance(v, list) else -1 for v in history.values()}
         if len(lengths) != 1 or min(lengths) < 1:
-            raise AssertionError("the validation metrics must be measured at each epoch")
+            raise AssertionError("les métriques de validation doivent être mesurées à chaque epoch")
 
     return Check(exports, public, hidden)
 
@@ -312,10 +311,10 @@ def save_cell(keras_file: str, weights_file: str | None = None) -> Check:
 
     def public(data: Any, context: Context) -> None:
         if weights_file and data.value("weights_saved") is not True:
-            raise AssertionError(f"the file {weights_file} does not exist")
+            raise AssertionError(f"le fichier {weights_file} n'existe pas")
         data.file("saved")
         if architecture_signature(data.model("reloaded")) != architecture_signature(data.model("model")):
-            raise AssertionError("reloaded does not have the architecture of model")
+            raise AssertionError("reloaded n'a pas la même architecture que model")
 
     def hidden(data: Any, context: Context, points: float) -> None:
         from course_lib.pipeline.verify import load_model_safely
@@ -325,7 +324,7 @@ def save_cell(keras_file: str, weights_file: str | None = None) -> Check:
         if len(saved.get_weights()) != len(trained.get_weights()) or not all(
             a.shape == b.shape and np.allclose(a, b) for a, b in zip(saved.get_weights(), trained.get_weights())
         ):
-            raise AssertionError(f"{keras_file} does not hold the trained weights")
+            raise AssertionError(f"{keras_file} ne contient pas les poids du réseau entraîné")
 
     return Check(exports, public, hidden)
 
@@ -344,16 +343,16 @@ def predict_cell() -> Check:
         if labels.shape != (10000,) or not isinstance(rate, float) or not np.isclose(
             rate, np.mean(np.argmax(results, axis=1) == labels)
         ):
-            raise AssertionError("success_rate does not match results and lab_test")
+            raise AssertionError("success_rate ne correspond pas à results et lab_test")
 
     def hidden(data: Any, context: Context, points: float) -> None:
         (_, _), (_, lab_test) = context.mnist
         _, results = data.array("results")
         _, predicted = data.array("predicted")
         if not np.array_equal(predicted, np.argmax(results, axis=1)):
-            raise AssertionError("predicted is not the argmax of results")
+            raise AssertionError("predicted n'est pas l'argmax de results")
         if not np.isclose(data.value("success_rate"), np.mean(np.argmax(results, axis=1) == lab_test)):
-            raise AssertionError("success_rate is not the proportion of correct answers")
+            raise AssertionError("success_rate n'est pas la proportion de bonnes réponses")
 
     return Check(exports, public, hidden)
 

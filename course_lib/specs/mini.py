@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from course_lib.checks import dense
+from course_lib.checks._format import integer
 from course_lib.specs.common import (
     Check, Context, Items, accuracy_cell, architecture_cell, call, integers_cell, onehot_cell,
     predict_cell, prepare_cell,
@@ -23,20 +24,20 @@ def _relu() -> Check:
 
     def public(data: Any, context: Context) -> None:
         if not np.allclose(data.array("given")[1], [0.0, 0.0, 3.0]):
-            raise AssertionError("relu(z) does not give the right values")
+            raise AssertionError("relu(z) ne donne pas les bonnes valeurs")
 
     def hidden(data: Any, context: Context, points: float) -> None:
         grid = np.asarray(data.items["drawn"]["args"][0])
         found = data.array("drawn")[1]
         if found.shape != grid.shape or not np.allclose(found, np.maximum(grid, 0)):
-            raise AssertionError("relu is wrong on [-30, 30]")
+            raise AssertionError("relu donne de mauvaises valeurs entre -30 et 30")
 
     return Check(exports, public, hidden)
 
 
 CHECKS = {
     "test_relu": _relu(),
-    "test_counts": integers_cell({"nb_train": (6000, "6000")}, public_values=True),
+    "test_counts": integers_cell({"nb_train": (6000, integer(6000))}, public_values=True),
     "test_prepare": prepare_cell((784,), train_images=6000),
     "test_onehot": onehot_cell(train_images=6000),
     "test_architecture": architecture_cell((784,), [dense(32, "relu"), dense(10, "softmax")]),

@@ -27,19 +27,19 @@ def _activations() -> Check:
 
     def public(data: Any, context: Context) -> None:
         if not np.allclose(data.array("sigmoid_z")[1], [0.11920292, 0.5, 0.95257413]):
-            raise AssertionError("sigmoid(z) does not give the right values")
+            raise AssertionError("sigmoid(z) ne donne pas les bonnes valeurs")
         if not np.allclose(data.array("relu_z")[1], [0.0, 0.0, 3.0]):
-            raise AssertionError("relu(z) does not give the right values")
+            raise AssertionError("relu(z) ne donne pas les bonnes valeurs")
 
     def hidden(data: Any, context: Context, points: float) -> None:
         grid = np.asarray(data.items["sigmoid_grid"]["args"][0])
         sigmoid, relu = data.array("sigmoid_grid")[1], data.array("relu_grid")[1]
         if sigmoid.shape != grid.shape or relu.shape != grid.shape:
-            raise AssertionError("sigmoid and relu must keep the shape of z")
+            raise AssertionError("sigmoid et relu doivent garder la forme de z")
         if not np.allclose(sigmoid, 1 / (1 + np.exp(-grid))):
-            raise AssertionError("sigmoid is wrong on [-30, 30]")
+            raise AssertionError("sigmoid donne de mauvaises valeurs entre -30 et 30")
         if not np.allclose(relu, np.where(grid > 0, grid, 0)):
-            raise AssertionError("relu is wrong on [-30, 30]")
+            raise AssertionError("relu donne de mauvaises valeurs entre -30 et 30")
 
     return Check(exports, public, hidden)
 
@@ -47,7 +47,7 @@ def _activations() -> Check:
 def _load_counts(data: Any) -> None:
     counts = (data.value("nb_im_train"), data.value("nb_im_test"), data.value("nb_pixel"))
     if counts != (60000, 10000, 784):
-        raise AssertionError("nb_im_train, nb_im_test or nb_pixel is wrong")
+        raise AssertionError("nb_im_train, nb_im_test ou nb_pixel est faux")
 
 
 def _build_nn() -> Check:

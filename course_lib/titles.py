@@ -1,0 +1,50 @@
+"""What students call a cell: its title, read from the notebook, never its grade id.
+
+A test cell opens with `# ✅ Vérification : <what it checks>`; a written answer follows the
+markdown cell that asks it (`**Question 2.** …`); any other cell is known by the section it
+sits in (the nearest markdown heading above it). Feedback pages, the self-check and the
+instructor's one-line explanations all name cells this way.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+CHECK_LINE = re.compile(r"^#\s*✅?\s*Vérification\s*:\s*(?P<title>.+?)\.?\s*$")
+QUESTION = re.compile(r"^\s*\*\*(?P<title>Question\s+\d+)\.?\*\*")
+HEADING = re.compile(r"^#{1,6}\s+(?P<title>.+?)\s*$", flags=re.M)
+
+
+def cell_titles(notebook: Any) -> dict[str, str]:
+    """grade_id → title, for every cell of `notebook` that has a grade_id."""
+    titles: dict[str, str] = {}
+    section, previous_markdown = "", ""
+    for cell in notebook.cells:
+        source = cell.get("source", "")
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        headings = HEADING.findall(source) if cell.get("cell_type") == "markdown" else []
+        if headings:
+            section = _plain(headings[-1])
+        if grade_id:
+            titles[grade_id] = _title(cell, source, previous_markdown, section) or grade_id
+        if cell.get("cell_type") == "markdown":
+            previous_markdown = source
+    return titles
+
+
+def _title(cell: Any, source: str, previous_markdown: str, section: str) -> str:
+    first_line = source.strip().splitlines()[0] if source.strip() else ""
+    check = CHECK_LINE.match(first_line)
+    if cell.get("cell_type") == "code" and check:
+        text = check.group("title")
+        return text[0].upper() + text[1:] if "_" not in text.split()[0] else text
+    question = QUESTION.match(previous_markdown)
+    if cell.get("metadata", {}).get("nbgrader", {}).get("solution") and cell.get("cell_type") == "markdown" and question:
+        return question.group("title")
+    return section
+
+
+def _plain(heading: str) -> str:
+    """A markdown heading without its emphasis and code marks."""
+    return re.sub(r"[*_`]", "", heading).strip()
