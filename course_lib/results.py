@@ -21,13 +21,19 @@ A result:
       "tampered": false,                     # the kernel's verdicts disagree with the verifier's
       "tampering": [{"grade_id": "test_accuracy", "kernel": "passed", "verifier": "failed"}],
       "notes": ["cell test_load was edited (the released cell was run)"],
+      "first_error": {"grade_id": "load", "title": "3. Les données MNIST",  # the first cell
+                      "error": "Exception: URL fetch failure …"} | null,   # outside the tests
+      "unanswered": [{"grade_id": "build", "title": "5. Le réseau dense"}],  # stubs left
+                                                                            # that raised
       "sandbox": "bubblewrap" | "none (--unsafe-no-sandbox)",
       "cells": [
         {"notebook": "TP1_MNIST_dense", "grade_id": "test_accuracy", "kind": "auto" | "manual",
+         "title": "Précision atteinte par le réseau entraîné",  # course_lib.titles
          "points": 4.0 | null, "max_points": 4.0,
          "status": "passed" | "partial" | "failed" | "error" | "timeout" | "missing"
-                   | "manual-pending",
-         "message": "accuracy 0.9764 reaches 0.97: 4 of 4 points"}
+                   | "manual-pending" | "not-answered",
+         "knock_on": false,                  # failed for want of the data of a cell above
+         "message": "précision 97,64 % : au moins 97 %, 4 points sur 4"}  # French: students'
       ],
       "files": {"history": "history.json" | null, "model": "model.keras" | null,
                 "predictions": "predictions.json" | null}  # in the .grading folder
@@ -39,9 +45,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from course_lib.atomic import write_atomic
+from course_lib.titles import cell_titles
+
+if TYPE_CHECKING:
+    from course_lib.pipeline.diagnosis import Diagnosis
 
 RESULT_FILE = "grading.json"
 
@@ -52,8 +62,8 @@ GRADED, KERNEL_DIED, TIMEOUT, INVALID_NOTEBOOK, ERROR = (
 # How a cell is graded: by its tests, or by the instructor (written answers).
 AUTO, MANUAL = "auto", "manual"
 # Statuses of a graded cell.
-PASSED, PARTIAL, FAILED, CELL_ERROR, CELL_TIMEOUT, MISSING, MANUAL_PENDING = (
-    "passed", "partial", "failed", "error", "timeout", "missing", "manual-pending",
+PASSED, PARTIAL, FAILED, CELL_ERROR, CELL_TIMEOUT, MISSING, MANUAL_PENDING, NOT_ANSWERED = (
+    "passed", "partial", "failed", "error", "timeout", "missing", "manual-pending", "not-answered",
 )
 
 
@@ -63,11 +73,13 @@ class CellResult:
 
     notebook: str
     grade_id: str
+    title: str
     kind: str
     points: float | None
     max_points: float
     status: str
     message: str
+    knock_on: bool = False
 
 
 def cell_status(points: float, max_points: float, ran: bool) -> str:
@@ -90,13 +102,14 @@ def result_path(course_root: Path, assignment: str, student: str) -> Path:
 
 def empty_result(student: str, assignment: str, digest: str, release: Any, name: str) -> dict[str, Any]:
     """A result with every graded cell of `release` (notebook `name`) at zero ("missing")."""
-    cells = []
+    cells, titles = [], cell_titles(release)
     for cell in release.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade"):
             manual = bool(meta.get("solution"))
             cells.append(asdict(CellResult(
-                notebook=name, grade_id=meta["grade_id"], kind=MANUAL if manual else AUTO,
+                notebook=name, grade_id=meta["grade_id"], title=titles[meta["grade_id"]],
+                kind=MANUAL if manual else AUTO,
                 points=None if manual else 0.0, max_points=float(meta.get("points", 0)),
                 status=MANUAL_PENDING if manual else MISSING, message="",
             )))
@@ -104,7 +117,8 @@ def empty_result(student: str, assignment: str, digest: str, release: Any, name:
         "student": student, "assignment": assignment, "status": GRADED, "message": "",
         "submission_sha256": digest, "seconds": 0.0, "cached": False, "verify_seconds": 0.0, "score": 0.0,
         "max_score": sum(c["max_points"] for c in cells), "late_penalty": 0.0, "accuracy": None,
-        "tampered": False, "tampering": [], "notes": [], "sandbox": "", "cells": cells,
+        "tampered": False, "tampering": [], "notes": [], "first_error": None, "unanswered": [],
+        "sandbox": "", "cells": cells,
         "files": {"history": None, "model": None, "predictions": None},
     }
 
@@ -131,7 +145,47 @@ def not_answered(result: dict[str, Any], grade_ids: set[str]) -> None:
     waiting for the instructor."""
     for cell in result["cells"]:
         if cell["kind"] == MANUAL and cell["grade_id"] in grade_ids:
-            cell.update(points=0.0, status=FAILED, message="not answered")
+            cell.update(points=0.0, status=NOT_ANSWERED, message="")
+
+
+def explain(result: dict[str, Any], diagnosis: Diagnosis, verdicts: dict[str, dict]) -> None:
+    """Say why tests failed (course_lib.pipeline.diagnosis): a failed test whose data is
+    missing, or whose own cells raised, checks an answer left unfilled ("not answered") or
+    failed because of a cell above (a knock-on); the first cell that raised and the stubs left
+    are kept for every report."""
+    first = diagnosis.first_error
+    result["first_error"] = None if first is None else {
+        "grade_id": first.grade_id, "title": first.title, "error": first.error}
+    result["unanswered"] = [{"grade_id": c.grade_id, "title": c.title} for c in diagnosis.unanswered]
+    for cell in result["cells"]:
+        verdict, grade_id = verdicts.get(cell["grade_id"]), cell["grade_id"]
+        if cell["kind"] != AUTO or verdict is None or cell["points"]:
+            continue
+        if not (verdict.get("missing") or grade_id in diagnosis.own_raised):
+            continue
+        own, cause = diagnosis.own_unanswered.get(grade_id), diagnosis.upstream.get(grade_id)
+        if own is not None:
+            cell.update(status=NOT_ANSWERED, message=f"{cell_name(own.title, own.grade_id)} n'est pas remplie")
+        elif cause is not None:
+            done = "n'est pas remplie" if cause.kind == NOT_ANSWERED else "a échoué"
+            cell.update(knock_on=True, message=f"non vérifié : {cell_name(cause.title, cause.grade_id)} "
+                                               f"plus haut {done}, et cette vérification en dépend")
+
+
+def cell_name(title: str, grade_id: str) -> str:
+    """How a student's message names a cell: « its title » (its id, as the notebook's metadata has it)."""
+    return f"la cellule « {title} » ({grade_id})" if grade_id else f"la cellule « {title} »"
+
+
+def first_error_line(first: dict[str, str]) -> str:
+    """The instructor's one line on the first cell that raised (course grade, status, export)."""
+    return f'cell "{first["grade_id"]}" ({first["title"]}) failed: {first["error"]} — the tests below depend on it'
+
+
+def unanswered_line(result: dict[str, Any]) -> str:
+    """The instructor's one line on the answers left as the release had them."""
+    names = [entry["grade_id"] for entry in result.get("unanswered", [])]
+    return f"not answered ({len(names)}): {', '.join(names)}" if names else ""
 
 
 def with_status(result: dict[str, Any], status: str, message: str) -> dict[str, Any]:

@@ -30,16 +30,16 @@ def mnist_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def fixture_batch(tmp_path_factory, mnist_dir) -> Callable[[str], dict[str, dict[str, Any]]]:
-    """assignment → (fixture name → result): every fixture of a practical and its untouched
-    release, graded at most once per session (e2e.grade_fixtures: one batch on two local
-    workers). The end-to-end tests check each fixture's points; the demo's test compares its
+def fixture_batch(tmp_path_factory, mnist_dir) -> Callable[[str], Any]:
+    """assignment → e2e.Batch (its course folder, fixture name → result): every fixture of a
+    practical and its untouched release, graded at most once per session (e2e.grade_fixtures:
+    one batch on two local workers). The end-to-end tests check each fixture's points; the demo's test compares its
     own grading of the same notebooks with them."""
     from e2e import grade_fixtures
 
-    graded: dict[str, dict[str, dict[str, Any]]] = {}
+    graded: dict[str, Any] = {}
 
-    def batch(assignment: str) -> dict[str, dict[str, Any]]:
+    def batch(assignment: str) -> Any:
         if assignment not in graded:
             graded[assignment] = grade_fixtures(tmp_path_factory.mktemp(assignment), mnist_dir, assignment)
         return graded[assignment]

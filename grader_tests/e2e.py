@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +20,24 @@ FIXTURES = PROJECT / "grader_tests" / "fixtures"
 UNTOUCHED = "untouched_release"
 
 
-def grade_fixtures(folder: Path, mnist: Path, assignment: str) -> dict[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class Batch:
+    """The fixtures of one practical, graded: the course folder and fixture name → result."""
+
+    course: Path
+    results: dict[str, dict[str, Any]]
+
+
+def grade_fixtures(folder: Path, mnist: Path, assignment: str) -> Batch:
     """Grade every fixture of `assignment` and its untouched release with `course grade`'s
-    function, in a fresh course, as one batch on two local Dask workers; fixture name → stored
-    result."""
+    function, in a fresh course, as one batch on two local Dask workers."""
     course = copy_course(origin=PROJECT, folder=folder, assignments=[assignment], mnist_dir=mnist)
     submissions = {p.stem: p for p in sorted((FIXTURES / assignment).glob("*.ipynb"))}
     [submissions[UNTOUCHED]] = (course / "release" / assignment).glob("*.ipynb")
     for student, notebook in submissions.items():
         place_submission(course_dir=course, assignment=assignment, student=student, notebook=notebook)
     grade(assignment=assignment, course_dir=course, workers=2)  # one batch on two local workers
-    return {student: read_result(course, assignment, student) for student in submissions}
+    return Batch(course, {student: read_result(course, assignment, student) for student in submissions})
 
 
 def points(result: dict[str, Any]) -> dict[str, float]:

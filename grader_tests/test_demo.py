@@ -71,7 +71,7 @@ def test_demo_outputs_exist_and_agree(tmp_path, capsys, monkeypatch, fixture_bat
     assert all(r["cached"] for r in regraded.values())
     # ...and the notebooks the demo's students handed in (fixtures), run again as one batch on
     # two local workers (the end-to-end tests' batch), get what one process gave them.
-    batch = fixture_batch("tp1_dense")
+    batch = fixture_batch("tp1_dense").results
     assert {s: graded_as(results[s]) for s in SAME_NOTEBOOKS} == {
         s: graded_as(batch[fixture]) for s, fixture in SAME_NOTEBOOKS.items()}
 

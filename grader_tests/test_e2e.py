@@ -9,6 +9,13 @@ from __future__ import annotations
 
 import pytest
 
+import csv
+import html
+import re
+
+from course_lib.checks._format import percent
+from course_lib.instructor.export import export
+from course_lib.instructor.feedback import feedback_page
 from e2e import UNTOUCHED, lost, points
 
 pytestmark = pytest.mark.slow
@@ -36,10 +43,22 @@ PRACTICALS = {
             # The original course's code: keras.datasets.mnist.load_data() and its own imports
             # and spellings. The grading kernel has no network, yet it loses nothing.
             "keras_load_data": {},
+            # Its loading cell downloads MNIST from a mirror: without network it raises, and
+            # every test that needs the data fails; the three that do not still pass.
+            "loading_cell_fails": {
+                "test_load": 1, "test_prepare": 2, "test_onehot": 1, "test_nb_params": 1,
+                "test_architecture": 2, "test_compile": 1, "test_train": 2, "test_save": 1,
+                "test_predict": 1, "test_accuracy": 4,
+            },
+            # nb_params and the network left as released: nothing is trained.
+            "two_stubs_left": {
+                "test_nb_params": 1, "test_architecture": 2, "test_compile": 1, "test_train": 2,
+                "test_save": 1, "test_predict": 1, "test_accuracy": 4,
+            },
         },
         "architecture_message": (
             "wrong_hidden_units",
-            "failed: layer 1: expected Dense(784, relu), found Dense(128, relu)",
+            "couche 1 : attendu Dense(784, relu), trouvé Dense(128, relu)",
         ),
     },
     "tp2_convol": {
@@ -56,11 +75,13 @@ PRACTICALS = {
             # A different good convnet: it reaches the accuracy, not the asked architecture.
             "keras_example_convnet": {"test_architecture": 2},
             "undertrained": {"test_accuracy": 4},
+            # The same network, each activation a layer of its own (ReLU, Activation, Softmax).
+            "relu_layers_convnet": {},
         },
         "architecture_message": (
             "valid_padding_first_conv",
-            "failed: layer 1: expected Conv2D(6, 5×5, same, relu), "
-            "found Conv2D(6, 5×5, valid, relu)",
+            "couche 1 : attendu Conv2D(6, 5×5, same, relu), "
+            "trouvé Conv2D(6, 5×5, valid, relu)",
         ),
     },
 }
@@ -69,7 +90,7 @@ PRACTICALS = {
 @pytest.fixture(scope="module", params=list(PRACTICALS))
 def graded(request, fixture_batch):
     """(assignment, fixture name → result), graded once per practical and session."""
-    return request.param, fixture_batch(request.param)
+    return request.param, fixture_batch(request.param).results
 
 
 def test_the_solution_gets_every_autograded_point(graded):
@@ -80,9 +101,9 @@ def test_the_solution_gets_every_autograded_point(graded):
     assert {c["grade_id"] for c in result["cells"] if c["kind"] == "manual"} == spec["manual"]
     assert {c["status"] for c in result["cells"] if c["kind"] == "manual"} == {"manual-pending"}
     message = next(c["message"] for c in result["cells"] if c["grade_id"] == "test_accuracy")
-    assert "4 of 4 points" in message
+    assert "4 points sur 4" in message
     # The grader re-measured the saved model in its own process: the same figure.
-    assert f"accuracy {result['accuracy']:g} reaches" in message
+    assert f"précision {percent(result['accuracy'])} : au moins" in message
     assert result["files"] == {"history": "history.json", "model": "model.keras", "predictions": "predictions.json"}
     assert result["sandbox"] == "bubblewrap" and not result["tampered"], result["tampering"]
 
@@ -105,4 +126,67 @@ def test_the_architecture_message_names_the_first_difference(graded):
     messages = {c["grade_id"]: c["message"] for c in results[fixture]["cells"]}
     assert messages["test_architecture"] == expected
     undertrained = {c["grade_id"]: c["message"] for c in results["undertrained"]["cells"]}
-    assert "is below 0.85: 0 of 4 points" in undertrained["test_accuracy"]
+    assert "moins de 85\u00a0%, 0 point sur 4" in undertrained["test_accuracy"]
+
+
+def test_the_first_failing_cell_is_named_and_the_tests_below_marked(fixture_batch):
+    batch = fixture_batch("tp1_dense")
+    result = batch.results["loading_cell_fails"]
+    first = result["first_error"]
+    assert (first["grade_id"], first["title"]) == ("load", "3. Les données MNIST")
+    assert first["error"].startswith("Exception: URL fetch failure on http://127.0.0.1:9/mnist.npz")
+    assert result["status"] == "graded"
+    assert result["message"].startswith('cell "load" (3. Les données MNIST) failed: Exception: URL fetch failure')
+    assert result["message"].endswith("the tests below depend on it")
+    cells = {c["grade_id"]: c for c in result["cells"]}
+    knock_ons = {gid for gid, cell in cells.items() if cell["knock_on"]}
+    assert knock_ons == set(PRACTICALS["tp1_dense"]["faults"]["loading_cell_fails"])
+    assert cells["test_prepare"]["message"] == ("non vérifié : la cellule « 3. Les données MNIST » (load) "
+                                                "plus haut a échoué, et cette vérification en dépend")
+    page = feedback_page(batch.course, "tp1_dense", "loading_cell_fails")
+    assert "La cellule « 3. Les données MNIST » (load) a échoué" in html.unescape(page)
+    assert page.count("conséquence") == len(knock_ons)
+    rows = list(csv.DictReader(export(course_dir=batch.course, detail=True, output=batch.course / "d.csv").path.open()))
+    [cause] = [r for r in rows if r["student_id"] == "loading_cell_fails" and r["kind"] == "cause"]
+    assert (cause["grade_id"], cause["message"]) == ("load", result["message"])
+    [line] = [r for r in csv.DictReader(export(course_dir=batch.course, output=batch.course / "g.csv").path.open())
+              if r["student_id"] == "loading_cell_fails"]
+    assert result["message"] in line["needs_attention"]
+
+
+def test_answers_left_as_released_read_not_answered(fixture_batch):
+    batch = fixture_batch("tp1_dense")
+    result = batch.results["two_stubs_left"]
+    assert [u["grade_id"] for u in result["unanswered"]] == ["nb_params", "build"]
+    assert result["first_error"] is None and result["message"] == "not answered (2): nb_params, build"
+    cells = {c["grade_id"]: c for c in result["cells"]}
+    assert (cells["test_nb_params"]["status"], cells["test_architecture"]["status"]) == ("not-answered",) * 2
+    assert cells["test_architecture"]["message"] == "la cellule « 5. Le réseau dense » (build) n'est pas remplie"
+    assert cells["test_compile"]["knock_on"] and "(build) plus haut n'est pas remplie" in cells["test_compile"]["message"]
+    page = html.unescape(feedback_page(batch.course, "tp1_dense", "two_stubs_left"))
+    assert "Non répondu (2) : 5. Le réseau dense (nb_params) ; 5. Le réseau dense (build)." in page
+    assert page.count(">non répondu<") == 2
+    # The untouched release: every answer a stub, every written answer unanswered, no error.
+    untouched = batch.results[UNTOUCHED]
+    assert untouched["first_error"] is None
+    assert {c["status"] for c in untouched["cells"] if c["kind"] == "manual"} == {"not-answered"}
+
+
+# Words of the English messages students used to read on their pages (checks, verifier, thresholds).
+ENGLISH = re.compile(
+    r"\b(expected|found|failed|reaches|below|layers?|not answered|must be|does not|is not|was not|cannot|"
+    r"missing|the model|accuracy|training|shape|array|values|defined|unexpected|params|grader|points of)\b",
+    flags=re.IGNORECASE,
+)
+
+
+@pytest.mark.parametrize("assignment", list(PRACTICALS))
+def test_feedback_pages_have_no_english_sentence(fixture_batch, assignment):
+    """Every fixture's page, but for what quotes code or Python's own errors (<code>) and the
+    student's and assignment's ids."""
+    batch = fixture_batch(assignment)
+    for student in batch.results:
+        page = feedback_page(batch.course, assignment, student)
+        text = re.sub(r"<code>.*?</code>|<style>.*?</style>|<[^>]+>", " ", page, flags=re.S)
+        text = html.unescape(text).replace(student, " ").replace(assignment, " ")
+        assert not ENGLISH.findall(text), (student, sorted(set(ENGLISH.findall(text))))

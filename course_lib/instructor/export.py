@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from course_lib import results as R
 from course_lib.course import course_root
 from course_lib.errors import CourseError
 from course_lib.instructor.roll import (
@@ -57,8 +58,10 @@ def export(
     score.
 
     detail=True (csv only, default exports/grades-detail.csv): one row per graded cell:
-    student_id, assignment, notebook, grade_id, kind, points, max_points, status (passed,
-    partial, failed, error, timeout, missing, manual-pending) and the check's message.
+    student_id, assignment, notebook, grade_id, title, kind, points, max_points, status
+    (passed, partial, failed, error, timeout, missing, manual-pending, not-answered), knock_on
+    (the check failed for want of a cell above) and the check's message (the student's, in
+    French); a row of kind "cause" before them names the first cell that raised, and its error.
     """
     if format not in FORMATS:
         raise CourseError(f"unknown export format {format!r}: choose one of {', '.join(FORMATS)}")
@@ -159,13 +162,20 @@ def _moodle_table(
 
 
 def _detail_table(results: list[dict]) -> Table:
-    header = ["student_id", "assignment", "notebook", "grade_id", "kind", "points", "max_points",
-              "status", "message"]
-    rows = [
-        [result["student"], result["assignment"], cell["notebook"], cell["grade_id"],
-         cell["kind"], number(cell["points"]), number(cell["max_points"]), cell["status"],
-         cell["message"]]
-        for result in results
-        for cell in result["cells"]
-    ]
+    """One row per graded cell; before them, the first cell of the submission that raised
+    (kind "cause"), which the knock-on rows (knock_on "yes") depend on."""
+    header = ["student_id", "assignment", "notebook", "grade_id", "title", "kind", "points", "max_points",
+              "status", "knock_on", "message"]
+    rows = []
+    for result in results:
+        first, notebook = result.get("first_error"), next((c["notebook"] for c in result["cells"]), "")
+        if first:
+            rows.append([result["student"], result["assignment"], notebook, first["grade_id"], first["title"],
+                         "cause", "", "", "error", "", R.first_error_line(first)])
+        rows.extend(
+            [result["student"], result["assignment"], cell["notebook"], cell["grade_id"], cell.get("title", ""),
+             cell["kind"], number(cell["points"]), number(cell["max_points"]), cell["status"],
+             "yes" if cell.get("knock_on") else "no", cell["message"]]
+            for cell in result["cells"]
+        )
     return header, rows

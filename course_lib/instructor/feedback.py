@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from nbconvert.exporters import Exporter
 
+from course_lib.checks._format import percent
 from course_lib.course import course_root
 from course_lib.data import MnistError, configured_mnist_dir, load_mnist
 from course_lib.errors import CourseError
@@ -31,13 +32,14 @@ from course_lib.instructor.views import (
 from course_lib.submissions import read_moodle_identity
 from course_lib.results import (
     CELL_ERROR, CELL_TIMEOUT, ERROR, FAILED, INVALID_NOTEBOOK, KERNEL_DIED, MANUAL_PENDING,
-    MISSING, PARTIAL, PASSED, TIMEOUT, result_path,
+    MISSING, NOT_ANSWERED, PARTIAL, PASSED, TIMEOUT, result_path,
 )
 
 ACCURACY_CELL = "test_accuracy"
 CELL_STATUS = {
     PASSED: "réussi", PARTIAL: "partiel", FAILED: "échoué", CELL_ERROR: "erreur",
     CELL_TIMEOUT: "temps dépassé", MISSING: "absent", MANUAL_PENDING: "correction en attente",
+    NOT_ANSWERED: "non répondu",
 }
 SUBMISSION_STATUS = {
     KERNEL_DIED: "Le noyau Python s'est arrêté pendant la correction (mémoire épuisée ?) : "
@@ -144,18 +146,17 @@ def _page(root: Path, result: dict[str, Any]) -> dict[str, Any]:
         "max_score": result["max_score"],
         "late_penalty": result.get("late_penalty") or 0.0,
         "cells": [
-            {**cell, "status_text": CELL_STATUS.get(cell["status"], cell["status"])}
+            {**cell, "title": cell.get("title") or cell["grade_id"], "knock_on": cell.get("knock_on", False),
+             "status_text": "conséquence" if cell.get("knock_on") else CELL_STATUS.get(cell["status"], cell["status"])}
             for cell in result["cells"]
         ],
-        "accuracy": None if result["accuracy"] is None else _percent(result["accuracy"]),
+        "first_error": result.get("first_error"),
+        "unanswered": [f"{entry['title']} ({entry['grade_id']})" for entry in result.get("unanswered", [])],
+        "accuracy": None if result["accuracy"] is None else percent(result["accuracy"]),
         "accuracy_message": accuracy_cells[0]["message"] if accuracy_cells else "",
         "curves": _curves(folder, files.get("history")),
         "confusion": _confusion(root, folder, files.get("predictions")),
     }
-
-
-def _percent(fraction: float) -> str:
-    return f"{100 * fraction:.2f} %".replace(".", ",")
 
 
 def _inside(folder: Path, name: str) -> Path:

@@ -168,6 +168,8 @@ def _graded(result: dict[str, Any]) -> tuple[str, list[Attention]]:
     else:
         for cell_status, category in ((R.CELL_TIMEOUT, "timeout"), (R.CELL_ERROR, "cell error")):
             attention.extend(Attention(category, text) for text in _cells_with(result, cell_status))
+        if result.get("first_error"):
+            attention.append(Attention("cell error", R.first_error_line(result["first_error"])))
     pending = _cells_with(result, R.MANUAL_PENDING)
     attention.extend(Attention("manual grading pending", text) for text in pending)
     if result.get("tampered"):

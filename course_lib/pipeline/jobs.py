@@ -26,9 +26,11 @@ from course_lib import results as R
 from course_lib.course import released_notebook
 from course_lib.errors import CourseError
 from course_lib.pipeline import cache
+from course_lib.pipeline.diagnosis import diagnose
 from course_lib.pipeline.execute import HISTORY, MODEL, PREDICTIONS
 from course_lib.pipeline.prepare import kernel_verdicts, prepare, read_submission, without_exports
 from course_lib.submissions import submission_digest
+from course_lib.titles import cell_titles
 
 CACHE_FOLDER = "execution"
 
@@ -43,6 +45,7 @@ class Pending:
     result: dict[str, Any]
     test_cells: dict[str, int] = field(default_factory=dict)
     unanswered: set[str] = field(default_factory=set)
+    titles: dict[str, str] = field(default_factory=dict)  # grade_id → title (course_lib.titles)
     key: str = ""
     cached: bool = False
 
@@ -82,7 +85,8 @@ def make_job(*, root: Path, assignment: str, student: str, settings: dict[str, A
         "limits": limits, "cell_timeout": settings["cell_timeout"], "mnist_dir": str(settings["mnist_dir"]),
         "request": _request(assignment, requests, release, settings), "execution": execution,
     }
-    return Pending(student, job, result, prepared.test_cells, prepared.unanswered, key, cached=hit is not None)
+    return Pending(student, job, result, prepared.test_cells, prepared.unanswered, cell_titles(release), key,
+                   cached=hit is not None)
 
 
 def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +118,10 @@ def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> dict[str, An
     kernel = kernel_verdicts(executed, pending.test_cells, unfinished) if ran else {}
     R.fill_cells(result, verdicts["cells"], kernel)
     R.not_answered(result, pending.unanswered)
+    if ran:
+        R.explain(result, diagnose(executed, pending.unanswered, pending.titles), verdicts["cells"])
+        if status == R.GRADED:
+            message = R.first_error_line(result["first_error"]) if result["first_error"] else R.unanswered_line(result)
     result["accuracy"] = verdicts.get("accuracy")
     result["late_penalty"] = _late_penalty(root, assignment, student, R.total_score(result["cells"], 0.0))
     result["files"] = {kind: name if name in answer["files"] else None

@@ -1,0 +1,90 @@
+"""Naming why tests failed, on executed notebooks built cell by cell (no kernel)."""
+
+from __future__ import annotations
+
+import nbformat
+
+from course_lib.pipeline.diagnosis import diagnose
+from course_lib.pipeline.prepare import EXPORT_MARK
+from course_lib.results import explain
+
+
+def _code(grade_id: str | None, source: str, *, solution=False, grade=False, error: tuple[str, str] | None = None):
+    cell = nbformat.v4.new_code_cell(source)
+    if grade_id:
+        cell.metadata["nbgrader"] = {"grade_id": grade_id, "solution": solution, "grade": grade}
+    if error:
+        cell.outputs = [nbformat.v4.new_output("error", ename=error[0], evalue=error[1], traceback=[])]
+    return cell
+
+
+def _export(grade_id: str):
+    cell = nbformat.v4.new_code_cell("export")
+    cell.metadata[EXPORT_MARK] = grade_id
+    return cell
+
+
+def _notebook(*cells):
+    return nbformat.v4.new_notebook(cells=list(cells))
+
+
+TITLES = {"load": "Chargement", "test_load": "Données chargées", "prepare": "Préparer",
+          "test_prepare": "Mise à plat", "build": "Réseau", "test_build": "Architecture"}
+
+
+def test_the_first_error_is_named_and_later_errors_are_its_knock_ons():
+    executed = _notebook(
+        _code(None, "import", error=None),
+        _code("load", "load()", solution=True, error=("Exception", "URL fetch failure on http://127.0.0.1:9/")),
+        _code("test_load", "check", grade=True, error=("NameError", "name 'im_train' is not defined")),
+        _export("test_load"),
+        _code("prepare", "x = im / 255", solution=True, error=("NameError", "name 'im' is not defined")),
+        _code("test_prepare", "check", grade=True, error=("NameError", "name 'x' is not defined")),
+    )
+    found = diagnose(executed, set(), TITLES)
+    assert (found.first_error.grade_id, found.first_error.title) == ("load", "Chargement")
+    assert found.first_error.error == "Exception: URL fetch failure on http://127.0.0.1:9/"
+    assert {gid: cause.grade_id for gid, cause in found.upstream.items()} == {"test_load": "load", "test_prepare": "load"}
+    assert found.own_raised == {"test_load", "test_prepare"} and not found.unanswered
+
+
+def test_a_stub_is_not_an_error_and_its_test_is_not_answered():
+    executed = _notebook(
+        _code("load", "load()", solution=True),
+        _code("test_load", "check", grade=True),
+        _code("build", "# VOTRE CODE ICI\nraise NotImplementedError()", solution=True,
+              error=("NotImplementedError", "")),
+        _code("test_build", "check", grade=True, error=("NameError", "name 'model' is not defined")),
+        _code("weights", "model.save_weights(f)", error=("NameError", "name 'model' is not defined")),
+        _code("test_train", "check", grade=True, error=("NameError", "name 'hist' is not defined")),
+    )
+    found = diagnose(executed, {"build"}, TITLES)
+    assert found.first_error is None  # the given cell's NameError comes from the stub above it
+    assert [c.grade_id for c in found.unanswered] == ["build"]
+    assert found.own_unanswered["test_build"].grade_id == "build" and "test_load" not in found.own_unanswered
+    assert found.upstream["test_train"].grade_id == "build" and "test_load" not in found.upstream
+
+    result = {"cells": [
+        {"grade_id": gid, "kind": "auto", "points": 0.0, "max_points": 1.0, "status": "failed", "message": "m",
+         "knock_on": False} for gid in ("test_build", "test_train")]}
+    explain(result, found, {"test_build": {"missing": True}, "test_train": {"missing": True}})
+    build, train = result["cells"]
+    assert (build["status"], build["message"]) == ("not-answered", "la cellule « Réseau » (build) n'est pas remplie")
+    assert train["knock_on"] and train["status"] == "failed"
+    assert train["message"] == ("non vérifié : la cellule « Réseau » (build) plus haut n'est pas remplie, "
+                                "et cette vérification en dépend")
+    assert result["unanswered"] == [{"grade_id": "build", "title": "Réseau"}] and result["first_error"] is None
+
+
+def test_a_failure_on_data_that_was_exported_keeps_its_own_message():
+    executed = _notebook(
+        _code("load", "load()", solution=True, error=("ValueError", "bad")),
+        _code("test_load", "check", grade=True, error=("NameError", "name 'im_train' is not defined")),
+        _code("prepare", "x_train = 1", solution=True),
+        _code("test_prepare", "check", grade=True, error=("AssertionError", "x_train a la forme ()")),
+    )
+    found = diagnose(executed, set(), TITLES)
+    result = {"cells": [{"grade_id": "test_prepare", "kind": "auto", "points": 0.0, "max_points": 2.0,
+                         "status": "failed", "message": "x_train a la forme ()", "knock_on": False}]}
+    explain(result, found, {"test_prepare": {"missing": False}})
+    assert result["cells"][0]["message"] == "x_train a la forme ()" and not result["cells"][0]["knock_on"]
