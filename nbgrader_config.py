@@ -4,6 +4,9 @@ import os
 
 from jupyter_core.paths import jupyter_data_dir
 
+from course_lib.runtime import CELL_TIMEOUT
+from course_lib.stubs import CODE_STUB, TEXT_STUB
+
 c = get_config()  # noqa: F821 (injected by traitlets when nbgrader loads this file)
 
 c.CourseDirectory.course_id = "mnist_tf2"
@@ -22,13 +25,14 @@ c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE_ROOT") or os.path.join(
     jupyter_data_dir(), "nbgrader", "exchange"
 )
 
-# What a student finds in place of a solution (the notebooks are in French).
-c.ClearSolutions.code_stub = {"python": "# VOTRE CODE ICI\nraise NotImplementedError()"}
-c.ClearSolutions.text_stub = "VOTRE RÉPONSE ICI"
+# What a student finds in place of a solution (the notebooks are in French; `course check`
+# recognises unanswered cells by them).
+c.ClearSolutions.code_stub = {"python": CODE_STUB}
+c.ClearSolutions.text_stub = TEXT_STUB
 
 # The per-cell time limit of a graded run (`course grade` reads it; the sandbox also bounds the
-# whole notebook, course.toml). Training cells take minutes on a 2-core machine.
-c.Execute.timeout = 900
+# whole notebook, course.toml), the same as a student's `course check`: course_lib.runtime.
+c.Execute.timeout = CELL_TIMEOUT
 
 # Kernels inherit this process's environment: TensorFlow's C++ logging stays quiet. (Points
 # never depend on a kernel's stderr: the verifier decides them from exported data, README.)

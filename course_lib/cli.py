@@ -3,7 +3,8 @@
 Each subcommand calls the function of the same name (course_lib.release.release,
 course_lib.pipeline.grade.grade, …), so the Python API and the command line are one thing. Bad input
 ends with a one-line message and exit code 2, never a traceback; `collect` exits 1 when every
-upload was rejected. What a Moodle file leaves out is listed on stderr.
+upload was rejected; `check` (the students' command, in French) exits 1 when a public test
+failed. What a Moodle file leaves out is listed on stderr.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from course_lib.errors import CourseError
+from course_lib.runtime import CELL_TIMEOUT
 from course_lib.quiet import quiet_third_parties
 
 if TYPE_CHECKING:
@@ -112,6 +114,20 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    """A student's self-check: its own French error line (the other commands speak English)."""
+    from course_lib.selfcheck import check, format_report
+
+    try:
+        report = check(notebook=args.notebook, timeout=args.timeout,
+                       say=lambda line: print(line, file=sys.stderr, flush=True))
+    except CourseError as error:
+        print(f"course check : erreur : {error}", file=sys.stderr)
+        return 2
+    print(format_report(report))
+    return 0 if report.ok else 1
+
+
 def _global_options(parser: argparse.ArgumentParser, default: str) -> None:
     """Options accepted before or after the subcommand: a subcommand's copy has no default
     (SUPPRESS), so that it never overwrites what was given before the subcommand."""
@@ -126,9 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(parser, default=".")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, run: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+    def command(name: str, run: Callable[[argparse.Namespace], int], help: str,
+                in_course: bool = True) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help)
-        _global_options(sub, default=argparse.SUPPRESS)
+        if in_course:
+            _global_options(sub, default=argparse.SUPPRESS)
         sub.set_defaults(run=run)
         return sub
 
@@ -190,6 +208,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = command("report", _report, "write the class report (HTML with plots)")
     report.add_argument("-o", "--output", help="the HTML file (default: reports/report.html)")
+
+    check = command("check", _check, "(étudiants) vérifier son notebook avant de le rendre, depuis "
+                    "n'importe quel dossier : tests publics seulement, cellules de démonstration "
+                    "sautées comme à la correction", in_course=False)
+    check.epilog = ("code de sortie : 0 si tous les tests publics sont réussis, 1 si l'un a échoué ou "
+                    "n'a pas été exécuté, 2 si le fichier n'est pas un notebook lisible")
+    check.add_argument("notebook", metavar="NOTEBOOK", help="le notebook à vérifier, ex. TP1_MNIST_dense.ipynb")
+    check.add_argument("--timeout", type=int, metavar="SECONDES",
+                       help=f"temps limite par cellule (par défaut celui de la correction, {CELL_TIMEOUT} s)")
 
     demo = command("demo", _demo, "run the whole workflow on a simulated class, in a new folder")
     demo.add_argument("--folder", default="demo-course", help="where the demo course is made (default: demo-course)")

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import os
 
+# Seconds one cell may run when a notebook is graded (nbgrader_config.py's c.Execute.timeout
+# is this number) and when a student checks it (`course check`): training cells take minutes
+# on a 2-core machine.
+CELL_TIMEOUT = 900
+
 
 def autograding() -> bool:
     """True while nbgrader autogrades the notebook (it sets NBGRADER_EXECUTION=autograde).

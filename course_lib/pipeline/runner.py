@@ -45,7 +45,13 @@ class BoundedClient(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
 
-def execute(notebook: Any, *, cell_timeout: int, max_output_bytes: int) -> dict[str, Any]:
+def execute(
+    notebook: Any, *, cell_timeout: int, max_output_bytes: int, cwd: str | None = None,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Run the cells of `notebook` in place, until one times out or the kernel dies. The kernel
+    starts in `cwd` with `env` (default: this process's folder and environment, as in the
+    sandbox): `course check` runs a student's notebook in its own folder this way."""
     client = BoundedClient(
         notebook, max_output_bytes=max_output_bytes, timeout=cell_timeout, allow_errors=True,
         kernel_name="python3", startup_timeout=120, record_timing=False,
@@ -54,8 +60,12 @@ def execute(notebook: Any, *, cell_timeout: int, max_output_bytes: int) -> dict[
         shutdown_kernel="immediate",
     )
     kernel_died, timeout_cell, dead_cell = False, None, None
-    devnull = subprocess.DEVNULL
-    with client.setup_kernel(stdout=devnull, stderr=devnull):
+    kernel: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    if cwd is not None:
+        kernel["cwd"] = cwd
+    if env is not None:
+        kernel["env"] = env
+    with client.setup_kernel(**kernel):
         for index, cell in enumerate(notebook.cells):
             try:
                 client.execute_cell(cell, index)
