@@ -42,7 +42,8 @@ Mnist = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 class MnistError(ValueError):
-    """MNIST could not be read: a missing, unreadable or corrupt file (one-line message)."""
+    """MNIST could not be read: a missing, unreadable or corrupt file (one-line message, in
+    French: students call load_mnist in their notebooks)."""
 
 
 def load_mnist(mnist_dir: str | os.PathLike | None = None) -> Mnist:
@@ -60,11 +61,13 @@ def load_mnist(mnist_dir: str | os.PathLike | None = None) -> Mnist:
 
 def _local_folder(explicit: str | os.PathLike | None) -> Path | None:
     """The local MNIST folder to use, or None to fall back to keras."""
-    for origin, value in (("argument", explicit), (MNIST_DIR_ENV, os.environ.get(MNIST_DIR_ENV))):
+    origins = (("l'argument de load_mnist", explicit),
+               (f"la variable {MNIST_DIR_ENV}", os.environ.get(MNIST_DIR_ENV)))
+    for origin, value in origins:
         if value:
             folder = Path(value).expanduser()
             if not folder.is_dir():
-                raise MnistError(f"MNIST folder {folder} (from {origin}) does not exist")
+                raise MnistError(f"le dossier MNIST {folder} (indiqué par {origin}) n'existe pas")
             return folder
     configured = configured_mnist_dir()
     if configured is not None and configured.is_dir():
@@ -82,7 +85,8 @@ def configured_mnist_dir(start: Path | None = None) -> Path | None:
                 with config_file.open("rb") as stream:
                     config = tomllib.load(stream)
             except tomllib.TOMLDecodeError as error:
-                raise MnistError(f"{config_file} is not valid TOML: {error}") from None
+                message = f"{config_file} n'est pas un fichier TOML valide : {error}"
+                raise MnistError(message) from None
             value = config.get("data", {}).get("mnist_dir")
             return (folder / value).resolve() if value else None
     return None
@@ -97,7 +101,9 @@ def _load_verified(folder: Path) -> dict[str, np.ndarray]:
     if npz.is_file():
         return _read_npz(npz)
     missing = ", ".join(name for name, path in sources.items() if path is None)
-    raise MnistError(f"MNIST folder {folder} has neither the IDX files ({missing}) nor mnist.npz")
+    raise MnistError(
+        f"le dossier MNIST {folder} ne contient ni les fichiers IDX ({missing}) ni mnist.npz"
+    )
 
 
 def _idx_file(folder: Path, name: str) -> Path | None:
@@ -135,16 +141,17 @@ def _read_idx(path: Path, name: str) -> np.ndarray:
         with opener(path, "rb") as stream:
             raw = stream.read()
     except (OSError, EOFError) as error:
-        raise MnistError(f"MNIST file {path} cannot be read: {error}") from None
+        raise MnistError(f"le fichier MNIST {path} ne peut pas être lu : {error}") from None
     found = hashlib.sha256(raw).hexdigest()
     if found != DIGESTS[name]:
         raise MnistError(
-            f"MNIST file {path} is corrupt: its SHA-256 is {found}, expected {DIGESTS[name]}"
+            f"le fichier MNIST {path} est corrompu : son SHA-256 est {found}, "
+            f"attendu {DIGESTS[name]}"
         )
     zero, dtype, ndim = struct.unpack(">HBB", raw[:4])
     shape = struct.unpack(f">{ndim}I", raw[4 : 4 + 4 * ndim])
     if zero != 0 or dtype != IDX_UBYTE:
-        raise MnistError(f"MNIST file {path} is not an unsigned-byte IDX file")
+        raise MnistError(f"le fichier MNIST {path} n'est pas un fichier IDX d'octets (uint8)")
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape).copy()
 
 
@@ -164,13 +171,18 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: np.array(npz[key]) for _, key in PARTS}
     except (OSError, ValueError, KeyError) as error:
-        raise MnistError(f"MNIST file {path} cannot be read: {error}") from None
+        raise MnistError(f"le fichier MNIST {path} ne peut pas être lu : {error}") from None
     for name, key in PARTS:
-        found = _idx_digest(arrays[key]) if arrays[key].dtype == np.uint8 else "not uint8"
+        if arrays[key].dtype != np.uint8:
+            raise MnistError(
+                f"le fichier MNIST {path} est corrompu ({key}) : type {arrays[key].dtype}, "
+                "attendu uint8"
+            )
+        found = _idx_digest(arrays[key])
         if found != DIGESTS[name]:
             raise MnistError(
-                f"MNIST file {path} is corrupt ({key}): its SHA-256 is {found}, "
-                f"expected {DIGESTS[name]}"
+                f"le fichier MNIST {path} est corrompu ({key}) : son SHA-256 est {found}, "
+                f"attendu {DIGESTS[name]}"
             )
     return arrays
 
@@ -186,8 +198,9 @@ def _load_from_keras() -> dict[str, np.ndarray]:
             keras.datasets.mnist.load_data()
         except Exception as error:  # keras raises bare Exception on download failures
             raise MnistError(
-                f"MNIST is not available locally and keras could not download it ({error}); "
-                f"set {MNIST_DIR_ENV} to a folder holding the MNIST files"
+                "MNIST n'est pas disponible sur cet ordinateur et keras n'a pas pu le "
+                f"télécharger ({error}) : il faut indiquer dans la variable d'environnement "
+                f"{MNIST_DIR_ENV} un dossier qui contient les fichiers de MNIST"
             ) from None
     return _read_npz(cached)
 
@@ -224,7 +237,8 @@ def main() -> None:
     """`python -m course_lib.data`: load MNIST once and say where it came from."""
     (x_train, y_train), (x_test, y_test) = load_mnist()
     folder = _local_folder(None)
-    print(f"MNIST from {folder or 'keras'}: x_train {x_train.shape}, x_test {x_test.shape}")
+    source = folder or "keras"
+    print(f"MNIST chargé depuis {source} : x_train {x_train.shape}, x_test {x_test.shape}")
 
 
 if __name__ == "__main__":

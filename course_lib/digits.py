@@ -18,6 +18,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
+from course_lib.checks._format import integer, shape_text
+
 ImageLike = str | os.PathLike | Image.Image | np.ndarray
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -54,7 +56,7 @@ def to_mnist(image: ImageLike) -> np.ndarray:
     gray, name = _read_gray(image)
     lo, hi = float(gray.min()), float(gray.max())
     if hi - lo < MIN_CONTRAST:
-        raise ValueError(f"{name} contains no digit: the image is blank")
+        raise ValueError(f"{name} ne contient aucun chiffre : elle est vierge")
     border = np.median(np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]]))
     if border - lo > hi - border:
         gray = 255.0 - gray
@@ -73,19 +75,21 @@ def load_digit_images(folder: str | os.PathLike) -> tuple[np.ndarray, np.ndarray
     Naming rule: a file's name starts with the digit it shows, followed by anything but another
     digit: `3_anne.png`, `7-02.jpg`, `0.png`; `12.png` is refused (label 1 or 12?). Returns
     images (N, 28, 28) uint8, labels (N,) uint8 and the paths. Every badly named, unreadable or
-    blank file is listed in one ValueError, so that all can be fixed at once.
+    blank file is listed in one ValueError, so that all can be fixed at once. Messages are in
+    French: students load their own digits in the notebooks.
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder")
+        raise FileNotFoundError(f"le dossier {folder} n'existe pas")
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
-        raise ValueError(f"{folder} holds no PNG or JPG image")
+        raise ValueError(f"le dossier {folder} ne contient aucune image PNG ou JPG")
     bad_names = [p.name for p in paths if not LABEL_RULE.match(p.name)]
     if bad_names:
         raise ValueError(
-            f"{folder}: a file name must start with the digit its image shows, then a non-digit "
-            f"(e.g. 3_anne.png, 7-02.jpg); rename: {', '.join(bad_names)}"
+            f"dans le dossier {folder}, le nom de chaque fichier doit commencer par le chiffre "
+            "que montre l'image, suivi d'un caractère qui n'est pas un chiffre (par exemple "
+            f"3_anne.png, 7-02.jpg) ; fichiers à renommer : {', '.join(bad_names)}"
         )
     images, problems = [], []
     for path in paths:
@@ -95,7 +99,9 @@ def load_digit_images(folder: str | os.PathLike) -> tuple[np.ndarray, np.ndarray
             problems.append(str(error))
     if problems:
         listing = "\n  ".join(problems)
-        raise ValueError(f"{len(problems)} image(s) of {folder} cannot be used:\n  {listing}")
+        count = integer(len(problems))
+        unusable = "image est inutilisable" if len(problems) == 1 else "images sont inutilisables"
+        raise ValueError(f"dans le dossier {folder}, {count} {unusable} :\n  {listing}")
     labels = np.array([int(p.name[0]) for p in paths], dtype=np.uint8)
     return np.stack(images), labels, paths
 
@@ -114,21 +120,29 @@ def _read_gray(image: ImageLike) -> tuple[np.ndarray, str]:
                 opened.load()
                 picture = ImageOps.exif_transpose(opened)  # phone photos store their rotation
         except FileNotFoundError:
-            raise FileNotFoundError(f"{path}: no such file") from None
+            raise FileNotFoundError(f"le fichier {path} n'existe pas") from None
         except (UnidentifiedImageError, OSError):
-            raise ValueError(f"{path} cannot be read as an image (PNG or JPG expected)") from None
-        return _pil_gray(picture), str(path)
+            raise ValueError(
+                f"le fichier {path} ne peut pas être lu comme une image (PNG ou JPG attendu)"
+            ) from None
+        return _pil_gray(picture), f"l'image {path}"
     if isinstance(image, Image.Image):
-        return _pil_gray(image), "the image"
+        return _pil_gray(image), "l'image"
     if isinstance(image, np.ndarray):
-        return _pil_gray(_array_to_pil(image)), "the image"
+        return _pil_gray(_array_to_pil(image)), "l'image"
     kind = type(image).__name__
-    raise TypeError(f"to_mnist expects a file path, a PIL image or a numpy array, not {kind}")
+    raise TypeError(
+        "to_mnist attend un chemin de fichier, une image PIL ou un tableau numpy "
+        f"(type reçu : {kind})"
+    )
 
 
 def _array_to_pil(array: np.ndarray) -> Image.Image:
     if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (1, 3, 4))):
-        raise ValueError(f"an image array is (H, W), (H, W, 3) or (H, W, 4), not {array.shape}")
+        raise ValueError(
+            f"le tableau de l'image a la forme {shape_text(array.shape)}, attendu "
+            "(hauteur, largeur), (hauteur, largeur, 3) ou (hauteur, largeur, 4)"
+        )
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
     if array.dtype == bool or np.issubdtype(array.dtype, np.floating):

@@ -79,7 +79,7 @@ def test_one_flipped_byte_gives_a_one_line_checksum_error(mnist_dir, tmp_path, m
     assert "\n" not in message
     assert str(folder / "t10k-images-idx3-ubyte.gz") in message
     assert data.DIGESTS["t10k-images-idx3-ubyte"] in message
-    assert "SHA-256 is " in message and "corrupt" in message
+    assert "SHA-256 est " in message and "corrompu" in message
 
 
 def test_corrupt_file_is_reported_even_when_a_good_copy_is_cached(mnist_dir, tmp_path):
@@ -87,7 +87,7 @@ def test_corrupt_file_is_reported_even_when_a_good_copy_is_cached(mnist_dir, tmp
     load_mnist(mnist_dir)  # fills the session cache with verified arrays
     folder = _corrupt_copy(mnist_dir, tmp_path, "train-labels-idx1-ubyte")
     (folder / "train-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8b not really gzip")
-    with pytest.raises(MnistError, match="cannot be read"):
+    with pytest.raises(MnistError, match="ne peut pas être lu"):
         load_mnist(folder)
 
 
@@ -97,7 +97,7 @@ def test_truncated_file_gives_the_checksum_error(mnist_dir, tmp_path, monkeypatc
     shutil.copytree(mnist_dir, folder)
     target = folder / "train-labels-idx1-ubyte.gz"
     target.write_bytes(gzip.compress(gzip.decompress(target.read_bytes())[:-10]))
-    with pytest.raises(MnistError, match=r"train-labels-idx1-ubyte\.gz is corrupt"):
+    with pytest.raises(MnistError, match=r"train-labels-idx1-ubyte\.gz est corrompu"):
         load_mnist(folder)
 
 
@@ -106,7 +106,7 @@ def test_corrupt_npz_is_refused(mnist_dir, tmp_path):
     x_test = x_test.copy()
     x_test[0, 0, 0] ^= 1
     np.savez(tmp_path / "mnist.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
-    with pytest.raises(MnistError, match=r"mnist\.npz is corrupt \(x_test\)"):
+    with pytest.raises(MnistError, match=r"mnist\.npz est corrompu \(x_test\)"):
         load_mnist(tmp_path)
 
 
@@ -125,16 +125,16 @@ def test_keras_cache_is_verified_and_never_downloaded_over(mnist_dir, tmp_path, 
     y_train[0] = (y_train[0] + 1) % 10
     np.savez(keras_datasets / "mnist.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
     before = (keras_datasets / "mnist.npz").read_bytes()
-    with pytest.raises(MnistError, match="corrupt"):
+    with pytest.raises(MnistError, match="corrompu"):
         load_mnist()
     assert (keras_datasets / "mnist.npz").read_bytes() == before
 
 
 def test_missing_folder_and_incomplete_folder(tmp_path, monkeypatch):
     monkeypatch.setenv(data.MNIST_DIR_ENV, str(tmp_path / "nowhere"))
-    with pytest.raises(MnistError, match=r"nowhere \(from COURSE_MNIST_DIR\) does not exist"):
+    with pytest.raises(MnistError, match=r"nowhere \(indiqué par la variable COURSE_MNIST_DIR\) n'existe pas"):
         load_mnist()
-    with pytest.raises(MnistError, match="neither the IDX files"):
+    with pytest.raises(MnistError, match="ne contient ni les fichiers IDX"):
         load_mnist(tmp_path)
 
 

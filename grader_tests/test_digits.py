@@ -75,18 +75,18 @@ def test_a_path_is_read_like_the_image(tmp_path: Path) -> None:
 
 
 def test_a_blank_image_is_refused_naming_the_file(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="contains no digit: the image is blank"):
+    with pytest.raises(ValueError, match="ne contient aucun chiffre : elle est vierge"):
         to_mnist(Image.new("RGB", (300, 200), (240, 238, 230)))
     Image.new("L", (120, 80), 200).save(tmp_path / "4_blank.png")
-    with pytest.raises(ValueError, match=r"4_blank\.png contains no digit"):
+    with pytest.raises(ValueError, match=r"4_blank\.png ne contient aucun chiffre"):
         to_mnist(tmp_path / "4_blank.png")
 
 
 def test_a_file_that_is_no_image_is_refused_naming_it(tmp_path: Path) -> None:
     (tmp_path / "3_notes.png").write_text("not a picture")
-    with pytest.raises(ValueError, match=r"3_notes\.png cannot be read as an image"):
+    with pytest.raises(ValueError, match=r"3_notes\.png ne peut pas être lu comme une image"):
         to_mnist(tmp_path / "3_notes.png")
-    with pytest.raises(ValueError, match=r"cannot be used:\n.*3_notes\.png cannot be read"):
+    with pytest.raises(ValueError, match=r"image est inutilisable :\n.*3_notes\.png ne peut pas être lu"):
         load_digit_images(tmp_path)
     with pytest.raises(FileNotFoundError, match="missing.png"):
         to_mnist(tmp_path / "missing.png")
@@ -116,17 +116,17 @@ def test_the_script_remakes_the_shipped_samples(tmp_path: Path) -> None:
 def test_badly_named_files_are_all_listed(tmp_path: Path) -> None:
     for name in ("3_anne.png", "7-02.png", "anne.png", "12.png"):
         seven().save(tmp_path / name)
-    with pytest.raises(ValueError, match="start with the digit") as error:
+    with pytest.raises(ValueError, match="doit commencer par le chiffre") as error:
         load_digit_images(tmp_path)
     assert "anne.png, 12.png" in str(error.value) or "12.png, anne.png" in str(error.value)
-    assert "3_anne.png" not in str(error.value).split("rename:")[1]
+    assert "3_anne.png" not in str(error.value).split("à renommer :")[1]
 
 
 def test_a_missing_or_empty_folder_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="no such folder"):
+    with pytest.raises(FileNotFoundError, match=r"le dossier .*absent n'existe pas"):
         load_digit_images(tmp_path / "absent")
     (tmp_path / "readme.txt").write_text("no images here")
-    with pytest.raises(ValueError, match="holds no PNG or JPG image"):
+    with pytest.raises(ValueError, match="ne contient aucune image PNG ou JPG"):
         load_digit_images(tmp_path)
 
 
