@@ -44,12 +44,13 @@ def diagnose(executed: Any, unanswered: set[str], titles: dict[str, str]) -> Dia
     """The causes in `executed` (the prepared notebook after its run); `unanswered`: the
     solution cells still holding the stub; `titles`: course_lib.titles.cell_titles of the release.
 
-    The cells between two tests are the second test's own: when all its answers there are
-    stubs, it is "not answered"; when one of them raised after a cause above, a knock-on."""
+    The cells between two tests are the second test's own: when one of its answers there is a
+    stub, it is "not answered" (the last one named, the nearest); when one of them raised
+    after a cause above, a knock-on."""
     found = Diagnosis()
     nearest: Cause | None = None  # the last stub or first error met so far
     stubs: list[Cause] = []  # the test's own answers still holding the stub
-    answers, raised = 0, False
+    raised = False
     previous_id = ""
     for cell in executed.cells:
         if EXPORT_MARK in cell.get("metadata", {}):
@@ -61,22 +62,22 @@ def diagnose(executed: Any, unanswered: set[str], titles: dict[str, str]) -> Dia
         if meta.get("grade") and not meta.get("solution"):  # a test cell
             if nearest is not None:
                 found.upstream[grade_id] = nearest
-            if stubs and len(stubs) == answers:
-                found.own_unanswered[grade_id] = stubs[0]
+            if stubs:
+                found.own_unanswered[grade_id] = stubs[-1]
             if raised:
                 found.own_raised.add(grade_id)
-            stubs, answers, raised = [], 0, False
+            stubs, raised = [], False
             continue
         if meta.get("solution") and grade_id in unanswered:
             found.unanswered.append(Cause(NOT_ANSWERED, grade_id, title))
         if cell.cell_type != "code":
             continue
-        answers += bool(meta.get("solution"))
         error = _error(cell)
         raised = raised or bool(error)
         if meta.get("solution") and grade_id in unanswered:
-            stubs.append(found.unanswered[-1])
-            nearest = found.unanswered[-1]
+            if error:  # a stub in a demonstration skipped by grading is no cause
+                stubs.append(found.unanswered[-1])
+                nearest = found.unanswered[-1]
         elif error and nearest is None:
             found.first_error = nearest = Cause(ERROR, grade_id, title, error)
     return found
