@@ -78,19 +78,21 @@ def _hidden_check_lines() -> set[str]:
 
 def test_a_dead_kernel_and_an_invalid_notebook_do_not_stop_the_batch(graded):
     kevin, ivan = _result(graded, "kevin"), _result(graded, "ivan")
-    # Its kernel dies in the loading cell: what the activations' test exported before still
-    # counts, no later test cell ran.
-    assert kevin["status"] == "kernel-died" and kevin["score"] == 1
+    # Its kernel dies in the loading cell: what the tests of the numpy functions exported
+    # before still counts, no later test cell ran.
+    assert kevin["status"] == "kernel-died" and kevin["score"] == 4
     statuses = {c["grade_id"]: c["status"] for c in kevin["cells"] if c["kind"] == "auto"}
-    assert statuses.pop("test_activations") == "passed" and set(statuses.values()) == {"missing"}
+    before = ("test_activations", "test_heaviside", "test_softmax", "test_cross_entropy")
+    assert [statuses.pop(t) for t in before] == ["passed"] * 4 and set(statuses.values()) == {"missing"}
     assert ivan["status"] == "invalid-notebook" and ivan["score"] == 0
     assert "cannot be read" in ivan["message"]
 
     paula, rita = _result(graded, "paula"), _result(graded, "rita")
     assert paula["status"] == rita["status"] == "graded"
     passed = {c["grade_id"] for c in paula["cells"] if c["status"] == "passed"}
-    assert passed == {"test_activations", "test_load", "test_prepare", "test_onehot"}
-    assert paula["score"] == 5 and rita["score"] == 0
+    assert passed == {"test_activations", "test_heaviside", "test_softmax", "test_cross_entropy",
+                      "test_load", "test_prepare", "test_onehot"}
+    assert paula["score"] == 8 and rita["score"] == 0
 
 
 def test_a_rerun_skips_graded_work_unless_changed_or_forced(graded, capsys):
@@ -107,7 +109,7 @@ def test_a_rerun_skips_graded_work_unless_changed_or_forced(graded, capsys):
     assert re.search(r"^rita\s+graded\s", out, flags=re.M)
     assert re.search(r"^paula\s+skipped\s", out, flags=re.M)
     code, out, _ = run(capsys, graded, "grade", "tp1_dense", "--student", "paula", "--force")
-    assert re.search(r"^paula\s+graded\s+5/24", out, flags=re.M)
+    assert re.search(r"^paula\s+graded\s+8/29", out, flags=re.M)
 
 
 def test_exports(graded, capsys):
@@ -119,9 +121,9 @@ def test_exports(graded, capsys):
         "early": "graded", "ivan": "invalid-notebook", "kevin": "kernel-died", "late": "graded",
         "paula": "graded", "rita": "graded",
     }
-    assert rows["paula"]["total"] == "5" and rows["paula"]["max_total"] == "24"
+    assert rows["paula"]["total"] == "8" and rows["paula"]["max_total"] == "29"
     detail = list(csv.DictReader((graded / "exports" / "grades-detail.csv").open()))
-    assert len(detail) == STUDENTS * 17  # 13 autograded cells and 4 written answers each
+    assert len(detail) == STUDENTS * 22  # 17 autograded cells and 5 written answers each
     # Untouched written answers get 0 from nbgrader; none of these students wrote one.
     assert not [r for r in detail if r["status"] == "manual-pending"]
     # Collected without a roster: no e-mail nor ID number that Moodle could match.
@@ -140,7 +142,7 @@ def test_feedback_never_shows_hidden_test_source(graded, capsys):
         assert not [line for line in secrets if line in text], page
         assert "HIDDEN TESTS" not in text and "ref_im_test" not in text
     paula = (graded / "feedback" / "paula" / "tp1_dense" / f"{NOTEBOOK[:-6]}.html").read_text()
-    assert "5 / 24" in paula
+    assert "8 / 29" in paula
 
 
 def test_formgraders_generate_feedback_writes_the_same_page_and_nothing_else(graded, capsys):
@@ -201,9 +203,9 @@ def test_a_late_submission_gets_the_late_penalty(graded):
     """course.toml's deadline reaches nbgrader, whose penalty ("zero" in nbgrader_config.py)
     takes the late student's points, in the stored result and in the gradebook."""
     early, late = _result(graded, "early"), _result(graded, "late")
-    assert (early["score"], early["late_penalty"]) == (5, 0)
-    assert (late["score"], late["late_penalty"]) == (0, 5)
+    assert (early["score"], early["late_penalty"]) == (8, 0)
+    assert (late["score"], late["late_penalty"]) == (0, 8)
     with open_gradebook(graded) as gradebook:
         late_submission = gradebook.find_submission("tp1_dense", "late")
-        assert (late_submission.score, late_submission.late_submission_penalty) == (5, 5)
+        assert (late_submission.score, late_submission.late_submission_penalty) == (8, 8)
         assert gradebook.find_submission("tp1_dense", "early").late_submission_penalty == 0

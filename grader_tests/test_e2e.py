@@ -23,12 +23,13 @@ pytestmark = pytest.mark.slow
 PRACTICALS = {
     "tp1_dense": {
         "autograded": {
-            "test_activations": 1, "test_load": 1, "test_prepare": 2, "test_onehot": 1,
-            "test_nb_params": 1, "test_architecture": 2, "test_compile": 1, "test_train": 2,
-            "test_save": 1, "test_predict": 1, "test_accuracy": 4, "test_build_nn": 1,
+            "test_activations": 1, "test_heaviside": 1, "test_softmax": 1, "test_cross_entropy": 1,
+            "test_load": 1, "test_prepare": 2, "test_onehot": 1, "test_nb_params": 1,
+            "test_architecture": 2, "test_compile": 1, "test_train": 2, "test_save": 1,
+            "test_predict": 1, "test_accuracy": 4, "test_one_predict": 1, "test_build_nn": 1,
             "test_own_prepare": 1,
         },
-        "manual": {"answer_activation", "answer_overfit", "answer_confusion", "answer_own"},
+        "manual": {"answer_activation", "answer_batch", "answer_overfit", "answer_confusion", "answer_own"},
         "faults": {
             "wrong_hidden_units": {"test_architecture": 2},
             # Its network learned pixels in [0, 255]: on the reference test set, prepared as
@@ -44,16 +45,27 @@ PRACTICALS = {
             # and spellings. The grading kernel has no network, yet it loses nothing.
             "keras_load_data": {},
             # Its loading cell downloads MNIST from a mirror: without network it raises, and
-            # every test that needs the data fails; the three that do not still pass.
+            # every test that needs the data fails; the six that do not (the numpy functions,
+            # build_nn, the course's own digits) still pass.
             "loading_cell_fails": {
                 "test_load": 1, "test_prepare": 2, "test_onehot": 1, "test_nb_params": 1,
                 "test_architecture": 2, "test_compile": 1, "test_train": 2, "test_save": 1,
-                "test_predict": 1, "test_accuracy": 4,
+                "test_predict": 1, "test_accuracy": 4, "test_one_predict": 1,
             },
-            # nb_params and the network left as released: nothing is trained.
+            # nb_params and the network left as released: nothing is trained, and no model
+            # predicts the single image.
             "two_stubs_left": {
                 "test_nb_params": 1, "test_architecture": 2, "test_compile": 1, "test_train": 2,
-                "test_save": 1, "test_predict": 1, "test_accuracy": 4,
+                "test_save": 1, "test_predict": 1, "test_accuracy": 4, "test_one_predict": 1,
+            },
+            # two_stubs_left (its network left as released, so that nothing trains and it grades
+            # in seconds) with a softmax that does not subtract each row's maximum (its public
+            # test passes, the drawn scores of ± 1000 overflow) and a Heaviside step with
+            # heaviside(0) = 0 (its public test fails).
+            "wrong_formulas": {
+                "test_heaviside": 1, "test_softmax": 1,
+                "test_nb_params": 1, "test_architecture": 2, "test_compile": 1, "test_train": 2,
+                "test_save": 1, "test_predict": 1, "test_accuracy": 4, "test_one_predict": 1,
             },
         },
         "architecture_message": (
@@ -63,11 +75,12 @@ PRACTICALS = {
     },
     "tp2_convol": {
         "autograded": {
-            "test_load": 1, "test_prepare": 2, "test_onehot": 1, "test_nb_params": 1,
+            "test_load": 1, "test_pool2x2": 1, "test_output_sizes": 2, "test_volume": 1,
+            "test_prepare": 2, "test_onehot": 1, "test_nb_params": 1,
             "test_architecture": 2, "test_compile": 1, "test_train": 2, "test_save": 1,
             "test_predict": 1, "test_accuracy": 4, "test_own_prepare": 1,
         },
-        "manual": {"answer_conv", "answer_padding", "answer_params", "answer_compare"},
+        "manual": {"answer_conv", "answer_pooling", "answer_padding", "answer_params", "answer_compare"},
         "faults": {
             # Keras adds the missing channel axis when it trains: only the layout is wrong.
             "no_channel_axis": {"test_prepare": 2},
@@ -77,6 +90,12 @@ PRACTICALS = {
             "undertrained": {"test_accuracy": 4},
             # The same network, each activation a layer of its own (ReLU, Activation, Softmax).
             "relu_layers_convnet": {},
+            # Undertrained's answers (no training to pay for), so it loses undertrained's
+            # accuracy points too; and its convolution's size forgets the stride (public test),
+            # its average pooling sums without dividing (public test), and its volume takes
+            # every map for a square: right on the public test's 28 × 28 maps, wrong on the
+            # heights and widths the hidden check draws.
+            "wrong_output_sizes": {"test_accuracy": 4, "test_output_sizes": 2, "test_pool2x2": 1, "test_volume": 1},
         },
         "architecture_message": (
             "valid_padding_first_conv",

@@ -67,7 +67,7 @@ def test_the_release_as_students_receive_it(tmp_path, mnist_dir):
     assert out.count("❌") == len(tests) and "✅" not in out
     for stub in ("« 1. Le neurone artificiel » (activations)", "« 3. Les données MNIST » (load)",
                  "« 5. Le réseau dense » (build)", "« Question 1 » (answer_activation)",
-                 "« Question 4 » (answer_own)"):
+                 "« Question 5 » (answer_own)"):
         assert f"{stub} : non répondu" in out
     assert out.rstrip().endswith(f"0 point sur {sum(t['points'] for t in tests):g} aux tests publics")
 
@@ -224,7 +224,7 @@ def test_tp1s_solution_passes_with_the_demonstrations_skipped(tmp_path, mnist_di
     assert run.returncode == 0, run.stdout + run.stderr
     assert_clean(run)
     assert notebook.read_bytes() == before
-    assert "❌" not in run.stdout and run.stdout.count("✅") == 13
+    assert "❌" not in run.stdout and run.stdout.count("✅") == 17
     assert "non répondu" not in run.stdout
-    assert run.stdout.rstrip().endswith("19 points sur 19 aux tests publics")
+    assert run.stdout.rstrip().endswith("23 points sur 23 aux tests publics")
     assert (tmp_path / "tp1_dense.keras").is_file()  # the notebook ran in its own folder

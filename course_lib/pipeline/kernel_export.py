@@ -98,7 +98,7 @@ def _save_array(folder: Path, key: str, value: Any, rows: list[int] | None) -> d
         rows = [row for row in rows if row < len(array)]
         meta["rows"] = rows
         array = array[rows]
-    np.save(folder / f"{key}.npy", np.ascontiguousarray(array), allow_pickle=False)
+    np.save(folder / f"{key}.npy", np.require(array, requirements="C"), allow_pickle=False)  # a number stays 0-d
     return meta
 
 

@@ -1,0 +1,214 @@
+"""TP1's hidden checks of the numpy formulas and of the single-image prediction, run as the
+verifier runs them: exports written by the kernel's exporter from a hand-made namespace (the
+student's functions and variables), then course_lib.pipeline.verify on that folder. Each case
+also runs the released notebook's own test cell on the same namespace: the verifier's public
+check must agree with it, or an honest student would be flagged as tampering."""
+
+from __future__ import annotations
+
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import nbformat  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from conftest import PROJECT  # noqa: E402
+
+from course_lib.pipeline.kernel_export import INDEX, _export  # noqa: E402
+from course_lib.pipeline.verify import verify  # noqa: E402
+from course_lib.specs.tp1_dense import CHECKS, ONE_IMAGE  # noqa: E402
+
+RELEASE = PROJECT / "release" / "tp1_dense" / "TP1_MNIST_dense.ipynb"
+
+
+def _released_test(grade_id: str) -> str:
+    [cell] = [c for c in nbformat.read(RELEASE, 4).cells if c.metadata["nbgrader"]["grade_id"] == grade_id]
+    return cell.source
+
+
+def graded(tmp_path, grade_id: str, namespace: dict, seed: int = 0) -> dict:
+    """The verifier's verdict on `grade_id` for a kernel whose namespace is `namespace`, after
+    checking that the notebook's public test agrees with the verifier's public check."""
+    items = CHECKS[grade_id].exports(np.random.default_rng(seed))
+    folder = tmp_path / grade_id
+    folder.mkdir(parents=True)
+    index = {}
+    for item in items:  # as kernel_export.run does it, on this namespace instead of __main__'s
+        try:
+            index[item["key"]] = _export(folder, item, namespace)
+        except Exception as error:
+            index[item["key"]] = {"error": f"{type(error).__name__}: {error}"[:300]}
+    (folder / INDEX).write_text(json.dumps(index))
+    request = {"assignment": "tp1_dense", "exports": {grade_id: items}, "points": {grade_id: 1}, "settings": {}}
+    verdict = verify(request, tmp_path)["cells"][grade_id]
+    try:
+        exec(_released_test(grade_id), {"np": np, **namespace})  # noqa: S102
+        kernel_passed = True
+    except Exception:
+        kernel_passed = False
+    assert verdict["public"] == kernel_passed, verdict
+    return verdict
+
+
+def full(verdict: dict) -> bool:
+    return verdict["points"] == 1 and verdict["message"] == ""
+
+
+def lost(verdict: dict, message: str) -> None:
+    assert (verdict["points"], verdict["message"]) == (0, message)
+
+
+# --- heaviside -------------------------------------------------------------------------------------
+
+def test_heaviside_right_answers_pass(tmp_path):
+    for i, heaviside in enumerate([lambda z: np.where(z >= 0, 1.0, 0.0), lambda z: np.heaviside(z, 1.0),
+                                   lambda z: z >= 0]):  # booleans are numbers too
+        assert full(graded(tmp_path / str(i), "test_heaviside", {"heaviside": heaviside}))
+
+
+def test_heaviside_wrong_at_zero_or_hard_coded(tmp_path):
+    lost(graded(tmp_path / "a", "test_heaviside", {"heaviside": lambda z: (z > 0).astype(float)}),
+         "heaviside(z) ne donne pas les bonnes valeurs (rappel : heaviside(0) vaut 1)")
+    lost(graded(tmp_path / "b", "test_heaviside", {"heaviside": lambda z: np.array([0.0, 1.0, 1.0])}),
+         "heaviside doit garder la forme de z")
+
+
+# --- softmax ---------------------------------------------------------------------------------------
+
+def stable_softmax(z):
+    exp_z = np.exp(z - z.max(axis=1, keepdims=True))
+    return exp_z / exp_z.sum(axis=1, keepdims=True)
+
+
+def test_softmax_right_answers_pass(tmp_path):
+    def keras_softmax(z):
+        return keras.ops.convert_to_numpy(keras.activations.softmax(keras.ops.convert_to_tensor(z), axis=-1))
+
+    for i, softmax in enumerate([stable_softmax, keras_softmax]):
+        assert full(graded(tmp_path / str(i), "test_softmax", {"softmax": softmax}))
+
+
+def test_an_unstable_softmax_passes_its_public_test_and_fails_on_large_scores(tmp_path):
+    def unstable(z):
+        exp_z = np.exp(z)
+        return exp_z / exp_z.sum(axis=1, keepdims=True)
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        verdict = graded(tmp_path, "test_softmax", {"softmax": unstable})
+    assert verdict["public"]
+    lost(verdict, "softmax donne des valeurs infinies ou NaN pour de grands scores (± 1000) : "
+                  "soustrais le maximum de chaque ligne avant l'exponentielle")
+
+
+def test_softmax_normalised_over_the_whole_array_or_hard_coded(tmp_path):
+    def whole(z):
+        exp_z = np.exp(z - z.max())
+        return exp_z / exp_z.sum()
+
+    lost(graded(tmp_path / "a", "test_softmax", {"softmax": whole}), "softmax(z) ne donne pas les bonnes valeurs")
+    expected = stable_softmax(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]))
+    lost(graded(tmp_path / "b", "test_softmax", {"softmax": lambda z: expected}),
+         "softmax doit garder la forme de z : une ligne de probabilités par ligne de scores")
+
+
+def test_softmax_rows_must_sum_to_one(tmp_path):
+    def exponentials_beyond_the_example(z):
+        return stable_softmax(z) if z.shape == (2, 3) else np.exp(z - z.max(axis=1, keepdims=True))
+
+    lost(graded(tmp_path, "test_softmax", {"softmax": exponentials_beyond_the_example}),
+         "les lignes de softmax(z) ne somment pas à 1 : normalise chaque ligne")
+
+
+def test_the_drawn_scores_change_at_each_grading():
+    first, second = (CHECKS["test_softmax"].exports(np.random.default_rng(seed)) for seed in (1, 2))
+    assert first[0] == second[0] and first[1]["args"] != second[1]["args"]
+    assert max(map(max, first[1]["args"][0])) > 700 and min(map(min, first[1]["args"][0])) < -700
+
+
+# --- cross_entropy ---------------------------------------------------------------------------------
+
+def clipped(y_true, y_pred, epsilon=1e-7):
+    return float(np.mean(-np.sum(y_true * np.log(np.clip(y_pred, epsilon, 1.0)), axis=1)))
+
+
+def test_cross_entropy_right_answers_pass(tmp_path):
+    def with_epsilon(y_true, y_pred):
+        return np.mean(-np.sum(y_true * np.log(y_pred + 1e-7), axis=1))
+
+    def keras_loss(y_true, y_pred):
+        return keras.ops.convert_to_numpy(keras.ops.mean(keras.losses.categorical_crossentropy(y_true, y_pred)))
+
+    for i, cross_entropy in enumerate([clipped, with_epsilon, keras_loss]):
+        assert full(graded(tmp_path / str(i), "test_cross_entropy", {"cross_entropy": cross_entropy}))
+
+
+def test_cross_entropy_without_epsilon_fails_on_zero_probabilities(tmp_path):
+    def without_epsilon(y_true, y_pred):
+        return np.mean(-np.sum(y_true * np.log(y_pred), axis=1))
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        verdict = graded(tmp_path, "test_cross_entropy", {"cross_entropy": without_epsilon})
+    assert verdict["public"]
+    lost(verdict, "cross_entropy doit rester finie et positive quand des probabilités valent 0 : "
+                  "ajoute un petit epsilon (ou np.clip) dans le logarithme")
+
+
+def test_cross_entropy_per_row_or_summed(tmp_path):
+    def per_row(y_true, y_pred):
+        return -np.sum(y_true * np.log(np.clip(y_pred, 1e-7, 1)), axis=1)
+
+    def summed(y_true, y_pred):
+        return -np.sum(y_true * np.log(np.clip(y_pred, 1e-7, 1)))
+
+    lost(graded(tmp_path / "a", "test_cross_entropy", {"cross_entropy": per_row}),
+         "cross_entropy doit renvoyer un seul nombre : la moyenne sur les lignes")
+    lost(graded(tmp_path / "b", "test_cross_entropy", {"cross_entropy": summed}),
+         "cross_entropy ne donne pas la bonne valeur : (-log 0.7 - log 0.5) / 2 ≈ 0.525")
+
+
+def test_cross_entropy_averaged_over_every_number_fails_with_ten_classes(tmp_path):
+    def mean_of_all(y_true, y_pred):  # right with the example's 3 classes only
+        return -3 * np.mean(y_true * np.log(np.clip(y_pred, 1e-7, 1)))
+
+    verdict = graded(tmp_path, "test_cross_entropy", {"cross_entropy": mean_of_all})
+    assert verdict["public"]
+    lost(verdict, "cross_entropy donne de mauvaises valeurs sur des probabilités tirées au hasard : "
+                  "moyenne sur les lignes de -Σ y log p")
+
+
+# --- one image -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def network():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
+
+
+@pytest.fixture(scope="module")
+def x_test():
+    return np.random.default_rng(0).random((ONE_IMAGE + 10, 784))
+
+
+def test_one_image_predicted_through_a_slice_passes(tmp_path, network, x_test):
+    for i, probabilities in enumerate([network.predict(x_test[ONE_IMAGE:ONE_IMAGE + 1], verbose=0),
+                                       network.predict(x_test[ONE_IMAGE][np.newaxis], verbose=0)]):
+        namespace = {"model": network, "x_test": x_test, "one_probabilities": probabilities}
+        assert full(graded(tmp_path / str(i), "test_one_predict", namespace))
+
+
+def test_another_image_or_a_missing_batch_axis_loses_the_point(tmp_path, network, x_test):
+    namespace = {"model": network, "x_test": x_test, "one_probabilities": network.predict(x_test[:1], verbose=0)}
+    lost(graded(tmp_path / "a", "test_one_predict", namespace),
+         f"one_probabilities n'est pas ce que model prédit pour l'image x_test[{ONE_IMAGE}:{ONE_IMAGE + 1}]")
+    namespace["one_probabilities"] = network.predict(x_test[ONE_IMAGE:ONE_IMAGE + 1], verbose=0)[0]
+    lost(graded(tmp_path / "b", "test_one_predict", namespace), "one_probabilities a la forme (10,), attendu (1, 10)")
+
+
+def test_one_image_without_a_model_is_not_exported(tmp_path, network, x_test):
+    verdict = graded(tmp_path, "test_one_predict", {"x_test": x_test})
+    assert verdict["missing"] and verdict["points"] == 0
+    assert verdict["message"] == "« one_probabilities » n'a pas pu être lu dans le notebook (NameError)"
