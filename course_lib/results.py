@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from course_lib.atomic import write_atomic
-from course_lib.titles import cell_titles
+from course_lib.titles import cell_phrase, cell_titles
 
 if TYPE_CHECKING:
     from course_lib.pipeline.diagnosis import Diagnosis
@@ -165,16 +165,11 @@ def explain(result: dict[str, Any], diagnosis: Diagnosis, verdicts: dict[str, di
             continue
         own, cause = diagnosis.own_unanswered.get(grade_id), diagnosis.upstream.get(grade_id)
         if own is not None:
-            cell.update(status=NOT_ANSWERED, message=f"{cell_name(own.title, own.grade_id)} n'est pas remplie")
+            cell.update(status=NOT_ANSWERED, message=f"{cell_phrase(own.title, own.grade_id)} n'est pas remplie")
         elif cause is not None:
             done = "n'est pas remplie" if cause.kind == NOT_ANSWERED else "a échoué"
-            cell.update(knock_on=True, message=f"non vérifié : {cell_name(cause.title, cause.grade_id)} "
+            cell.update(knock_on=True, message=f"non vérifié : {cell_phrase(cause.title, cause.grade_id)} "
                                                f"plus haut {done}, et cette vérification en dépend")
-
-
-def cell_name(title: str, grade_id: str) -> str:
-    """How a student's message names a cell: « its title » (its id, as the notebook's metadata has it)."""
-    return f"la cellule « {title} » ({grade_id})" if grade_id else f"la cellule « {title} »"
 
 
 def first_error_line(first: dict[str, str]) -> str:

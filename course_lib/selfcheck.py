@@ -20,7 +20,7 @@ from course_lib.checks._format import decimal, points_text
 from course_lib.errors import CourseError
 from course_lib.runtime import CELL_TIMEOUT
 from course_lib.stubs import still_stub
-from course_lib.titles import cell_titles
+from course_lib.titles import cell_phrase, cell_titles
 
 # Outputs kept for the whole notebook: far more than a practical prints, plots included; it
 # bounds the memory a runaway print loop takes. Past it the runner drops outputs, error
@@ -245,15 +245,17 @@ def format_report(report: CheckReport) -> str:
         lines.append(line + (f" : {test.message}" if test.message else ""))
     lines.append("")
     if report.first_error is not None:
-        lines.append(f"{_cell_name(report.first_error)} a échoué : {report.first_error.error} ; "
+        first = report.first_error
+        lines.append(f"{cell_phrase(first.title, first.grade_id, 'La')} a échoué : {first.error} ; "
                      "les vérifications qui suivent en dépendent.")
     if report.stopped is not None:
-        if report.stopped.reason == "timeout":
-            lines.append(f"{_cell_name(report.stopped)} a dépassé le temps limite de {report.cell_timeout} s "
-                         "par cellule : le calcul s'est arrêté là, les vérifications suivantes n'ont pas été "
-                         "exécutées.")
+        stopped = report.stopped
+        if stopped.reason == "timeout":
+            lines.append(f"{cell_phrase(stopped.title, stopped.grade_id, 'La')} a dépassé le temps limite de "
+                         f"{report.cell_timeout} s par cellule : le calcul s'est arrêté là, les vérifications "
+                         "suivantes n'ont pas été exécutées.")
         else:
-            lines.append(f"Le noyau Python s'est arrêté pendant {_cell_name(report.stopped, article='la')} "
+            lines.append(f"Le noyau Python s'est arrêté pendant {cell_phrase(stopped.title, stopped.grade_id)} "
                          "(mémoire épuisée ? os._exit ?) : les vérifications suivantes n'ont pas été exécutées.")
     if report.unanswered:
         lines.append(f"À compléter ({len(report.unanswered)}) :")
@@ -263,9 +265,3 @@ def format_report(report: CheckReport) -> str:
     lines.append(f"{points_text(report.points)} sur {decimal(report.max_points)} aux tests publics")
     return "\n".join(lines)
 
-
-def _cell_name(cell: Cell, article: str = "La") -> str:
-    """« La cellule « 3. Les données MNIST » (load) »; a cell the student added has no grade id."""
-    if not cell.grade_id:
-        return f"{article} cellule ajoutée après « {cell.title} »"
-    return f"{article} cellule « {cell.title} » ({cell.grade_id})"

@@ -16,6 +16,14 @@ QUESTION = re.compile(r"^\s*\*\*(?P<title>Question\s+\d+)\.?\*\*")
 HEADING = re.compile(r"^#{1,6}\s+(?P<title>.+?)\s*$", flags=re.M)
 
 
+def cell_phrase(title: str, grade_id: str, article: str = "la") -> str:
+    """How a French sentence names a cell: « la cellule « 3. Les données MNIST » (load) »; a
+    cell the student added has no grade id, and is named by the cell it follows."""
+    if not grade_id:
+        return f"{article} cellule ajoutée après « {title} »"
+    return f"{article} cellule « {title} » ({grade_id})"
+
+
 def cell_titles(notebook: Any) -> dict[str, str]:
     """grade_id → title, for every cell of `notebook` that has a grade_id."""
     titles: dict[str, str] = {}

@@ -88,3 +88,18 @@ def test_a_failure_on_data_that_was_exported_keeps_its_own_message():
                          "status": "failed", "message": "x_train a la forme ()", "knock_on": False}]}
     explain(result, found, {"test_prepare": {"missing": False}})
     assert result["cells"][0]["message"] == "x_train a la forme ()" and not result["cells"][0]["knock_on"]
+
+
+def test_a_cell_the_student_added_is_named_by_the_cell_it_follows():
+    executed = _notebook(
+        _code("load", "load()", solution=True),
+        _code(None, "im_train = im_train[:10] / O", error=("NameError", "name 'O' is not defined")),
+        _code("test_load", "check", grade=True, error=("AssertionError", "im_train a la forme (10, 28, 28)")),
+    )
+    found = diagnose(executed, set(), TITLES)
+    assert (found.first_error.grade_id, found.first_error.title) == ("", "Chargement")
+    result = {"cells": [{"grade_id": "test_load", "kind": "auto", "points": 0.0, "max_points": 1.0,
+                         "status": "failed", "message": "m", "knock_on": False}]}
+    explain(result, found, {"test_load": {"missing": True}})
+    assert result["cells"][0]["message"] == (
+        "non vérifié : la cellule ajoutée après « Chargement » plus haut a échoué, et cette vérification en dépend")

@@ -107,6 +107,8 @@ def course(tmp_path: Path) -> Path:
             "q_explain": (None, "manual-pending", ""),
         }), accuracy=0.88, seconds=64.0),
     ]
+    # bob's own cell, added after a given one, raised first: the page names it by that cell.
+    results[2]["first_error"] = {"grade_id": "", "title": "Préparer les données", "error": f"NameError: {SCRIPT}"}
     for item in results:
         write_result(root, item)
     (private_dir(root, TP1, "bob") / "predictions.json").write_text("[not the predictions")
@@ -281,6 +283,7 @@ def test_feedback_escapes_messages_and_explains_missing_plots(course, mnist_dir,
     assert [p.parts[-3] for p in paths] == ["alice", "bob", "carol", "dave"]
     bob = paths[1].read_text()
     assert SCRIPT not in bob and "&lt;script&gt;alert(1)&lt;/script&gt;" in bob
+    assert "La cellule ajoutée après « Préparer les données » a échoué" in bob
     assert "Pas de courbes" in bob
     assert "le modèle enregistré n&#39;a pas pu être évalué" in bob
     assert str(course) not in bob  # the server's paths stay on the server

@@ -30,6 +30,7 @@ from course_lib.instructor.views import (
     Exported, figure_data_uri, graded_results, output_path, render_html, write_html,
 )
 from course_lib.submissions import read_moodle_identity
+from course_lib.titles import cell_phrase
 from course_lib.results import (
     CELL_ERROR, CELL_TIMEOUT, ERROR, FAILED, INVALID_NOTEBOOK, KERNEL_DIED, MANUAL_PENDING,
     MISSING, NOT_ANSWERED, PARTIAL, PASSED, TIMEOUT, result_path,
@@ -136,6 +137,7 @@ def _page(root: Path, result: dict[str, Any]) -> dict[str, Any]:
     folder = result_path(root, result["assignment"], result["student"]).parent
     files = result.get("files") or {}
     accuracy_cells = [c for c in result["cells"] if c["grade_id"] == ACCURACY_CELL]
+    first = result.get("first_error")
     return {
         "assignment": result["assignment"],
         "student": result["student"],
@@ -150,7 +152,7 @@ def _page(root: Path, result: dict[str, Any]) -> dict[str, Any]:
              "status_text": "conséquence" if cell.get("knock_on") else CELL_STATUS.get(cell["status"], cell["status"])}
             for cell in result["cells"]
         ],
-        "first_error": result.get("first_error"),
+        "first_error": first and {"cell": cell_phrase(first["title"], first["grade_id"], "La"), "error": first["error"]},
         "unanswered": [f"{entry['title']} ({entry['grade_id']})" for entry in result.get("unanswered", [])],
         "accuracy": None if result["accuracy"] is None else percent(result["accuracy"]),
         "accuracy_message": accuracy_cells[0]["message"] if accuracy_cells else "",
