@@ -16,6 +16,7 @@ import re
 from course_lib.checks._format import percent
 from course_lib.instructor.export import export
 from course_lib.instructor.feedback import feedback_page
+from conftest import PROJECT
 from e2e import UNTOUCHED, lost, points
 
 pytestmark = pytest.mark.slow
@@ -125,6 +126,13 @@ def test_the_solution_gets_every_autograded_point(graded):
     assert f"précision {percent(result['accuracy'])} : au moins" in message
     assert result["files"] == {"history": "history.json", "model": "model.keras", "predictions": "predictions.json"}
     assert result["sandbox"] == "bubblewrap" and not result["tampered"], result["tampering"]
+
+
+def test_the_shipped_seed_on_one_thread_reaches_the_readmes_figure(graded):
+    """Two workers train on one thread each, where a seed trains differently than on the
+    calibration's two threads: the README gives that figure too, and it must hold."""
+    assignment, results = graded
+    assert f"`{assignment}` {100 * results['solution']['accuracy']:.2f} %" in (PROJECT / "README.md").read_text()
 
 
 def test_the_untouched_release_gets_no_autograded_point(graded):
