@@ -198,6 +198,11 @@ def test_activation_first_or_after_a_nonlinear_layer_stays_a_layer():
 def test_activation_function_objects_are_named():
     model = sequential((4,), Dense(3, activation=tf.nn.relu), Dense(2, activation=keras.activations.softmax))
     assert_architecture(model, [dense(3, "relu"), dense(2, "softmax")])
+    # TensorFlow's softmax is named softmax_v2: it reads as the softmax it is.
+    model = sequential((4,), Dense(3, activation=tf.nn.relu), Dense(2, activation=tf.nn.softmax))
+    assert_architecture(model, [dense(3, "relu"), dense(2, "softmax")])
+    model = sequential((4,), Dense(3, activation="relu"), Dense(2), Activation(tf.nn.log_softmax))
+    assert_architecture(model, [dense(3, "relu"), dense(2, "log_softmax")])
 
 
 def test_functional_model_matches_the_sequential_one():

@@ -212,3 +212,30 @@ def test_one_image_without_a_model_is_not_exported(tmp_path, network, x_test):
     verdict = graded(tmp_path, "test_one_predict", {"x_test": x_test})
     assert verdict["missing"] and verdict["points"] == 0
     assert verdict["message"] == "« one_probabilities » n'a pas pu être lu dans le notebook (NameError)"
+
+
+# --- the network, with TensorFlow's activation functions -------------------------------------------
+
+def test_a_network_with_tensorflows_activation_functions_keeps_its_points(tmp_path):
+    """activation=tf.nn.softmax is saved as TensorFlow's function `softmax_v2`: the verifier
+    loads it as Keras's softmax, and the network reads as the one asked for."""
+    import tensorflow as tf
+
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(784, activation=tf.nn.relu),
+                              keras.layers.Dense(10, activation=tf.nn.softmax)])
+    assert full(graded(tmp_path / "a", "test_architecture", {"model": model}))
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(784, activation=tf.nn.relu),
+                              keras.layers.Dense(10), keras.layers.Activation(tf.nn.softmax)])
+    assert full(graded(tmp_path / "b", "test_architecture", {"model": model}))
+
+
+def test_a_function_keras_does_not_know_is_still_refused(tmp_path):
+    import tensorflow as tf
+
+    from course_lib.pipeline.verify import load_model_safely
+
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(784, activation=tf.exp),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.save(tmp_path / "model.keras")
+    with pytest.raises(AssertionError, match=r"^le modèle utilise function \(builtins\), que le correcteur ne charge pas$"):
+        load_model_safely(tmp_path / "model.keras")

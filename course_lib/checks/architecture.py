@@ -37,6 +37,18 @@ _DESCRIPTIONS = {
 }
 
 
+# TensorFlow functions whose name is not their Keras activation's (activation=tf.nn.softmax):
+# the same function, so the same name. The verifier loads them as the Keras ones.
+TENSORFLOW_ACTIVATIONS = {"softmax_v2": "softmax", "log_softmax_v2": "log_softmax"}
+
+
+def activation_name(function: Any) -> str:
+    """An activation as activation="…" names it, whichever module the function came from
+    (keras.activations.relu, tf.nn.relu, tf.nn.softmax: "relu", "relu", "softmax")."""
+    name = getattr(function, "__name__", type(function).__name__)
+    return TENSORFLOW_ACTIVATIONS.get(name, name)
+
+
 def _plain(value: Any) -> Any:
     """Lists (e.g. from JSON) become tuples so that specs and signatures compare equal."""
     if isinstance(value, (list, tuple)):
@@ -50,8 +62,7 @@ def _layer_entry(layer: keras.layers.Layer) -> dict[str, Any]:
     entry: dict[str, Any] = {"kind": type(layer).__name__}
     entry.update({key: _plain(config[key]) for key in _CONFIG_FIELDS if key in config})
     if hasattr(layer, "activation"):
-        # A function's name also covers activation=tf.nn.relu or keras.activations.relu.
-        entry["activation"] = getattr(layer.activation, "__name__", type(layer.activation).__name__)
+        entry["activation"] = activation_name(layer.activation)
     entry["output_shape"] = tuple(layer.output.shape[1:])
     entry["params"] = layer.count_params()
     return entry
@@ -63,7 +74,7 @@ def _activation_layer(layer: keras.layers.Layer) -> str | None:
     activation= spells (ReLU(max_value=6), Softmax over another axis)."""
     kind, config = type(layer).__name__, layer.get_config()
     if kind == "Activation":
-        return getattr(layer.activation, "__name__", type(layer.activation).__name__)
+        return activation_name(layer.activation)
     if kind == "ReLU" and config.get("max_value") is None and not config.get("threshold"):
         return "leaky_relu" if config.get("negative_slope") else "relu"
     if kind == "LeakyReLU":
