@@ -1,13 +1,17 @@
 """Calibrate a practical's accuracy thresholds: grade its solution with several seeds.
 
 For each seed, the solution is graded exactly as students' work is, with `SEED = <seed>` in
-the seed cell (of the release, whose given cells grading runs, and of the solution): `course grade`, one submission at a time (TensorFlow on all the machine's cores, as a
-sequential `course grade` runs it), in a sandbox, the accuracy measured by the verifier on the
+the seed cell (of the release, whose given cells grading runs, and of the solution): `course
+grade`, one submission at a time, in a sandbox, the accuracy measured by the verifier on the
 reference MNIST test set; the model it kept is also measured on the shipped sample of
-non-MNIST digits. Prints mean, σ, min, 5th percentile, max, the shipped seed's value and the
+non-MNIST digits. TensorFlow trains on all the machine's cores, as a sequential `course grade`
+runs it; with `--parallel N`, N seeds are graded at once, each on its share of the cores, as
+`course grade --workers N` grades a class (a seed trains differently on another number of
+threads). Prints mean, σ, min, 5th percentile, max, the shipped seed's value and the
 suggested full threshold floor(mean − 3σ) to the percent, and writes them as JSON.
 
     python bench/calibrate.py tp1_dense --seeds 1234 $(seq 1 29)
+    python bench/calibrate.py tp2_convol --parallel 2 --seeds 1234 $(seq 1 29)
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import os
 import re
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -65,7 +71,8 @@ def sample_accuracy(model_path: Path) -> float:
     return accuracy(model, model_inputs(model, images), labels)
 
 
-def calibrate(*, assignment: str, seeds: list[int]) -> dict:
+def grade_seeds(*, assignment: str, seeds: list[int]) -> list[dict]:
+    """Grade the solution once per seed, one after the other, on the cores this process may use."""
     runs = []
     with tempfile.TemporaryDirectory() as scratch:
         course = copy_course(origin=PROJECT, folder=Path(scratch) / "course", assignments=[assignment],
@@ -87,13 +94,42 @@ def calibrate(*, assignment: str, seeds: list[int]) -> dict:
                          "sample_digits_accuracy": sample_accuracy(private / result["files"]["model"]),
                          "seconds": result["seconds"]})
             print(json.dumps(runs[-1]), flush=True)
+    return runs
+
+
+def grade_seeds_in_parallel(*, assignment: str, seeds: list[int], parallel: int) -> list[dict]:
+    """`parallel` processes of this script, each pinned to its share of the cores (TensorFlow
+    then trains on that many threads, as on a Dask worker of `course grade --workers`), each
+    grading every `parallel`-th seed in a course of its own; their runs come back as JSON lines."""
+    cores = sorted(os.sched_getaffinity(0))
+    share = len(cores) // parallel
+    children = [
+        subprocess.Popen([sys.executable, __file__, assignment, "--seeds", *map(str, seeds[part::parallel]),
+                          "--cores", *map(str, cores[part * share:(part + 1) * share])],
+                         stdout=subprocess.PIPE, text=True)
+        for part in range(parallel)
+    ]
+    outputs = [child.communicate()[0] for child in children]
+    if failed := [child.returncode for child in children if child.returncode != 0]:
+        raise SystemExit(f"a calibration process failed (exit {failed[0]})")
+    runs = [json.loads(line) for out in outputs for line in out.splitlines() if line.startswith("{")]
+    return sorted(runs, key=lambda run: seeds.index(run["seed"]))
+
+
+def calibrate(*, assignment: str, seeds: list[int], parallel: int = 1) -> dict:
+    if parallel == 1:
+        runs, threads = grade_seeds(assignment=assignment, seeds=seeds), len(os.sched_getaffinity(0))
+    else:
+        runs = grade_seeds_in_parallel(assignment=assignment, seeds=seeds, parallel=parallel)
+        threads = len(os.sched_getaffinity(0)) // parallel
     values = [run["accuracy"] for run in runs]
     samples = [run["sample_digits_accuracy"] for run in runs]
     mean, sigma = statistics.mean(values), statistics.stdev(values)
     shipped = shipped_seed(assignment)
     return {
         "assignment": assignment,
-        "threads": len(os.sched_getaffinity(0)),
+        "threads": threads,
+        "parallel": parallel,
         "runs": runs,
         "seeds": len(values),
         "mean": round(mean, 5),
@@ -116,8 +152,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignment")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    parser.add_argument("--parallel", type=int, default=1,
+                        help="seeds graded at once, each on its share of the cores (default 1: all cores)")
+    parser.add_argument("--cores", type=int, nargs="+", help=argparse.SUPPRESS)  # a --parallel child's cores
     args = parser.parse_args()
-    summary = calibrate(assignment=args.assignment, seeds=args.seeds)
+    if args.cores:
+        os.sched_setaffinity(0, args.cores)  # the kernels this process starts inherit it
+        grade_seeds(assignment=args.assignment, seeds=args.seeds)
+        return
+    if not 1 <= args.parallel <= len(os.sched_getaffinity(0)):
+        parser.error(f"--parallel must be between 1 and the {len(os.sched_getaffinity(0))} cores")
+    summary = calibrate(assignment=args.assignment, seeds=args.seeds, parallel=args.parallel)
     out = PROJECT / "bench" / "results" / f"calibration-{args.assignment}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(summary, indent=2) + "\n")
