@@ -20,7 +20,7 @@ from course_lib.instructor.export import export
 from course_lib.instructor.feedback import feedback
 from course_lib.instructor.report import report
 from course_lib.course import scripts_on_path
-from course_lib.results import private_dir, write_result
+from course_lib.results import private_dir, read_result, write_result
 
 PROJECT = Path(__file__).resolve().parents[1]
 TP1, TP2 = "tp1_dense", "tp2_convol"
@@ -107,8 +107,6 @@ def course(tmp_path: Path) -> Path:
             "q_explain": (None, "manual-pending", ""),
         }), accuracy=0.88, seconds=64.0),
     ]
-    # bob's own cell, added after a given one, raised first: the page names it by that cell.
-    results[2]["first_error"] = {"grade_id": "", "title": "Préparer les données", "error": f"NameError: {SCRIPT}"}
     for item in results:
         write_result(root, item)
     (private_dir(root, TP1, "bob") / "predictions.json").write_text("[not the predictions")
@@ -279,6 +277,10 @@ def test_feedback_page_shows_points_messages_and_the_graders_plots(course, mnist
 
 def test_feedback_escapes_messages_and_explains_missing_plots(course, mnist_dir, monkeypatch):
     monkeypatch.setenv("COURSE_MNIST_DIR", str(mnist_dir))
+    # bob's own cell, added after a given one, raised first: the page names it by that cell.
+    bob = read_result(course, TP1, "bob")
+    write_result(course, bob | {"first_error": {"grade_id": "", "title": "Préparer les données",
+                                                "error": f"NameError: {SCRIPT}"}})
     paths = feedback(course_dir=course, assignment=TP1)
     assert [p.parts[-3] for p in paths] == ["alice", "bob", "carol", "dave"]
     bob = paths[1].read_text()
