@@ -118,17 +118,16 @@ def grade_seeds_in_parallel(*, assignment: str, seeds: list[int], parallel: int)
 
 def calibrate(*, assignment: str, seeds: list[int], parallel: int = 1) -> dict:
     if parallel == 1:
-        runs, threads = grade_seeds(assignment=assignment, seeds=seeds), len(os.sched_getaffinity(0))
+        runs = grade_seeds(assignment=assignment, seeds=seeds)
     else:
         runs = grade_seeds_in_parallel(assignment=assignment, seeds=seeds, parallel=parallel)
-        threads = len(os.sched_getaffinity(0)) // parallel
     values = [run["accuracy"] for run in runs]
     samples = [run["sample_digits_accuracy"] for run in runs]
     mean, sigma = statistics.mean(values), statistics.stdev(values)
     shipped = shipped_seed(assignment)
     return {
         "assignment": assignment,
-        "threads": threads,
+        "threads": len(os.sched_getaffinity(0)) // parallel,
         "parallel": parallel,
         "runs": runs,
         "seeds": len(values),
