@@ -30,11 +30,11 @@ from course_lib.instructor.views import (
     Exported, figure_data_uri, graded_results, output_path, render_html, write_html,
 )
 from course_lib.submissions import read_moodle_identity
-from course_lib.titles import cell_phrase
 from course_lib.results import (
     CELL_ERROR, CELL_TIMEOUT, ERROR, FAILED, INVALID_NOTEBOOK, KERNEL_DIED, MANUAL_PENDING,
     MISSING, NOT_ANSWERED, PARTIAL, PASSED, TIMEOUT, result_path,
 )
+from course_lib.titles import cell_phrase
 
 ACCURACY_CELL = "test_accuracy"
 CELL_STATUS = {
