@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+TIMESTAMP_FILE = "timestamp.txt"
 REJECTION_FILE = "rejection.json"
 MOODLE_FILE = "moodle.json"
 UNIDENTIFIED = "_unidentified"
@@ -34,11 +35,40 @@ def submitted_students(root: Path, assignment: str) -> list[str]:
 
 
 def submission_digest(folder: Path) -> str:
-    """SHA-256 of a submission folder's files (names and contents): unchanged work is skipped."""
+    """SHA-256 of a submission folder's files (names and contents): unchanged work is skipped.
+    The tree is walked without recursion and links are not followed (nbgrader's exchange
+    copies a student's whole folder, whatever it holds)."""
+    files, folders = [], [folder]
+    while folders:
+        for entry in os.scandir(folders.pop()):
+            if entry.is_dir(follow_symlinks=False):
+                folders.append(Path(entry.path))
+            elif entry.is_file(follow_symlinks=False):
+                files.append(Path(entry.path))
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted(files):
+        name = str(path.relative_to(folder)).encode(errors="surrogateescape")
+        digest.update(name + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def submission_time(folder: Path) -> datetime | None:
+    """When the submission in `folder` was made (UTC, naive, as nbgrader keeps it), from its
+    timestamp.txt; None when there is none; ValueError, one line, when it is not a time
+    (nbgrader's exchange copies the student's own file)."""
+    from nbgrader.utils import parse_utc
+
+    path = folder / TIMESTAMP_FILE
+    if not os.path.lexists(path):
+        return None
+    try:
+        if path.is_symlink() or not path.is_file():
+            raise OSError("not a regular file")
+        with path.open("rb") as stream:
+            text = stream.read(200).decode("utf-8").strip()
+        return parse_utc(text)
+    except (OSError, ValueError, OverflowError) as error:
+        raise ValueError(f"{TIMESTAMP_FILE} is not a submission time ({type(error).__name__})") from None
 
 
 @dataclass(frozen=True)

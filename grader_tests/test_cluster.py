@@ -7,6 +7,7 @@ import io
 import os
 import time
 import zipfile
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -45,7 +46,7 @@ def test_the_key_is_stable_and_covers_what_the_run_depends_on():
 
 
 def test_an_entry_is_found_only_under_its_key_and_whole(tmp_path):
-    execution = {"report": {"notebook": {}}, "seconds": 12.5, "timed_out": False, "oom_killed": False,
+    execution = {"report": {"notebook": {}}, "runner_exit": 0, "seconds": 12.5, "timed_out": False, "oom_killed": False,
                  "exports": b"PK-zip-bytes"}
     requests = {"test_load": [{"key": "x", "kind": "value", "expr": "x"}]}
     cache.store(tmp_path, "k1", execution, requests)
@@ -63,13 +64,16 @@ def test_exports_travel_as_regular_files_only(tmp_path):
     cell.mkdir(parents=True)
     (cell / "index.json").write_text("{}")
     (cell / "x.npy").write_bytes(b"\x93NUMPY")
+    (cell / "unasked.npy").write_bytes(b"x" * 1000)  # no item of the request names it
     (cell / "link.npy").symlink_to(tmp_path / "secret")
     (cell / "back\\slash.npy").write_bytes(b"x")  # a name the zip could not give back
     (cell / b"\xff.npy".decode("utf-8", "surrogateescape")).write_bytes(b"x")
     (cell / "folder").mkdir()
     (exports_dir(work) / "test_other").mkdir()
     (exports_dir(work) / "test_other" / "index.json").write_text("{}")
-    packed = pack_exports(work, ["test_load", "test_missing"])
+    items = [{"key": "x", "kind": "array", "expr": "x"}, {"key": "link", "kind": "array", "expr": "y"},
+             {"key": "folder", "kind": "file", "expr": "f"}]
+    packed = pack_exports(work, {"test_load": items, "test_missing": items})
     assert sorted(zipfile.ZipFile(io.BytesIO(packed)).namelist()) == ["test_load/index.json", "test_load/x.npy"]
     target = tmp_path / "target"
     target.mkdir()
@@ -137,16 +141,30 @@ def test_groups_left_by_killed_graders_are_swept_once_stale(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([fresh.name, busy.name, other.name])
 
 
-def test_scratch_folders_left_by_killed_graders_are_swept_once_stale(tmp_path):
-    from course_lib.pipeline.execute import RUN_SCRATCH, VERIFIER_LIFETIME, VERIFIER_SCRATCH, sweep_scratch
+def deep_tree(folder: Path, levels: int) -> None:
+    """`levels` nested folders in `folder`, made through file descriptors (their path is far
+    longer than any system call takes)."""
+    fd = os.open(folder, os.O_RDONLY)
+    for _ in range(levels):
+        os.mkdir("d", dir_fd=fd)
+        inner = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    os.close(fd)
 
-    old_run, old_verifier = tmp_path / f"{RUN_SCRATCH}old", tmp_path / f"{VERIFIER_SCRATCH}old"
-    in_use, other = tmp_path / f"{VERIFIER_SCRATCH}in-use", tmp_path / "someone-else"
+
+def test_scratch_folders_left_by_killed_graders_are_swept_once_stale(tmp_path):
+    from course_lib.pipeline import scratch
+
+    old_run, old_verifier = tmp_path / f"{scratch.RUN}old", tmp_path / f"{scratch.VERIFIER}old"
+    in_use, other = tmp_path / f"{scratch.VERIFIER}in-use", tmp_path / "someone-else"
     for folder in (old_run, old_verifier, in_use, other):
         (folder / "work").mkdir(parents=True)
         (folder / "work" / "notebook.ipynb").write_text("{}")
-    long_ago = time.time() - VERIFIER_LIFETIME - 60
+    deep_tree(old_run / "work", 3000)  # deeper than Python's recursion limit
+    (old_run / "work" / "locked").mkdir(mode=0o000)  # a folder a notebook made unreadable
+    long_ago = time.time() - scratch.LIFETIME - 60
     for folder in (old_run, old_verifier, other):
         os.utime(folder, (long_ago, long_ago))
-    sweep_scratch(tmp_path)
+    scratch.sweep(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([in_use.name, other.name])

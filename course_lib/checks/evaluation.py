@@ -12,8 +12,11 @@ from .models import model_input_shape, require_model
 
 
 # Images per call of the model: large enough that calling it costs little beside the
-# arithmetic (256 took 0.3 s more per TP1 submission), small enough for a convnet's activations.
+# arithmetic (256 took 0.3 s more per TP1 submission), small enough for a convnet's activations:
+# fewer for a model whose layers output more, so that one call holds at most BATCH_VALUES
+# numbers per layer (256 MB of float32).
 BATCH = 2000
+BATCH_VALUES = 64_000_000
 
 
 def accuracy(model: Any, x: Any, labels: Any, batch_size: int = BATCH) -> float:
@@ -46,6 +49,7 @@ def predicted_classes(model: Any, x: Any, labels: Any, batch_size: int = BATCH) 
             f"le modèle prend des entrées de forme {shape_text(expected)}, "
             f"mais les données de test ont la forme {shape_text(data.shape)}"
         )
+    batch_size = min(batch_size, max(1, BATCH_VALUES // _largest_output(model)))
     predictions = np.concatenate([
         np.asarray(model(data[start : start + batch_size], training=False))
         for start in range(0, len(data), batch_size)
@@ -56,6 +60,17 @@ def predicted_classes(model: Any, x: Any, labels: Any, batch_size: int = BATCH) 
             "attendu (N, nombre de classes)"
         )
     return predictions.argmax(axis=1)
+
+
+def _largest_output(model: Any) -> int:
+    """The most numbers one of the model's layers outputs for one image (1 when unknown)."""
+    sizes = [1]
+    for layer in getattr(model, "layers", []):
+        try:
+            sizes.append(int(np.prod([d for d in layer.output.shape[1:] if d])))
+        except (AttributeError, ValueError, TypeError):
+            continue
+    return max(sizes)
 
 
 def model_inputs(model: Any, images: Any) -> Any:

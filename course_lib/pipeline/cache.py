@@ -22,6 +22,7 @@ from typing import Any
 from course_lib.atomic import write_atomic
 
 ENTRY, EXPORTS = "execution.json", "exports.zip"
+RUN = ("report", "runner_exit", "seconds", "timed_out", "oom_killed")  # how the run went
 RUNTIME = ("tensorflow", "keras", "numpy", "nbclient", "ipykernel", "nbformat")
 
 
@@ -69,11 +70,11 @@ def load(folder: Path, key: str) -> tuple[dict[str, Any], list] | None:
         exports = (folder / EXPORTS).read_bytes()
     except (OSError, ValueError):
         return None
-    if not isinstance(entry, dict) or not {"report", "seconds", "timed_out", "oom_killed", "requests"} <= set(entry):
+    if not isinstance(entry, dict) or not {*RUN, "requests"} <= set(entry):
         return None  # another version's entry
     if entry.get("key") != key or entry.get("exports_sha256") != hashlib.sha256(exports).hexdigest():
         return None  # another submission's, or cut short while being written
-    execution = {name: entry[name] for name in ("report", "seconds", "timed_out", "oom_killed")}
+    execution = {name: entry[name] for name in RUN}
     return {**execution, "exports": exports}, entry["requests"]
 
 
@@ -81,7 +82,7 @@ def store(folder: Path, key: str, execution: dict[str, Any], requests: dict[str,
     """Keep `execution` (run with export `requests`) under `key`, replacing the entry before;
     each file is written whole, then renamed (a reader never sees half of one)."""
     folder.mkdir(parents=True, exist_ok=True)
-    entry = {name: execution[name] for name in ("report", "seconds", "timed_out", "oom_killed")}
+    entry = {name: execution[name] for name in RUN}
     entry.update(key=key, requests=requests, exports_sha256=hashlib.sha256(execution["exports"]).hexdigest())
     write_atomic(folder / EXPORTS, execution["exports"])
     write_atomic(folder / ENTRY, json.dumps(entry).encode())

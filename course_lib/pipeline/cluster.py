@@ -30,6 +30,7 @@ from distributed.comm import get_address_host
 from course_lib.errors import CourseError
 from course_lib.pipeline.execute import Verifiers, run_job
 from course_lib.pipeline.jobs import Pending
+from course_lib.safe_text import printable
 
 PLUGIN = "course-verifiers"
 ALLOWED_FAILURES = 2  # a job is tried on at most 3 workers
@@ -133,7 +134,7 @@ def failure_message(error: BaseException) -> str:
     if isinstance(error, KilledWorker):
         return ("grading failed: its job killed the Dask workers that ran it, more times than the "
                 "scheduler's distributed.scheduler.allowed-failures")
-    return f"grading failed: {traceback.format_exception_only(error)[-1].strip()}"
+    return f"grading failed: {printable(traceback.format_exception_only(error)[-1].strip())[:500]}"
 
 
 def grade_on_worker(job: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from course_lib.pipeline.prepare import EXPORT_MARK
 from course_lib.results import NOT_ANSWERED
+from course_lib.safe_text import printable
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 ERROR = "error"
@@ -89,5 +90,5 @@ def _error(cell: Any) -> str:
         if output.get("output_type") == "error":
             text = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip().rstrip(":")
             line = ANSI.sub("", text).splitlines()[0] if text else "Error"
-            return line[:300]
+            return printable(line)[:300]
     return ""

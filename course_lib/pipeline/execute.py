@@ -4,7 +4,10 @@
 machine): it takes a job of plain data (the prepared notebook, the submitted notebook's bytes,
 the verifier's request, the limits; built by course_lib.pipeline.jobs) and returns plain data:
 the execution (the runner's report, how the run ended, the exported files as one zip) and the
-verifier's verdicts with the grader's files as bytes. It reads no course folder and writes
+verifier's verdicts with the grader's files as bytes. A run is two sandboxes, each its own
+user: the notebook's kernel (course_lib.pipeline.kernel_main), whose folder holds the notebook
+and what it writes, and the runner (course_lib.pipeline.runner), which sends it the cells
+through the kernel's sockets and reports what they did; the kernel cannot reach the runner. It reads no course folder and writes
 nothing that outlives it, so workers need no view of the course, the gradebook or the results:
 the coordinator (course_lib.pipeline.grade) turns the answer into the result and records it.
 A job that carries a cached execution (course_lib.pipeline.cache) skips the run: only the
@@ -21,26 +24,30 @@ import shutil
 import sys
 import tempfile
 import threading
-import time
 import zipfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from course_lib.errors import CourseError
-from course_lib.pipeline.kernel_export import exports_dir
+from course_lib.pipeline import scratch
+from course_lib.pipeline.kernel_export import INDEX, export_names, exports_dir
 from course_lib.pipeline.sandbox import Limits, Mounts, Running, start
+from course_lib.pipeline.verify import PROGRESS
 
 HISTORY, MODEL, PREDICTIONS = "history.json", "model.keras", "predictions.json"
-RUNNER, VERIFIER = "course_lib.pipeline.runner", "course_lib.pipeline.verify"
+KERNEL, RUNNER, VERIFIER = "course_lib.pipeline.kernel_main", "course_lib.pipeline.runner", "course_lib.pipeline.verify"
 VERIFIER_SECONDS = 600  # the verifier's time for one submission
-VERIFIER_LIFETIME = 7 * 24 * 3600  # it serves a whole batch
 MAX_OUTPUT_BYTES = 4 << 20
-MAX_EXPORT_BYTES = 1 << 30
+VERIFIER_KILLED = ("les données exportées pour cette vérification ont fait échouer le correcteur "
+                   "(mémoire ou temps dépassés) : elle est refusée")
+MAX_EXPORT_BYTES = 256 << 20  # a submission's exports in all (TP2's solution: about 40 MB)
 # This interpreter, by a path that exists in the sandbox too (no "..": its folders are not there).
 PYTHON = os.path.abspath(sys.executable)
-# The scratch folders of runs and verifiers, in the host's temporary folder.
-RUN_SCRATCH, VERIFIER_SCRATCH = "course-grade-", "course-verify-"
+# The kernel's sockets, in the one folder its sandbox shares with the runner's.
+SOCKETS = "/run/kernel"
+# The runner's own bounds: nbclient, the notebook and at most MAX_OUTPUT_BYTES of outputs.
+RUNNER_MEMORY_MB, RUNNER_PIDS, RUNNER_DISK_MB = 1024, 64, 64
 
 
 def run_job(job: dict[str, Any], verifiers: Verifiers) -> dict[str, Any]:
@@ -71,21 +78,55 @@ def worker_settings(job: dict[str, Any]) -> dict[str, Any]:
 
 
 def _execute(job: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
-    """The sandboxed run of the prepared notebook, in a scratch folder removed afterwards."""
-    with tempfile.TemporaryDirectory(prefix=RUN_SCRATCH) as scratch:
-        work = Path(scratch) / "work"
-        work.mkdir()
-        (work / job["notebook_name"]).write_bytes(job["notebook_bytes"])
-        with _start(RUNNER, job["assignment"], work, settings, job["sandbox"], specs=False) as runner:
-            outcome = runner.finish(json.dumps({
-                "notebook": job["prepared"], "cell_timeout": settings["cell_timeout"],
-                "max_output_bytes": MAX_OUTPUT_BYTES,
-            }).encode())
+    """The sandboxed run of the prepared notebook: the kernel's sandbox and the runner's, in
+    a scratch folder removed afterwards (the notebook's folder: a bounded tmpfs, as root)."""
+    limits, sandbox = settings["limits"], job["sandbox"]
+    with scratch.scratch_folder(scratch.RUN) as folder:
+        sockets, runner_home = folder / "kernel", folder / "runner"
+        sockets.mkdir(mode=0o755)
+        runner_home.mkdir(mode=0o700)
+        with scratch.bounded_folder(folder / "work", size_mb=limits.disk_mb) as work:
+            (work / job["notebook_name"]).write_bytes(job["notebook_bytes"])
+            inside = SOCKETS if sandbox else str(sockets)
+            connection = _connection(inside)
+            (sockets / "connection.json").write_text(json.dumps(connection))
+            kernel = _start(KERNEL, job["assignment"], work, settings, sandbox, specs=False,
+                            arguments=[f"{inside}/connection.json"], rw={str(sockets): SOCKETS})
+            alive, ended = os.pipe()  # `ended` is closed when the kernel's sandbox ends
+            watcher = threading.Thread(target=_close_when_done, args=(kernel, ended), daemon=True)
+            watcher.start()
+            try:
+                runner_limits = replace(limits, memory_mb=RUNNER_MEMORY_MB, max_pids=RUNNER_PIDS,
+                                        disk_mb=RUNNER_DISK_MB)
+                runner = start([PYTHON, "-I", "-m", RUNNER], mounts=Mounts(work=runner_home, ro={str(sockets): SOCKETS}),
+                               limits=runner_limits, env={}, sandbox=sandbox, pass_fds=[alive])
+                outcome = runner.finish(json.dumps({
+                    "notebook": job["prepared"], "cell_timeout": settings["cell_timeout"],
+                    "max_output_bytes": MAX_OUTPUT_BYTES, "connection": connection, "alive_fd": alive,
+                }).encode())
+            finally:
+                os.close(alive)
+                oom = kernel.stop()
+                watcher.join()
+            exports = pack_exports(work, job["request"]["exports"])
         return {
-            "report": _parse(outcome.stdout), "seconds": outcome.seconds,
-            "timed_out": outcome.timed_out, "oom_killed": outcome.oom_killed,
-            "exports": pack_exports(work, list(job["request"]["exports"])),
+            # A report counts only from a runner that ended by itself, and well.
+            "report": _parse(outcome.stdout) if outcome.returncode == 0 else None,
+            "runner_exit": outcome.returncode, "seconds": outcome.seconds,
+            "timed_out": outcome.timed_out, "oom_killed": oom or outcome.oom_killed, "exports": exports,
         }
+
+
+def _connection(folder: str) -> dict[str, Any]:
+    """The kernel's connection: ZeroMQ over IPC files in `folder`, a fresh key."""
+    ports = {f"{name}_port": number for number, name in enumerate(("shell", "iopub", "stdin", "control", "hb"), 1)}
+    return {"transport": "ipc", "ip": f"{folder}/kernel", **ports, "key": secrets.token_hex(32),
+            "signature_scheme": "hmac-sha256", "kernel_name": "python3"}
+
+
+def _close_when_done(kernel: Running, fd: int) -> None:
+    kernel.process.wait()
+    os.close(fd)
 
 
 class Verifiers:
@@ -123,15 +164,15 @@ class Verifier:
 
     def __init__(self, assignment: str, settings: dict[str, Any], sandbox: bool) -> None:
         self.assignment, self.settings, self.sandbox = assignment, settings, sandbox
-        sweep_scratch(Path(tempfile.gettempdir()))  # once per batch and worker, not per run
-        self.folder = Path(tempfile.mkdtemp(prefix=VERIFIER_SCRATCH))
+        scratch.sweep()  # once per batch and worker, not per run
+        self.folder = Path(tempfile.mkdtemp(prefix=scratch.VERIFIER))
         self.lock = threading.Lock()  # one request at a time
         self.running = self._start()
 
     def _start(self) -> Running:
         # Made again if a sweep took it: a worker may keep this verifier past its lifetime.
         self.folder.mkdir(mode=0o700, exist_ok=True)
-        limits = replace(self.settings["limits"], wall_seconds=VERIFIER_LIFETIME)
+        limits = replace(self.settings["limits"], wall_seconds=scratch.LIFETIME)
         return _start(VERIFIER, self.assignment, self.folder, self.settings, self.sandbox,
                       specs=True, limits=limits)
 
@@ -142,58 +183,69 @@ class Verifier:
         try:
             unpack_exports(exports, folder)
             with self.lock:
-                answer = self.running.ask(json.dumps({**request, "folder": folder.name}).encode(),
-                                          VERIFIER_SECONDS)
-                if answer is None:
-                    reason = self.running.stderr_tail().strip().splitlines()[-1:] or ["no answer"]
-                    self.running = self._start()
-                    raise CourseError(f"the verifier failed: {reason[0][:300]}")
-            verdicts = json.loads(answer)
-            return verdicts, _grader_files(folder, verdicts.get("predictions"))
+                verdicts = self._ask(request, folder.name)
+            return verdicts, _grader_files(folder, verdicts)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
+    def _ask(self, request: dict[str, Any], folder: str) -> dict[str, Any]:
+        """The verifier's verdicts on `request`. When it dies or hangs, the check it was in
+        (its progress line on stderr) is asked again of a fresh verifier; if that one dies on
+        it too, the submission's data for that check is what kills a verifier: the check is
+        refused (`refused`), and the others are asked. A death outside any check is the
+        grader's failure."""
+        exports, refused, suspects = dict(request["exports"]), {}, set()
+        while True:
+            line = json.dumps({**request, "exports": exports, "folder": folder}).encode()
+            answer = self.running.ask(line, VERIFIER_SECONDS)
+            if answer is not None:
+                verdicts = json.loads(answer)
+                verdicts["cells"].update(refused)
+                return {**verdicts, "refused": sorted(refused)}
+            tail = self.running.stderr_tail().strip().splitlines()
+            checks = [entry[len(PROGRESS):] for entry in tail if entry.startswith(PROGRESS)]
+            self.running = self._start()
+            culprit = checks[-1] if checks else None
+            if culprit not in exports:
+                raise CourseError(f"the verifier failed: {(tail[-1:] or ['no answer'])[0][:300]}")
+            if culprit in suspects:
+                refused[culprit] = {"points": 0.0, "public": False, "message": VERIFIER_KILLED,
+                                    "missing": False, "seconds": 0.0}
+                del exports[culprit]
+            suspects.add(culprit)
+
     def close(self) -> None:
-        self.running.__exit__()
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def sweep_scratch(folder: Path) -> None:
-    """Remove the scratch folders that killed graders left in `folder` (a SIGKILL leaves its
-    temporary folders, with a submission's notebook and exports), once older than any grading
-    process keeps one (a verifier's lifetime): a folder still in use is never touched."""
-    now = time.time()
-    for prefix in (RUN_SCRATCH, VERIFIER_SCRATCH):
-        for path in folder.glob(f"{prefix}*"):
-            try:
-                if not path.is_symlink() and path.is_dir() and now - path.stat().st_mtime > VERIFIER_LIFETIME:
-                    shutil.rmtree(path, ignore_errors=True)
-            except OSError:
-                pass
+        self.running.stop()
+        scratch.remove(self.folder)
 
 
 def _start(module: str, assignment: str, work: Path, settings: dict[str, Any], sandbox: bool,
-           *, specs: bool, limits: Limits | None = None) -> Running:
-    """Start the runner or the verifier in its own sandbox, MNIST visible read-only (the
-    grader's own cache may be private: each sandbox verifies MNIST into a cache in its /tmp);
-    only the verifier sees the hidden checks (course_lib.specs). With a share of the cores,
-    TensorFlow and its math libraries use that many threads."""
+           *, specs: bool, limits: Limits | None = None, arguments: tuple | list = (),
+           rw: dict[str, str] | None = None) -> Running:
+    """Start the notebook's kernel or the verifier in its own sandbox, MNIST visible read-only
+    (the grader's own cache may be private: each sandbox verifies MNIST into a cache in its
+    /tmp); only the verifier sees the hidden checks (course_lib.specs). With a share of the
+    cores, TensorFlow and its math libraries use that many threads. The kernel's output goes
+    nowhere: what its cells print reaches the runner as messages, bounded there."""
     mnist = settings["mnist_dir"]
     env = {"COURSE_MNIST_DIR": str(mnist), "COURSE_LIB_CACHE": "/tmp/course_lib-cache"}
     if settings.get("threads"):
         threads = str(settings["threads"])
         env.update(TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS=threads,
                    OMP_NUM_THREADS=threads)
-    if module == RUNNER:
+    if module == KERNEL:
         env["NBGRADER_EXECUTION"] = "autograde"
-    mounts = Mounts(work=work, ro={str(mnist): str(mnist)}, show_specs=specs)
-    # -I: the working folder (the student's files, or their exports) is not on the import path.
-    return start([PYTHON, "-I", "-m", module, assignment], mounts=mounts, limits=limits or settings["limits"],
-                 env=env, sandbox=sandbox, interactive=module == VERIFIER)
+        command = [PYTHON, "-m", module, *arguments]  # the notebook imports from its folder, as in Jupyter
+    else:
+        # -I: the working folder (the exports) is not on the import path.
+        command = [PYTHON, "-I", "-m", module, assignment]
+    mounts = Mounts(work=work, ro={str(mnist): str(mnist)}, rw=rw or {}, show_specs=specs)
+    return start(command, mounts=mounts, limits=limits or settings["limits"], env=env, sandbox=sandbox,
+                 interactive=module == VERIFIER, quiet=module == KERNEL)
 
 
 def _parse(stdout: bytes) -> dict[str, Any] | None:
-    """The runner's report, or None when it has none (killed, or its output was forged away)."""
+    """The runner's report, or None when its output is not one."""
     try:
         ran = json.loads(stdout)
     except ValueError:
@@ -202,27 +254,35 @@ def _parse(stdout: bytes) -> dict[str, Any] | None:
     return ran if isinstance(ran, dict) and keys <= set(ran) and isinstance(ran["notebook"], dict) else None
 
 
-def pack_exports(work: Path, grade_ids: list[str]) -> bytes:
-    """The exports of the requested cells as one zip (`<grade_id>/<name>`): regular files
-    only, never through a link (the folder is the student's), at most MAX_EXPORT_BYTES."""
-    source, left = work, MAX_EXPORT_BYTES
-    packed = io.BytesIO()
+def pack_exports(work: Path, requests: dict[str, list[dict[str, Any]]]) -> bytes:
+    """The exports the verifier asked for as one zip (`<grade_id>/<name>`): for each test
+    cell, its index and the files of its items only; regular files only, never through a link
+    (the folder is the student's); at most MAX_EXPORT_BYTES in all, counted by their length
+    (what the zip and the cache keep, whatever the sandbox's disk held: a sparse file is as
+    long as it says)."""
+    left, packed = MAX_EXPORT_BYTES, io.BytesIO()
     with zipfile.ZipFile(packed, "w", zipfile.ZIP_STORED) as archive:
-        for part in exports_dir(work).relative_to(work).parts:
-            source = source / part
-            if source.is_symlink() or not source.is_dir():
-                return packed.getvalue()
-        for grade_id in grade_ids:
-            cell = source / grade_id
+        for grade_id, items in requests.items() if _real_folder(work, exports_dir(work)) else ():
+            cell = exports_dir(work) / grade_id
             if cell.is_symlink() or not cell.is_dir():
                 continue
-            for path in sorted(cell.iterdir()):
-                size = path.lstat().st_size
-                if path.is_symlink() or not path.is_file() or size > left or not _plain_name(path.name):
+            for name in sorted(export_names(items) | {INDEX}):
+                path = cell / name
+                if path.is_symlink() or not path.is_file() or path.lstat().st_size > left:
                     continue
-                left -= size
-                archive.write(path, f"{grade_id}/{path.name}")
-    return packed.getvalue()
+                left -= path.lstat().st_size
+                archive.write(path, f"{grade_id}/{name}")
+    return packed.getvalue()  # the archive is closed: whole, even when empty
+
+
+def _real_folder(top: Path, folder: Path) -> bool:
+    """`folder` (below `top`) is a folder, reached through no symbolic link."""
+    path = top
+    for part in folder.relative_to(top).parts:
+        path = path / part
+        if path.is_symlink() or not path.is_dir():
+            return False
+    return True
 
 
 def _plain_name(name: str) -> bool:
@@ -242,10 +302,11 @@ def unpack_exports(exports: bytes, target: Path) -> None:
             (target / parts[0] / parts[1]).write_bytes(archive.read(entry))
 
 
-def _grader_files(verify_dir: Path, predictions: list[int] | None) -> dict[str, bytes]:
+def _grader_files(verify_dir: Path, verdicts: dict[str, Any]) -> dict[str, bytes]:
     """For the feedback pages (course_lib.instructor.feedback), as plain data: the training
     history (numbers only), the classes the verifier's run of the trained model predicted for
-    the test set; and the trained model itself, for the instructor."""
+    the test set; and the trained model itself, for the instructor, only when the verifier
+    loaded it and measured its accuracy (a refused archive is never kept)."""
     files = {}
     try:
         entry = json.loads((verify_dir / "test_train" / "index.json").read_text()).get("history", {})
@@ -253,9 +314,9 @@ def _grader_files(verify_dir: Path, predictions: list[int] | None) -> dict[str, 
         files[HISTORY] = json.dumps(curves).encode()
     except (OSError, ValueError, TypeError, AttributeError, KeyError, RecursionError):
         pass  # no usable history: the page says so
-    if predictions is not None:
-        files[PREDICTIONS] = json.dumps(predictions).encode()
+    if verdicts["predictions"] is not None:
+        files[PREDICTIONS] = json.dumps(verdicts["predictions"]).encode()
     model = verify_dir / "test_accuracy" / "model.keras"
-    if model.is_file() and not model.is_symlink():
+    if verdicts["accuracy"] is not None and model.is_file() and not model.is_symlink():
         files[MODEL] = model.read_bytes()
     return files

@@ -27,7 +27,8 @@ from course_lib.pipeline.cluster import failure_message, runner
 from course_lib.pipeline.jobs import Pending, clear_outputs, finish, make_job
 from course_lib.pipeline.record import record
 from course_lib.pipeline.sandbox import bubblewrap
-from course_lib.submissions import submission_digest, submitted_students
+from course_lib.safe_text import printable
+from course_lib.submissions import submission_digest, submitted_dir, submitted_students
 
 SKIPPED = "skipped"
 
@@ -66,7 +67,7 @@ def grade(
             def done(result: dict[str, Any], status: str | None = None, message: str | None = None) -> None:
                 summaries[result["student"]] = _summary(result, status or result["status"],
                                                         message or result["message"])
-                bar.set_postfix_str(result["student"])
+                bar.set_postfix_str(printable(result["student"]))
                 bar.update()
 
             pendings = _pendings(root, assignment, todo, force, settings, sandbox, use_cache, done)
@@ -99,26 +100,32 @@ def _pendings(root: Path, assignment: str, todo: list[str], force: bool, setting
     """The jobs to run, made one at a time as the runner asks; what needs no job (unchanged
     work, an unreadable notebook, a failure to make the job) is finished here, through `done`."""
     for student in todo:
-        digest = submission_digest(root / "submitted" / student / assignment)
+        digest = ""
         try:
-            previous = R.read_result(root, assignment, student)
-            unchanged = previous["submission_sha256"] == digest and previous["status"] != R.ERROR
-        except (TypeError, KeyError, ValueError):  # none, or unreadable: graded again
-            unchanged = False
-        if unchanged and not force:
-            done(previous, SKIPPED, "already graded, unchanged (--force grades it again)")
-            continue
-        try:
+            digest = submission_digest(submitted_dir(root, student, assignment))
+            previous = _previous(root, assignment, student)
+            if previous and previous["submission_sha256"] == digest and previous["status"] != R.ERROR and not force:
+                done(previous, SKIPPED, "already graded, unchanged (--force grades it again)")
+                continue
             pending = make_job(root=root, assignment=assignment, student=student, settings=settings,
                                sandbox=sandbox, use_cache=use_cache)
-        except Exception as error:  # the batch goes on; the instructor sees why
+            if pending.job is None:  # nothing can run: no earlier run's notebook or files stay
+                clear_outputs(root, assignment, student)
+                done(_store(root, pending.result))
+                continue
+        except Exception as error:  # noqa: BLE001 (the batch goes on; the instructor sees why)
             done(_store(root, _failed(root, assignment, student, digest, error)))
             continue
-        if pending.job is None:  # nothing can run: no earlier run's notebook or files stay
-            clear_outputs(root, assignment, student)
-            done(_store(root, pending.result))
-        else:
-            yield pending
+        yield pending
+
+
+def _previous(root: Path, assignment: str, student: str) -> dict[str, Any] | None:
+    """The stored result, if it can be read (else it is graded again)."""
+    try:
+        previous = R.read_result(root, assignment, student)
+        return previous if isinstance(previous, dict) and {"submission_sha256", "status"} <= set(previous) else None
+    except (OSError, ValueError):
+        return None
 
 
 def _result(root: Path, pending: Pending, answer: dict[str, Any] | BaseException) -> dict[str, Any]:
@@ -134,10 +141,19 @@ def _result(root: Path, pending: Pending, answer: dict[str, Any] | BaseException
 
 
 def _store(root: Path, result: dict[str, Any]) -> dict[str, Any]:
-    """Record `result` in the gradebook, then write it: a result on disk is a finished one."""
-    record(root, result)
-    R.write_result(root, result)
-    return result
+    """Record `result` in the gradebook, then write it: a result on disk is a finished one. A
+    failure here is this submission's `error` (graded again by the next run), never the batch's."""
+    try:
+        record(root, result)
+        R.write_result(root, result)
+        return result
+    except Exception as error:  # noqa: BLE001
+        failed = R.with_status(result, R.ERROR, failure_message(error).replace("grading failed", "recording failed"))
+        try:
+            R.write_result(root, failed)
+        except Exception:  # noqa: BLE001 (nothing can be written: the summary still says why)
+            pass
+        return failed
 
 
 def _failed(root: Path, assignment: str, student: str, digest: str, error: BaseException) -> dict:
@@ -145,8 +161,8 @@ def _failed(root: Path, assignment: str, student: str, digest: str, error: BaseE
     gradebook keeps no earlier score, nor formgrader an earlier run's notebook), and the reason."""
     import nbformat
 
-    clear_outputs(root, assignment, student)
     try:
+        clear_outputs(root, assignment, student)
         release = released_notebook(root, assignment)
         result = R.empty_result(student, assignment, digest, nbformat.read(release, 4), release.stem)
     except Exception:  # the release itself is unreadable: a result without cells

@@ -27,9 +27,10 @@ from course_lib.course import released_notebook
 from course_lib.errors import CourseError
 from course_lib.pipeline import cache
 from course_lib.pipeline.diagnosis import diagnose
-from course_lib.pipeline.execute import HISTORY, MODEL, PREDICTIONS
+from course_lib.pipeline.execute import HISTORY, MAX_OUTPUT_BYTES, MODEL, PREDICTIONS
+from course_lib.pipeline.inert import rebuilt_notebook
 from course_lib.pipeline.prepare import kernel_verdicts, prepare, read_submission, without_exports
-from course_lib.submissions import submission_digest
+from course_lib.submissions import submission_digest, submission_time, submitted_dir
 from course_lib.titles import cell_titles
 
 CACHE_FOLDER = "execution"
@@ -48,12 +49,13 @@ class Pending:
     titles: dict[str, str] = field(default_factory=dict)  # grade_id → title (course_lib.titles)
     key: str = ""
     cached: bool = False
+    release: Any = None  # the released notebook
 
 
 def make_job(*, root: Path, assignment: str, student: str, settings: dict[str, Any], sandbox: bool,
              use_cache: bool = True) -> Pending:
     """The job grading submitted/<student>/<assignment>/, or its final result if unreadable."""
-    submitted = root / "submitted" / student / assignment
+    submitted = submitted_dir(root, student, assignment)
     release_path = released_notebook(root, assignment)
     notebooks = sorted(submitted.glob("*.ipynb"))
     if not notebooks:
@@ -61,6 +63,10 @@ def make_job(*, root: Path, assignment: str, student: str, settings: dict[str, A
     release = nbformat.read(release_path, as_version=4)
     result = R.empty_result(student, assignment, submission_digest(submitted), release, release_path.stem)
     result["sandbox"] = "bubblewrap" if sandbox else "none (--unsafe-no-sandbox)"
+    try:
+        submission_time(submitted)
+    except ValueError as error:  # graded all the same; the instructor checks when it came
+        result["notes"].append(f"{error}: no late penalty could be applied")
     try:
         if notebooks[0].is_symlink():  # never followed: it could lead to the gradebook
             raise ValueError("the submitted notebook is a symbolic link")
@@ -78,7 +84,7 @@ def make_job(*, root: Path, assignment: str, student: str, settings: dict[str, A
     hit = cache.load(R.private_dir(root, assignment, student) / CACHE_FOLDER, key) if use_cache else None
     execution, requests = hit if hit else (None, _draw_requests(assignment))
     prepared = prepare(release, submission, requests)
-    result["notes"] = prepared.notes
+    result["notes"] += prepared.notes
     job = {
         "assignment": assignment, "student": student, "sandbox": sandbox, "fingerprint": cache.fingerprint(),
         "notebook_name": release_path.name, "notebook_bytes": notebook_bytes, "prepared": prepared.notebook,
@@ -86,7 +92,7 @@ def make_job(*, root: Path, assignment: str, student: str, settings: dict[str, A
         "request": _request(assignment, requests, release, settings), "execution": execution,
     }
     return Pending(student, job, result, prepared.test_cells, prepared.unanswered, cell_titles(release), key,
-                   cached=hit is not None)
+                   cached=hit is not None, release=release)
 
 
 def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> dict[str, Any]:
@@ -100,7 +106,7 @@ def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> dict[str, An
     if not pending.cached and ran and not (execution["timed_out"] or execution["oom_killed"]):
         # Only a run that ended by itself: a time limit met on a busy machine is not replayed.
         cache.store(private / CACHE_FOLDER, pending.key, execution, job["request"]["exports"])
-    executed = nbformat.from_dict(ran["notebook"] if ran else job["prepared"])
+    executed = rebuilt_notebook(job["prepared"], ran["notebook"] if ran else None, pending.release, MAX_OUTPUT_BYTES)
     output_dir = clear_outputs(root, assignment, student)
     output_dir.mkdir(parents=True)
     nbformat.write(without_exports(executed), output_dir / job["notebook_name"])
@@ -111,9 +117,11 @@ def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> dict[str, An
                   verify_seconds=round(sum(v["seconds"] for v in verdicts["cells"].values()), 1))
     status, message = _status(execution)
     if ran is None and not (execution["oom_killed"] or execution["timed_out"]):
-        # Only the notebook's own code can end the runner without a report (e.g. by killing it
-        # to hide what its test cells said): its points stand, the submission is flagged.
-        result["notes"].append("the run ended without the runner's report (killed from the notebook?)")
+        # The runner is out of the notebook's reach: a run without its report (or with one from
+        # a runner that did not end well) is not trusted. Its points stand, it is flagged.
+        result["notes"].append(f"the runner ended without a usable report (exit status {execution['runner_exit']})")
+    result["notes"] += [f"cell {grade_id}: its exports killed the verifier twice (refused)"
+                        for grade_id in verdicts["refused"]]
     unfinished = {ran["timeout_cell"], ran["dead_cell"]} if ran else set()
     kernel = kernel_verdicts(executed, pending.test_cells, unfinished) if ran else {}
     R.fill_cells(result, verdicts["cells"], kernel)
@@ -150,20 +158,21 @@ def _draw_requests(assignment: str) -> dict[str, list[dict[str, Any]]]:
 
 
 def _late_penalty(root: Path, assignment: str, student: str, score: float) -> float:
-    """nbgrader's late-submission rule (nbgrader_config.py) after course.toml's due date."""
+    """nbgrader's late-submission rule (nbgrader_config.py) after course.toml's due date; none
+    when the submission has no readable time (make_job's note says so)."""
     from nbgrader.plugins import LateSubmissionPlugin
-    from nbgrader.utils import parse_utc
 
     from course_lib.course import due_date, nbgrader_config
 
-    due, stamp = due_date(root, assignment), root / "submitted" / student / assignment / "timestamp.txt"
-    if due is None or not stamp.is_file():
+    due = due_date(root, assignment)
+    try:
+        stamp = submission_time(submitted_dir(root, student, assignment))
+    except ValueError:
         return 0.0
-    late = (parse_utc(stamp.read_text().strip()) - due).total_seconds()
-    if late <= 0:
+    if due is None or stamp is None or (stamp - due).total_seconds() <= 0:
         return 0.0
     plugin = LateSubmissionPlugin(config=nbgrader_config(root))
-    return float(plugin.late_submission_penalty(student, score, late) or 0.0)
+    return float(plugin.late_submission_penalty(student, score, (stamp - due).total_seconds()) or 0.0)
 
 
 def _spec(assignment: str) -> Any:
@@ -193,7 +202,7 @@ def _status(execution: dict[str, Any]) -> tuple[str, str]:
     if execution["timed_out"]:
         return R.TIMEOUT, "the notebook went over the sandbox's time limit"
     if ran is None:
-        return R.KERNEL_DIED, "the notebook's run ended without a report (killed, or it exited)"
+        return R.KERNEL_DIED, "the run ended without the runner's report"
     if ran["kernel_died"]:
         return R.KERNEL_DIED, "the kernel died while running the notebook (crash, os._exit, memory)"
     if ran["timeout_cell"] is not None:

@@ -136,6 +136,18 @@ def _plain(value: Any, depth: int) -> Any:
     return None
 
 
+def export_names(items: list[dict[str, Any]]) -> set[str]:
+    """The file names `run` may write for `items` (beside INDEX): what the grader packs."""
+    names = set()
+    for item in items:
+        key = item["key"]
+        if item["kind"] == "file":
+            names.add(f"{key}{Path(item['expr']).suffix}")
+        else:
+            names |= {f"{key}.npy", f"{key}.keras"}
+    return names
+
+
 def exports_dir(work: str | os.PathLike) -> Path:
     """Where the exports of a run are, seen from outside the sandbox."""
     return Path(work) / ".grader" / "exports"

@@ -9,14 +9,15 @@ from typing import Any
 
 from course_lib import results as R
 from course_lib.gradebook import open_gradebook
+from course_lib.submissions import submission_time, submitted_dir
 
 
 def record(root: Path, result: dict[str, Any]) -> None:
     """Store `result`'s automatic scores in the gradebook; manual grades already given stay."""
-    from nbgrader.utils import parse_utc
-
-    timestamp_file = root / "submitted" / result["student"] / result["assignment"] / "timestamp.txt"
-    timestamp = parse_utc(timestamp_file.read_text().strip()) if timestamp_file.is_file() else None
+    try:
+        timestamp = submission_time(submitted_dir(root, result["student"], result["assignment"]))
+    except ValueError:  # the result's notes say so; the gradebook keeps no time
+        timestamp = None
     cells = {(c["notebook"], c["grade_id"]): c for c in result["cells"]}
     with open_gradebook(root) as gradebook:
         gradebook.update_or_create_student(result["student"])

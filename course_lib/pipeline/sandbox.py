@@ -3,15 +3,17 @@
 The sandbox has its own user, PID, network, IPC, UTS and mount namespaces: no network but its
 own loopback, no view of the host's processes, read-only views of the Python installation,
 the virtual environment, course_lib (its `specs` package, the hidden checks, hidden under an
-empty folder unless asked for) and the data it is given; one writable folder, `/home/sandbox` (its home and working directory); an
-empty `/tmp`. Limits: memory and processes through a cgroup (rlimits where no cgroup can be
-written), CPU time, file size, open files, and a wall clock after which every process of the
-sandbox is killed. When the command returns, nothing it started survives: the PID namespace
-dies with its first process, and the cgroup is emptied.
+empty folder unless asked for) and the data it is given; writable: its folder `/home/sandbox`
+(its home and working directory), the folders it is given (the kernel's sockets) and an empty
+`/tmp` of at most `disk_mb`. A seccomp filter (course_lib.pipeline.seccomp) refuses tracing,
+key rings, new namespaces and mounts. Limits: memory and processes through a cgroup (rlimits
+where no cgroup can be written), CPU time, file size, open files, and a wall clock after which
+every process of the sandbox is killed. When the command returns, nothing it started
+survives: the PID namespace dies with its first process, and the cgroup is emptied.
 
-Run as root, bubblewrap makes the mounts and `setpriv` then drops to an unprivileged uid
-(`nobody`) with no capabilities and `no_new_privs`; run as another user, the sandbox is a
-user namespace of that user.
+Run as root, bubblewrap makes the mounts and `setpriv` then drops to a uid leased for this
+sandbox alone (course_lib.pipeline.uids), with no capabilities and `no_new_privs`; run as
+another user, the sandbox is a user namespace of that user, one per sandbox.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ from pathlib import Path
 
 import course_lib
 from course_lib.errors import CourseError
+from course_lib.pipeline import seccomp, uids
 from course_lib.pipeline.cgroups import Cgroup
 
-SANDBOX_UID = SANDBOX_GID = 65534  # nobody / nogroup
+SANDBOX_UID = SANDBOX_GID = 65534  # nobody / nogroup: the user inside a user namespace
 WORK = "/home/sandbox"  # must not hold any host path mounted read-only
 HOME = WORK
 # Host folders the interpreter and its libraries need, read-only (those that exist).
@@ -52,6 +55,7 @@ class Limits:
     cpu_seconds: int = 3600
     wall_seconds: float = 1800.0
     file_size_mb: int = 512
+    disk_mb: int = 1024  # the notebook's folder (a tmpfs, as root) and /tmp, each
     open_files: int = 1024
     stdout_mb: int = 64
 
@@ -71,10 +75,12 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Mounts:
-    """What the sandbox sees besides the system: `ro` host path → sandbox path; `work` is /work."""
+    """What the sandbox sees besides the system: `work` as /home/sandbox, and host path →
+    sandbox path, read-only (`ro`) or writable (`rw`)."""
 
     work: Path
     ro: Mapping[str, str] = field(default_factory=dict)
+    rw: Mapping[str, str] = field(default_factory=dict)
     show_specs: bool = False
 
 
@@ -91,20 +97,34 @@ def bubblewrap() -> str:
 
 def start(
     command: Sequence[str], *, mounts: Mounts, limits: Limits, env: Mapping[str, str],
-    sandbox: bool = True, interactive: bool = False,
+    sandbox: bool = True, interactive: bool = False, pass_fds: Sequence[int] = (), quiet: bool = False,
 ) -> Running:
     """Start `command` (its paths as seen inside) in a new sandbox; `Running.finish` gives it
     its standard input and waits, or, `interactive`, `Running.ask` sends it one line at a time
-    and reads its one-line answers. Without `sandbox` (--unsafe-no-sandbox), the same command
-    runs with the same limits in `mounts.work`, but without any namespace."""
+    and reads its one-line answers. `pass_fds` stay open in it; `quiet`: its output goes
+    nowhere (a notebook's kernel could write without end). Without `sandbox`
+    (--unsafe-no-sandbox), the same command runs with the same limits in `mounts.work`, but
+    without any namespace."""
     if not sandbox:
         env = {**_base_env(), "HOME": str(mounts.work), **env}
-        return Running([*command], limits, env, mounts.work, interactive)
-    arguments = _bwrap_arguments(mounts, env) + list(command)
-    if os.geteuid() == 0:
-        os.chown(mounts.work, SANDBOX_UID, SANDBOX_GID)
-        arguments = _as_root(arguments)
-    return Running(arguments, limits, None, None, interactive)
+        return Running([*command], limits, env, mounts.work, interactive, pass_fds, quiet)
+    lease = uids.lease() if os.geteuid() == 0 else None
+    rules = seccomp.filter_fd() if seccomp.supported() else None
+    try:
+        arguments = _bwrap_arguments(mounts, env, limits, rules) + list(command)
+        if lease is not None:
+            for folder in (mounts.work, *map(Path, mounts.rw)):
+                os.chown(folder, lease.uid, lease.uid)
+            arguments = _as_root(arguments, lease.uid)
+        fds = (*pass_fds, *([rules] if rules is not None else []))
+        return Running(arguments, limits, None, None, interactive, fds, quiet, lease)
+    except BaseException:
+        if lease is not None:
+            lease.release()
+        raise
+    finally:
+        if rules is not None:
+            os.close(rules)  # bubblewrap has read it, or holds its own copy
 
 
 class Running:
@@ -112,15 +132,17 @@ class Running:
     group is killed (bwrap's sandbox dies with it), then whatever is left in its cgroup."""
 
     def __init__(self, arguments: list[str], limits: Limits, env: Mapping[str, str] | None,
-                 cwd: Path | None, interactive: bool = False) -> None:
-        self.limits = limits
+                 cwd: Path | None, interactive: bool = False, pass_fds: Sequence[int] = (),
+                 quiet: bool = False, lease: uids.Lease | None = None) -> None:
+        self.limits, self.lease = limits, lease
         self.cgroup = Cgroup.create(memory_bytes=limits.memory_mb << 20, max_pids=limits.max_pids)
         self.started = time.perf_counter()
-        self.out, self.err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+        self.out, self.err = (None, None) if quiet else (tempfile.TemporaryFile(), tempfile.TemporaryFile())
         cgroup = self.cgroup
+        stdout = subprocess.PIPE if interactive else (self.out or subprocess.DEVNULL)
         self.process = subprocess.Popen(
-            arguments, stdin=subprocess.PIPE, stdout=subprocess.PIPE if interactive else self.out,
-            stderr=self.err, env=env, cwd=cwd,
+            arguments, stdin=subprocess.PIPE, stdout=stdout, stderr=self.err or subprocess.DEVNULL,
+            env=env, cwd=cwd, pass_fds=pass_fds,
             preexec_fn=lambda: _limit_self(limits, cgroup), start_new_session=True,
         )
 
@@ -140,18 +162,27 @@ class Running:
         return answer
 
     def stderr_tail(self) -> str:
-        return _read_tail(self.err, 8192)
+        return _read_tail(self.err, 8192) if self.err else ""
 
     def __enter__(self) -> Running:
         return self
 
     def __exit__(self, *exc: object) -> None:
         """Whatever happened, nothing of the run is left (a no-op after `finish`)."""
+        self.stop()
+
+    def stop(self) -> bool:
+        """Kill the run if it is still going and free what it held; whether its cgroup saw the
+        kernel's OOM killer."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+        oom = self.cgroup.oom_killed() if self.cgroup else False
         if self.cgroup:
             self.cgroup.destroy()
+        if self.lease is not None:
+            self.lease.release()
+        return oom
 
     def finish(self, stdin: bytes = b"") -> Outcome:
         timed_out = False
@@ -160,18 +191,16 @@ class Running:
             self.process.communicate(stdin, timeout=max(left, 0.1))
         except subprocess.TimeoutExpired:
             timed_out = True
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
         except BrokenPipeError:  # it ended before reading its input
             self.process.wait()
         finally:
-            oom = self.cgroup.oom_killed() if self.cgroup else False
-            if self.cgroup:
-                self.cgroup.destroy()
+            oom = self.stop()
         seconds = time.perf_counter() - self.started
-        with self.out, self.err:
-            stdout = _read_bounded(self.out, self.limits.stdout_mb << 20)
-            stderr = _read_tail(self.err, 8192)
+        stdout = _read_bounded(self.out, self.limits.stdout_mb << 20) if self.out else b""
+        stderr = self.stderr_tail()
+        for stream in (self.out, self.err):
+            if stream:
+                stream.close()
         return Outcome(
             returncode=None if timed_out else self.process.returncode, stdout=stdout,
             stderr=stderr, seconds=round(seconds, 1), timed_out=timed_out, oom_killed=oom,
@@ -179,13 +208,16 @@ class Running:
         )
 
 
-def _bwrap_arguments(mounts: Mounts, env: Mapping[str, str]) -> list[str]:
+def _bwrap_arguments(mounts: Mounts, env: Mapping[str, str], limits: Limits, rules: int | None) -> list[str]:
     args = [
         bubblewrap(), "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
         "--unshare-cgroup-try", "--die-with-parent", "--new-session",
         # /tmp as on any machine, writable by the sandbox's user (bwrap makes it root's 0755).
-        "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp",
+        "--hostname", "sandbox", "--proc", "/proc", "--dev", "/dev",
+        "--perms", "1777", "--size", str(limits.disk_mb << 20), "--tmpfs", "/tmp",
     ]
+    if rules is not None:
+        args += ["--seccomp", str(rules)]
     if os.geteuid() != 0:
         args += ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID)]
     binds: list[tuple[str, str, str]] = []
@@ -198,6 +230,7 @@ def _bwrap_arguments(mounts: Mounts, env: Mapping[str, str]) -> list[str]:
     package = str(Path(course_lib.__file__).resolve().parent)
     binds.append(("--ro-bind", package, package))
     binds += [("--ro-bind", host, inside) for host, inside in mounts.ro.items()]
+    binds += [("--bind", host, inside) for host, inside in mounts.rw.items()]
     binds.append(("--bind", str(mounts.work), WORK))
     for kind, host, inside in binds:
         args += _parents(inside) + [kind, host, inside]
@@ -238,11 +271,11 @@ def _base_env() -> dict[str, str]:
     }
 
 
-def _as_root(arguments: list[str]) -> list[str]:
-    """Mounts are made by bwrap as root; the command then runs as nobody, without privileges."""
+def _as_root(arguments: list[str], uid: int) -> list[str]:
+    """Mounts are made by bwrap as root; the command then runs as `uid`, without privileges."""
     at = arguments.index("--")  # setpriv goes before `env --chdir`
     drop = [
-        "setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_GID}", "--clear-groups",
+        "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
         "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
     ]
     return arguments[: at + 1] + drop + arguments[at + 1 :]

@@ -27,13 +27,20 @@ from typing import Any
 
 import numpy as np
 
+from course_lib.checks._format import integer
 from course_lib.checks.architecture import TENSORFLOW_ACTIVATIONS
 from course_lib.pipeline.kernel_export import INDEX
+from course_lib.safe_text import printable
 
 # What a .keras archive may contain and name. Anything else (a Lambda, a custom layer or
 # function, a registered class of another package) is refused before Keras reads it.
 ARCHIVE_FILES = {"config.json", "metadata.json", "model.weights.h5"}
 MAX_ARCHIVE_BYTES = 256 << 20
+# What a model may declare, counted before a weight exists: its parameters (TP1's network has
+# 623,290), and the numbers one of its layers outputs for one image (TP2's first: 4,704).
+MAX_PARAMETERS = 20_000_000
+MAX_LAYER_OUTPUT = 2_000_000
+PROGRESS = "checking "  # the line the verifier writes on stderr before each test cell's check
 LAYERS = {
     "InputLayer", "Dense", "Conv2D", "Conv1D", "MaxPooling2D", "AveragePooling2D", "MaxPooling1D",
     "Flatten", "Activation", "ReLU", "Softmax", "LeakyReLU", "ELU", "PReLU", "Dropout",
@@ -128,8 +135,8 @@ def _regular(path: Path) -> Path:
     return path
 
 
-def check_archive(path: Path) -> None:
-    """Refuse a .keras archive that names anything outside the whitelist."""
+def check_archive(path: Path) -> dict[str, Any]:
+    """Refuse a .keras archive that names anything outside the whitelist; its config."""
     try:
         with zipfile.ZipFile(_regular(path)) as archive:
             infos = archive.infolist()
@@ -146,6 +153,7 @@ def check_archive(path: Path) -> None:
             raise AssertionError(
                 f"le modèle utilise {node.get('class_name')} ({node.get('module')}), que le correcteur ne charge pas"
             )
+    return config
 
 
 def _allowed(node: dict[str, Any]) -> bool:
@@ -186,25 +194,57 @@ def _class_nodes(config: Any):
 
 
 def load_model_safely(path: Path, *, compile: bool = False) -> Any:
-    """A student's .keras model: whitelisted classes only, safe mode (no code deserialised).
+    """A student's .keras model: whitelisted classes only, of a declared size the verifier
+    can hold, safe mode (no code deserialised).
 
     The same archive (by content) is loaded once per process: a practical exports its model
     after several test cells, and loading is the verifier's main cost.
     """
-    check_archive(path)
+    config = check_archive(path)
     key = (hashlib.sha256(_regular(path).read_bytes()).hexdigest(), compile)
     if key not in _LOADED:
         import keras
 
         if len(_LOADED) >= 8:
             _LOADED.clear()
+        # activation=tf.nn.softmax was saved as TensorFlow's function: Keras's own stands for it.
+        same = {tf_name: getattr(keras.activations, name) for tf_name, name in TENSORFLOW_ACTIVATIONS.items()}
+        check_declared_size(config, same)
         try:
-            # activation=tf.nn.softmax was saved as TensorFlow's function: Keras's own stands for it.
-            same = {tf_name: getattr(keras.activations, name) for tf_name, name in TENSORFLOW_ACTIVATIONS.items()}
             _LOADED[key] = keras.saving.load_model(path, safe_mode=True, compile=compile, custom_objects=same)
         except Exception as error:  # a hostile or broken archive: not a model the grader uses
             raise AssertionError(f"le modèle enregistré ne peut pas être chargé ({type(error).__name__})") from None
     return _LOADED[key]
+
+
+def check_declared_size(config: dict[str, Any], custom_objects: dict[str, Any]) -> None:
+    """Refuse a model that declares more than the verifier can hold, before any weight exists:
+    the model is built in a stateless scope, where Keras only records each variable's shape
+    (a 40 KB archive may declare Dense(3_000_000): 9 GB once built). A model that cannot be
+    built so is left to the real load, under the sandbox's memory limit."""
+    import math
+
+    import keras
+    from keras.src.backend.common import global_state  # where the deferred variables wait
+
+    try:
+        with keras.StatelessScope(initialize_variables=False):
+            model = keras.saving.deserialize_keras_object(config, custom_objects=custom_objects, safe_mode=True)
+            parameters = sum(math.prod(variable.shape) for variable in model.weights)
+            outputs = [math.prod(d for d in layer.output.shape[1:] if d) for layer in model.layers
+                       if hasattr(layer, "output")]
+    except AssertionError:
+        raise
+    except Exception:  # noqa: BLE001 (not buildable without weights: the load decides)
+        return
+    finally:
+        global_state.set_global_attribute("uninitialized_variables", [])
+    if parameters > MAX_PARAMETERS:
+        raise AssertionError(f"le modèle déclare {integer(parameters)} paramètres, plus que le correcteur "
+                             f"n'en accepte ({integer(MAX_PARAMETERS)})")
+    if outputs and max(outputs) > MAX_LAYER_OUTPUT:
+        raise AssertionError(f"une couche du modèle produit {integer(max(outputs))} valeurs par image, plus que "
+                             f"le correcteur n'en accepte ({integer(MAX_LAYER_OUTPUT)})")
 
 
 _LOADED: dict[tuple[str, bool], Any] = {}
@@ -217,6 +257,7 @@ def verify(request: dict[str, Any], exports_root: Path) -> dict[str, Any]:
     _LOADED.clear()  # nothing of one submission serves another
     verdicts = {}
     for grade_id, items in request["exports"].items():
+        print(f"{PROGRESS}{grade_id}", file=sys.stderr, flush=True)  # which check a crash was in
         started = time.perf_counter()
         data = Exported(exports_root / grade_id, items)
         verdict = asdict(_judge(spec.CHECKS[grade_id], data, context, request["points"][grade_id]))
@@ -233,12 +274,12 @@ def _judge(check: Any, data: Exported, context: Any, points: float) -> Verdict:
         public = True
         earned = check.hidden(data, context, points)
     except AssertionError as error:  # NotExported included: the data is missing
-        return Verdict(0.0, public, str(error)[:300], missing=isinstance(error, NotExported))
+        return Verdict(0.0, public, printable(str(error))[:300], missing=isinstance(error, NotExported))
     except Exception as error:  # a malformed export: the check could not hold
         return Verdict(0.0, public, f"vérification impossible ({type(error).__name__})")
     if earned is None:
         return Verdict(float(points), True, "")
-    return Verdict(float(earned.points), True, earned.message)
+    return Verdict(float(earned.points), True, printable(earned.message))
 
 
 def main() -> None:
