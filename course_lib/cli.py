@@ -17,16 +17,23 @@ from typing import TYPE_CHECKING
 from course_lib.errors import CourseError
 from course_lib.runtime import CELL_TIMEOUT
 from course_lib.quiet import quiet_third_parties
+from course_lib.safe_text import printable
 
 if TYPE_CHECKING:
     from course_lib.instructor.views import Exported
+
+
+def say(*parts: object, file=None, flush: bool = False) -> None:
+    """print, with the control characters of student text (ids, file names, error messages)
+    written as escapes: nothing printed acts on the instructor's terminal."""
+    print(printable(" ".join(map(str, parts)), newlines=True), file=file or sys.stdout, flush=flush)
 
 
 def _release(args: argparse.Namespace) -> int:
     from course_lib.release import release
 
     for folder in release(assignments=args.assignments, course_dir=args.course_dir, exchange=args.exchange):
-        print(f"released {folder}")
+        say(f"released {folder}")
     return 0
 
 
@@ -37,9 +44,9 @@ def _collect(args: argparse.Namespace) -> int:
         assignment=args.assignment, source=args.source, course_dir=args.course_dir,
         roster=args.roster, replace=args.replace, allow_unknown=args.allow_unknown,
     )
-    print(format_report(entries))
+    say(format_report(entries))
     if nothing_collected(entries):
-        print(f"course: nothing was collected from {args.source}: every upload was rejected "
+        say(f"course: nothing was collected from {args.source}: every upload was rejected "
               "(kept in rejected/)", file=sys.stderr)
         return 1
     return 0
@@ -53,7 +60,7 @@ def _grade(args: argparse.Namespace) -> int:
         scheduler=args.scheduler, use_cache=not args.no_cache, unsafe_no_sandbox=args.unsafe_no_sandbox,
         course_dir=args.course_dir,
     ):
-        print(format_summary(summary))
+        say(format_summary(summary))
     return 0
 
 
@@ -61,11 +68,11 @@ def _feedback(args: argparse.Namespace) -> int:
     from course_lib.instructor.feedback import feedback, moodle_feedback_zip
 
     for page in feedback(assignment=args.assignment, students=args.student, course_dir=args.course_dir):
-        print(f"feedback {page}")
+        say(f"feedback {page}")
     if args.moodle_zip is not None:
         packed = moodle_feedback_zip(assignment=args.assignment, course_dir=args.course_dir,
                                      output=args.moodle_zip or None)
-        print(f"moodle-zip {packed.path}")
+        say(f"moodle-zip {packed.path}")
         _say_left_out(packed)
     return 0
 
@@ -76,7 +83,7 @@ def _export(args: argparse.Namespace) -> int:
     exported = export(output=args.output, format=args.format, detail=args.detail,
                       assignment=args.assignment, include_provisional=args.include_provisional,
                       course_dir=args.course_dir)
-    print(f"exported {exported.path}")
+    say(f"exported {exported.path}")
     _say_left_out(exported)
     return 0
 
@@ -84,21 +91,21 @@ def _export(args: argparse.Namespace) -> int:
 def _say_left_out(exported: Exported) -> None:
     """Who a Moodle file leaves out, on stderr: the file itself holds only what Moodle takes."""
     if exported.left_out:
-        print(f"left out of {exported.path.name} ({len(exported.left_out)}): "
+        say(f"left out of {exported.path.name} ({len(exported.left_out)}): "
               + "; ".join(exported.left_out), file=sys.stderr)
 
 
 def _status(args: argparse.Namespace) -> int:
     from course_lib.instructor.status import format_status, status
 
-    print(format_status(status(assignment=args.assignment, course_dir=args.course_dir)))
+    say(format_status(status(assignment=args.assignment, course_dir=args.course_dir)))
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
     from course_lib.instructor.report import report
 
-    print(f"report {report(output=args.output, course_dir=args.course_dir)}")
+    say(f"report {report(output=args.output, course_dir=args.course_dir)}")
     return 0
 
 
@@ -106,11 +113,11 @@ def _demo(args: argparse.Namespace) -> int:
     from course_lib.demo import demo
 
     outputs = demo(folder=args.folder, full_class=args.full_class,
-                   unsafe_no_sandbox=args.unsafe_no_sandbox, say=print)
-    print("\nWhat the demo made:")
+                   unsafe_no_sandbox=args.unsafe_no_sandbox, say=say)
+    say("\nWhat the demo made:")
     for kind, paths in outputs.items():
         for path in paths:
-            print(f"  {kind:<10} {path}")
+            say(f"  {kind:<10} {path}")
     return 0
 
 
@@ -120,11 +127,11 @@ def _check(args: argparse.Namespace) -> int:
 
     try:
         report = check(notebook=args.notebook, timeout=args.timeout,
-                       say=lambda line: print(line, file=sys.stderr, flush=True))
+                       say=lambda line: say(line, file=sys.stderr, flush=True))
     except CourseError as error:
-        print(f"course check : erreur : {error}", file=sys.stderr)
+        say(f"course check : erreur : {error}", file=sys.stderr)
         return 2
-    print(format_report(report))
+    say(format_report(report))
     return 0 if report.ok else 1
 
 
@@ -231,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except CourseError as error:
-        print(f"course: error: {error}", file=sys.stderr)
+        say(f"course: error: {error}", file=sys.stderr)
         return 2
 
 

@@ -531,3 +531,50 @@ def test_a_roster_with_semicolons_as_a_french_spreadsheet_writes_it(course, tmp_
     entries = _collect(course, tmp_path / "source", roster=roster)
     assert entries["elefevre"]["status"] == "collected"
     assert _students(course)["elefevre"] == ("Élodie", "Lefèvre-Roy", "elodie@example.org")
+
+
+def test_ids_that_would_act_on_a_terminal_are_refused_and_look_alikes_reported(course, tmp_path, capsys):
+    from course_lib.cli import main
+    from course_lib.instructor.status import status
+
+    source = tmp_path / "source"
+    _write(source / "alice" / RELEASED, SOLUTION)
+    _write(source / "\u0430lice" / RELEASED, SOLUTION)  # a Cyrillic а: another folder, alice's look
+    escape = "eve\x1b]52;c;cm0gLXJmIH4K\x07\x1b[2K"  # sets the clipboard, erases the line
+    _write(source / escape / RELEASED, SOLUTION)
+    assert main(["collect", "tp1_dense", str(source), "--course-dir", str(course)]) == 0
+    printed = capsys.readouterr().out
+    assert "\x1b" not in printed and "\x07" not in printed
+    assert "\\x1b]52" in printed  # shown as an escape
+    entries = _collect(course, source)  # again: the same verdicts, as data
+    assert entries[escape]["status"] == "rejected"
+    assert "control or invisible characters" in entries[escape]["message"]
+    assert not _submitted(course, escape).exists()
+    assert (course / "rejected" / "_unidentified" / "tp1_dense").is_dir()  # kept, under no name
+    assert entries["alice"]["status"] == entries["\u0430lice"]["status"] == "unchanged"
+    attention = {line.student: line.reason for line in status(course_dir=course)}
+    assert "looks like \u0430lice" in attention["alice"] and "looks like alice" in attention["\u0430lice"]
+
+
+def test_a_look_alike_is_said_when_it_is_collected(course, tmp_path):
+    source = tmp_path / "source"
+    _write(source / "alice" / RELEASED, SOLUTION)
+    _write(source / "\u0430lice" / RELEASED, SOLUTION)
+    entries = _collect(course, source)
+    assert entries["alice"]["status"] == entries["\u0430lice"]["status"] == "collected"
+    assert "looks like \u0430lice" in entries["alice"]["message"]
+    assert "looks like alice" in entries["\u0430lice"]["message"]
+
+
+def test_no_cell_of_an_export_is_a_formula(course, tmp_path):
+    """Names from a roster or Moodle (OWASP's CSV injection): each is written as text."""
+    from course_lib.instructor.export import export
+
+    hostile = ("id,first_name,last_name,email\n"
+               'mallory,=HYPERLINK("http://127.0.0.1:9/?"&A1;"clic"),-2+3,@SUM(1+1)*2\n')
+    roster = _write(tmp_path / "roster.csv", hostile)
+    _write(tmp_path / "source" / "mallory" / RELEASED, SOLUTION)
+    _collect(course, tmp_path / "source", roster=roster)
+    cells = [cell for row in csv.reader(export(course_dir=course).path.open()) for cell in row]
+    assert [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")] == []
+    assert "'=HYPERLINK(\"http://127.0.0.1:9/?\"&A1;\"clic\")" in cells and "'-2+3" in cells

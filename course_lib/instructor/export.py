@@ -18,6 +18,7 @@ from course_lib.instructor.roll import (
     require_work,
 )
 from course_lib.instructor.views import Exported, graded_results, number, output_path
+from course_lib.safe_text import spreadsheet_cell
 
 FORMATS = ("csv", "moodle")
 # States whose score Moodle may take with include_provisional: a grade exists, not yet final.
@@ -84,7 +85,7 @@ def export(
     header, rows = table
     path = output_path(root, output, f"exports/{name}")
     with path.open("w", newline="", encoding="utf-8") as stream:
-        csv.writer(stream).writerows([header, *rows])
+        csv.writer(stream).writerows([[spreadsheet_cell(cell) for cell in row] for row in [header, *rows]])
     return Exported(path, left_out)
 
 

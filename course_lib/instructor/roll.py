@@ -17,6 +17,7 @@ import nbformat
 from course_lib import results as R
 from course_lib.errors import CourseError
 from course_lib.gradebook import gradebook_exists, open_gradebook, with_manual_grades
+from course_lib.student_ids import look_alikes
 from course_lib.submissions import (
     UNIDENTIFIED, Rejection, latest_rejections, submission_digest, submitted_dir, submitted_students,
 )
@@ -26,7 +27,7 @@ NOT_SUBMITTED, REJECTED, COLLECTED, GRADED, MANUAL_PENDING, TAMPERED = (
     "not-submitted", "rejected", "collected", "graded", "manual-pending", "tampered",
 )
 # What needs attention, most severe first.
-SEVERITY = ("tampered", "failed", "rejected", "timeout", "cell error", "not graded",
+SEVERITY = ("tampered", "look-alike id", "failed", "rejected", "timeout", "cell error", "not graded",
             "manual grading pending", "not submitted")
 
 
@@ -88,9 +89,10 @@ def class_roll(root: Path, students: dict[str, Student] | None = None) -> list[S
     submitted = {a: set(submitted_students(root, a)) for a in assignments}
     everyone = set(known) | {s for s, _ in results}
     everyone |= {s for a in assignments for s in (*submitted[a], *rejections[a])}
+    alike = look_alikes(sorted(everyone))
     return [
         _standing(root, student, assignment, results.get((student, assignment)),
-                  student in submitted[assignment], rejections[assignment].get(student))
+                  student in submitted[assignment], rejections[assignment].get(student), alike.get(student, []))
         for assignment in assignments
         for student in sorted(everyone)
         # Files that named no student stand only where they were refused.
@@ -138,7 +140,7 @@ def tampering_lines(result: dict[str, Any]) -> list[str]:
 
 def _standing(
     root: Path, student: str, assignment: str, result: dict[str, Any] | None, submitted: bool,
-    rejection: Rejection | None,
+    rejection: Rejection | None, look_alikes: list[str],
 ) -> Standing:
     if result is not None and submitted:
         folder = submitted_dir(root, student, assignment)
@@ -152,6 +154,9 @@ def _standing(
         state, attention = REJECTED, [Attention("rejected", f"rejected: {rejection.reason}")]
     else:
         state, attention = NOT_SUBMITTED, [Attention("not submitted", "not submitted")]
+    if look_alikes and (result is not None or submitted):
+        attention.append(Attention("look-alike id", f"this id looks like {', '.join(look_alikes)}: "
+                                                    "check they are different students"))
     attention.sort(key=lambda a: a.rank)
     return Standing(student, assignment, state, result, tuple(attention))
 

@@ -74,9 +74,11 @@ import nbformat
 from course_lib.course import check_assignments, course_root, due_date, last_line, nbgrader_api
 from course_lib.errors import CourseError
 from course_lib.gradebook import open_gradebook
+from course_lib.safe_text import printable
+from course_lib.student_ids import id_problem, look_alikes
 from course_lib.submissions import (
-    UNIDENTIFIED, MoodleIdentity, Rejection, keep_rejected, submitted_dir, submitted_students,
-    write_moodle_identity,
+    UNIDENTIFIED, MoodleIdentity, Rejection, keep_rejected, submission_time, submitted_dir,
+    submitted_students, write_moodle_identity,
 )
 
 COLLECTED, UNCHANGED, KEPT, REPLACED, REJECTED, NOT_SUBMITTED = (
@@ -163,7 +165,17 @@ def collect(
         _register(root, people or [], [s for s in students if not s.refused])
         entries = [_collect_one(root, assignment, released, student, replace, due)
                    for student in students]
+    _say_look_alikes(root, assignment, entries)
     return _with_missing(root, assignment, people, entries)
+
+
+def _say_look_alikes(root: Path, assignment: str, entries: list[dict[str, Any]]) -> None:
+    """A note on each student just collected whose id looks like another's (course_lib.student_ids)."""
+    alike = look_alikes(submitted_students(root, assignment))
+    for entry in entries:
+        if entry["status"] in (COLLECTED, REPLACED) and entry["student"] in alike:
+            note = f"warning: this id looks like {', '.join(alike[entry['student']])}: check they are different students"
+            entry["message"] = "; ".join(filter(None, [entry["message"], printable(note)]))
 
 
 def nothing_collected(entries: list[dict[str, Any]]) -> bool:
@@ -415,6 +427,8 @@ def _collect_one(
     try:
         if student.refused:
             raise _Rejected(student.refused)
+        if id_problem(student.id):
+            raise _Rejected(id_problem(student.id))
         file, notes = _pick_notebook(student.files, released)
         data = _notebook_bytes(file)
     except _Rejected as rejected:
@@ -431,8 +445,11 @@ def _collect_one(
 
 
 def _reject(root: Path, assignment: str, student: _Student, reason: str, files: list[_File]) -> dict[str, Any]:
-    """The entry of a refused upload, whose files are kept in rejected/ with the reason."""
-    sources = ", ".join(f.source for f in files)
+    """The entry of a refused upload, whose files are kept in rejected/ with the reason (under
+    no student when the id itself was refused). Names and reasons quote file names: they are
+    stored with their control characters escaped."""
+    reason, sources = printable(reason), printable(", ".join(f.source for f in files))
+    kept_as = UNIDENTIFIED if id_problem(student.id) else student.id
     modified = max((f.modified for f in files), default=None)
     contents: dict[str, bytes] = {}
     for number, file in enumerate(student.files):
@@ -442,7 +459,7 @@ def _reject(root: Path, assignment: str, student: _Student, reason: str, files: 
             continue  # unreadable: nothing to keep but its name, in the reason's sources
         contents[file.name if file.name not in contents else f"{number}-{file.name}"] = data
     keep_rejected(root, Rejection(
-        student=student.id, assignment=assignment, reason=reason, source=sources,
+        student=kept_as, assignment=assignment, reason=reason, source=sources,
         timestamp=modified.isoformat() if modified else None, files=sorted(contents),
     ), contents)
     return _entry(student.id, REJECTED, reason, sources, None, modified)
@@ -460,7 +477,7 @@ def _entry(
     timestamp: datetime | None,
 ) -> dict[str, Any]:
     return {
-        "student": student, "status": status, "message": message, "source": source,
+        "student": student, "status": status, "message": printable(message), "source": printable(source),
         "notebook": notebook, "timestamp": timestamp.isoformat() if timestamp else None,
     }
 
@@ -542,13 +559,11 @@ def _place(folder: Path, released: str, file: _File, data: bytes, replace: bool)
 
 def _submitted_at(folder: Path) -> datetime | None:
     """The submission time nbgrader will read from the folder's timestamp.txt (UTC)."""
-    from nbgrader.utils import parse_utc
-
     try:
-        stamp = parse_utc((folder / "timestamp.txt").read_text().strip())
-    except (OSError, ValueError):
+        stamp = submission_time(folder)
+    except ValueError:
         return None
-    return stamp.replace(tzinfo=timezone.utc)
+    return stamp.replace(tzinfo=timezone.utc) if stamp else None
 
 
 def _when(moment: datetime | None) -> str:
