@@ -241,8 +241,8 @@ _mine = os.getpid()
 for _pid in range(1, 4096):
     try:
         _cmd = open(f"/proc/{_pid}/cmdline", "rb").read()
-        if f"Tgid:\\t{_mine}\\n" in open(f"/proc/{_pid}/status").read():
-            continue  # this kernel, or one of its threads
+        if f"Tgid:\\t{_mine}\\n" in open(f"/proc/{_pid}/status").read() or b"bwrap" in _cmd:
+            continue  # this kernel, one of its threads, or its own sandbox's first process
     except OSError:
         continue
     if b"runner" in _cmd:
