@@ -29,6 +29,8 @@ from pathlib import Path
 
 import nbformat
 
+from machine import machine
+
 from course_lib.pipeline.collect import place_submission
 from course_lib.release import copy_course
 from course_lib.pipeline.grade import grade
@@ -117,6 +119,7 @@ def grade_seeds_in_parallel(*, assignment: str, seeds: list[int], parallel: int)
 
 
 def calibrate(*, assignment: str, seeds: list[int], parallel: int = 1) -> dict:
+    load_before = os.getloadavg()
     if parallel == 1:
         runs = grade_seeds(assignment=assignment, seeds=seeds)
     else:
@@ -125,9 +128,11 @@ def calibrate(*, assignment: str, seeds: list[int], parallel: int = 1) -> dict:
     samples = [run["sample_digits_accuracy"] for run in runs]
     mean, sigma = statistics.mean(values), statistics.stdev(values)
     shipped = shipped_seed(assignment)
+    threads = len(os.sched_getaffinity(0)) // parallel
     return {
         "assignment": assignment,
-        "threads": len(os.sched_getaffinity(0)) // parallel,
+        "machine": machine(threads=threads, load_before=load_before),
+        "threads": threads,
         "parallel": parallel,
         "runs": runs,
         "seeds": len(values),

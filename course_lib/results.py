@@ -21,6 +21,7 @@ A result:
       "tampered": false,                     # the kernel's verdicts disagree with the verifier's
       "tampering": [{"grade_id": "test_accuracy", "kernel": "passed", "verifier": "failed"}],
       "notes": ["cell test_load was edited (the released cell was run)"],
+      "earlier_release": false,              # made from an earlier release (its cells older)
       "first_error": {"grade_id": "load", "title": "3. Les données MNIST",  # the first cell
                       "error": "Exception: URL fetch failure …"} | null,   # outside the tests
       "unanswered": [{"grade_id": "build", "title": "5. Le réseau dense"}],  # stubs left
@@ -117,14 +118,16 @@ def empty_result(student: str, assignment: str, digest: str, release: Any, name:
         "student": student, "assignment": assignment, "status": GRADED, "message": "",
         "submission_sha256": digest, "seconds": 0.0, "cached": False, "verify_seconds": 0.0, "score": 0.0,
         "max_score": sum(c["max_points"] for c in cells), "late_penalty": 0.0, "accuracy": None,
-        "tampered": False, "tampering": [], "notes": [], "first_error": None, "unanswered": [],
+        "tampered": False, "tampering": [], "notes": [], "earlier_release": False, "first_error": None,
+        "unanswered": [],
         "sandbox": "", "cells": cells,
         "files": {"history": None, "model": None, "predictions": None},
     }
 
 
 def fill_cells(result: dict[str, Any], verdicts: dict[str, dict], kernel: dict[str, str | None]) -> None:
-    """Put the verifier's points in the autograded cells; mark where the kernel disagreed."""
+    """Put the verifier's points in the autograded cells; mark where the kernel claimed a pass
+    the verifier does not find."""
     for cell in result["cells"]:
         verdict = verdicts.get(cell["grade_id"])
         if cell["kind"] != AUTO or verdict is None:
@@ -133,7 +136,10 @@ def fill_cells(result: dict[str, Any], verdicts: dict[str, dict], kernel: dict[s
         ran = said is not None or verdict["public"]
         cell.update(points=verdict["points"], message=verdict["message"],
                     status=cell_status(verdict["points"], cell["max_points"], ran))
-        if said is not None and (said == "passed") != verdict["public"]:
+        # Only a kernel that says it passed where the verifier's reproduction of the same check
+        # fails hints at a forged verdict; a model the verifier does not load leaves nothing
+        # to compare.
+        if said == "passed" and not verdict["public"] and not verdict["unloadable"]:
             result["tampering"].append({
                 "grade_id": cell["grade_id"], "kernel": said,
                 "verifier": "passed" if verdict["public"] else "failed",

@@ -4,7 +4,11 @@ The notebook runs as the grader runs it (course_lib.pipeline.runner: a fresh pyt
 every cell even after an error, NBGRADER_EXECUTION=autograde so that the demonstration cells
 are skipped, the course's per-cell timeout), but in its own folder, where the student's files
 are (mes_chiffres/), with no sandbox and no course folder around. Only the public tests exist
-there: the hidden checks are the grader's, and the summary says so. The file itself is never
+there, so a test passes (✅) only where the grader checks nothing more; a test whose public part
+passes but that the grader also checks on drawn inputs or the reference data (its cell's
+metadata `course_lib.hidden_check`, set from the specs) is « vérifié à la correction », its
+points outside the total. A test cell that is not the release's (nbgrader's checksum) is
+reported as modified and not counted: grading runs the original. The file itself is never
 written (a copy runs in memory). Everything the student reads is French.
 """
 
@@ -27,7 +31,7 @@ from course_lib.titles import cell_phrase, cell_titles
 # messages included, so a test below that point can no longer be told passed.
 MAX_OUTPUT_BYTES = 64 << 20
 
-Status = Literal["passed", "failed", "not-run", "unknown"]
+Status = Literal["passed", "at-grading", "failed", "not-run", "unknown", "modified"]
 StopReason = Literal["timeout", "kernel-died"]
 
 
@@ -74,9 +78,10 @@ class CheckReport:
     unanswered: list[Cell]  # answers still holding the release's stub
     first_error: CellError | None
     stopped: Stop | None
-    points: float  # of the public tests passed
-    max_points: float  # of all the public tests
-    ok: bool  # every public test passed
+    points: float  # of the tests passed here, that the grader checks no further
+    max_points: float  # of all the tests that the grader checks no further
+    at_grading: float  # points of the tests whose public part passed, checked further at grading
+    ok: bool  # every test passed here, or passed its public part
 
 
 def check(*, notebook: str | Path, timeout: int | None = None,
@@ -139,17 +144,37 @@ def _report(path: Path, executed: Any, outcome: dict[str, Any], cell_timeout: in
             stop=stopped.reason if stopped is not None and index == stop_index else None,
             stopped_above=stopped is not None, cell_timeout=cell_timeout,
         )
+        if _modified(cell):
+            status, message = "modified", "cellule de vérification modifiée : la correction utilisera l'originale"
+        elif status == "passed" and _hidden_check(cell):
+            status = "at-grading"
         points = float(cell.metadata["nbgrader"].get("points", 0))
         results.append(PublicTest(grade_id, titles.get(grade_id, grade_id), points, status, message))
     first = diagnosis.first_error
+    public = [r for r in results if not _hidden_check(executed.cells[tests[r.grade_id]])]
     return CheckReport(
         notebook=str(path), cell_timeout=cell_timeout, tests=results,
         unanswered=[Cell(c.grade_id, c.title) for c in diagnosis.unanswered],
         first_error=None if first is None else CellError(first.grade_id, first.title, first.error),
         stopped=stopped,
-        points=sum(r.points for r in results if r.status == "passed"),
-        max_points=sum(r.points for r in results), ok=all(r.status == "passed" for r in results),
+        points=sum(r.points for r in public if r.status == "passed"),
+        max_points=sum(r.points for r in public),
+        at_grading=sum(r.points for r in results if r.status == "at-grading"),
+        ok=all(r.status in ("passed", "at-grading") for r in results),
     )
+
+
+def _hidden_check(cell: Any) -> bool:
+    """Whether the grader checks more than the cell does (unknown: yes)."""
+    return cell.get("metadata", {}).get("course_lib", {}).get("hidden_check", True) is not False
+
+
+def _modified(cell: Any) -> bool:
+    """A test cell whose source or grading fields are not those nbgrader released."""
+    from nbgrader.utils import compute_checksum
+
+    stored = cell.get("metadata", {}).get("nbgrader", {}).get("checksum")
+    return stored is not None and compute_checksum(cell) != stored
 
 
 def _read(path: Path) -> Any:
@@ -237,12 +262,15 @@ def _error_text(cell: Any) -> str:
 def format_report(report: CheckReport) -> str:
     """The French summary `course check` prints."""
     name = Path(report.notebook).name
-    lines = [f"Vérification de {name} (tests publics seulement : la note finale dépend aussi "
-             "des vérifications cachées du correcteur)", ""]
-    marks = {"passed": "✅", "failed": "❌", "not-run": "⚪", "unknown": "❔"}
+    lines = [f"Vérification de {name} (tests publics : ✅ réussi, la correction ne vérifie rien de plus ; "
+             "☑️ partie publique réussie, le reste est vérifié à la correction)", ""]
+    marks = {"passed": "✅", "at-grading": "☑️", "failed": "❌", "not-run": "⚪", "unknown": "❔", "modified": "✏️"}
     for test in report.tests:
         line = f"{marks[test.status]} {test.title} ({points_text(test.points)})"
-        lines.append(line + (f" : {test.message}" if test.message else ""))
+        detail = test.message
+        if test.status == "at-grading":
+            detail = " ; ".join(filter(None, [test.message, "vérifié à la correction"]))
+        lines.append(line + (f" : {detail}" if detail else ""))
     lines.append("")
     if report.first_error is not None:
         first = report.first_error
@@ -262,6 +290,7 @@ def format_report(report: CheckReport) -> str:
         lines.extend(f"  – « {cell.title} » ({cell.grade_id}) : non répondu" for cell in report.unanswered)
     if report.stopped or report.first_error or report.unanswered:
         lines.append("")
-    lines.append(f"{points_text(report.points)} sur {decimal(report.max_points)} aux tests publics")
+    lines.append(f"{points_text(report.points)} sur {decimal(report.max_points)} aux tests entièrement vérifiés ici ; "
+                 f"{points_text(report.at_grading)} de plus à confirmer à la correction")
     return "\n".join(lines)
 

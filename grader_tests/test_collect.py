@@ -578,3 +578,20 @@ def test_no_cell_of_an_export_is_a_formula(course, tmp_path):
     cells = [cell for row in csv.reader(export(course_dir=course).path.open()) for cell in row]
     assert [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")] == []
     assert "'=HYPERLINK(\"http://127.0.0.1:9/?\"&A1;\"clic\")" in cells and "'-2+3" in cells
+
+
+def test_another_practicals_notebook_is_rejected_at_collect(tmp_path, mnist_dir):
+    course = copy_course(origin=PROJECT, folder=tmp_path / "both", assignments=["tp1_dense", "tp2_convol"],
+                         mnist_dir=mnist_dir)
+    source = tmp_path / "source"
+    _write(source / "alice" / RELEASED, SOLUTION)
+    _write(source / "bob" / RELEASED, (PROJECT / "release" / "tp2_convol" / "TP2_MNIST_convol.ipynb").read_bytes())
+    _write(source / "carl" / RELEASED, json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
+                                                   "cells": [{"cell_type": "markdown", "id": "a1", "metadata": {},
+                                                              "source": "mon TP"}]}))
+    entries = _collect(course, source)
+    assert entries["alice"]["status"] == "collected"
+    assert entries["bob"]["status"] == "rejected"
+    assert entries["bob"]["message"].startswith(f"{RELEASED} is tp2_convol's notebook (")
+    assert entries["carl"]["message"] == f"{RELEASED} holds 0% of tp1_dense's cells: it was not made from its release"
+    assert (course / "rejected" / "bob" / "tp1_dense").is_dir() and not _submitted(course, "bob").exists()

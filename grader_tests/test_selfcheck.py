@@ -58,49 +58,58 @@ def test_the_release_as_students_receive_it(tmp_path, mnist_dir):
     assert_clean(run)
     assert notebook.read_bytes() == before
     out = run.stdout
-    assert out.startswith(f"Vérification de {TP1} (tests publics seulement : la note finale dépend "
-                          "aussi des vérifications cachées du correcteur)")
+    assert out.startswith(f"Vérification de {TP1} (tests publics : ✅ réussi, la correction ne vérifie rien "
+                          "de plus ; ☑️ partie publique réussie, le reste est vérifié à la correction)")
     assert "❌ Fonctions d'activation (1 point) : NameError: name 'sigmoid' is not defined" in out
     assert "❌ Architecture du réseau (2 points) :" in out
     tests = [c.metadata.nbgrader for c in nbformat.read(notebook, 4).cells
              if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata.nbgrader.get("solution")]
-    assert out.count("❌") == len(tests) and "✅" not in out
+    assert out.count("❌") == len(tests) and out.count("✅") == 1  # the header's legend
     for stub in ("« 1. Le neurone artificiel » (activations)", "« 3. Les données MNIST » (load)",
                  "« 5. Le réseau dense » (build)", "« Question 1 » (answer_activation)",
                  "« Question 5 » (answer_own)"):
         assert f"{stub} : non répondu" in out
-    assert out.rstrip().endswith(f"0 point sur {sum(t['points'] for t in tests):g} aux tests publics")
+    public = sum(c.metadata.nbgrader["points"] for c in nbformat.read(notebook, 4).cells
+                 if c.metadata.get("course_lib", {}).get("hidden_check") is False)
+    assert out.rstrip().endswith(f"0 point sur {public:g} aux tests entièrement vérifiés ici ; "
+                                 "0 point de plus à confirmer à la correction")
 
 
 NOTEBOOK_CELLS = [
     # (cell_type, source, nbgrader metadata or None)
     ("markdown", "## 1. Première partie", {"grade_id": "intro"}),
     ("code", "x = 1", {"grade_id": "answer_x", "solution": True}),
-    ("code", '# ✅ Vérification : valeur de x\nassert x == 2, "x doit valoir 2"', {"grade_id": "test_x", "points": 1}),
-    ("code", "# ✅ Vérification : sans message\nassert x == 2", {"grade_id": "test_bare", "points": 0.5}),
+    ("code", '# ✅ Vérification : valeur de x\nassert x == 2, "x doit valoir 2"', {"grade_id": "test_x", "points": 1, "hidden": False}),
+    ("code", "# ✅ Vérification : sans message\nassert x == 2", {"grade_id": "test_bare", "points": 0.5, "hidden": False}),
     ("code", "from course_lib.runtime import autograding\nassert autograding()\nprint(open('donnees.txt').read())",
      {"grade_id": "given"}),
     ("code", "# ✅ Vérification : comme à la correction, dans son dossier\n"
      "assert autograding() and open('donnees.txt').read() == 'ici'\nprint('tout est là')",
-     {"grade_id": "test_here", "points": 2}),
+     {"grade_id": "test_here", "points": 2, "hidden": True}),
     ("markdown", "## 2. Deuxième partie", {"grade_id": "part2"}),
     ("code", "y = pas_defini", {"grade_id": "given_y"}),
     ("code", "# VOTRE CODE ICI\nraise NotImplementedError()", {"grade_id": "answer_z", "solution": True}),
     ("markdown", "**Question 1.** Pourquoi ?", {"grade_id": "question"}),
     ("markdown", "VOTRE RÉPONSE ICI", {"grade_id": "answer_why", "solution": True, "grade": True, "points": 1}),
     ("code", "import time\ntime.sleep(120)", {"grade_id": "slow"}),
-    ("code", "# ✅ Vérification : après la cellule lente\nassert True", {"grade_id": "test_after", "points": 3}),
+    ("code", "# ✅ Vérification : après la cellule lente\nassert True", {"grade_id": "test_after", "points": 3, "hidden": False}),
 ]
 
 
 def synthetic_notebook(folder: Path, cells: list[tuple[str, str, dict | None]]) -> Path:
-    """A small notebook with nbgrader metadata (no TensorFlow: it runs in seconds)."""
+    """A small notebook with nbgrader metadata (no TensorFlow: it runs in seconds); a test's
+    "hidden" says whether the grader checks more than the cell (course_lib.hidden_check)."""
     made = []
     for kind, source, meta in cells:
         new = new_code_cell if kind == "code" else new_markdown_cell
-        nbgrader = None if meta is None else {"schema_version": 3, "locked": not meta.get("solution"),
-                                              "solution": False, "grade": "points" in meta, **meta}
-        made.append(new(source, metadata={} if nbgrader is None else {"nbgrader": nbgrader}))
+        meta = dict(meta or {})
+        hidden = meta.pop("hidden", None)
+        nbgrader = None if not meta else {"schema_version": 3, "locked": not meta.get("solution"),
+                                          "solution": False, "grade": "points" in meta, **meta}
+        metadata = {} if nbgrader is None else {"nbgrader": nbgrader}
+        if hidden is not None:
+            metadata["course_lib"] = {"hidden_check": hidden}
+        made.append(new(source, metadata=metadata))
     path = folder / "devoir.ipynb"
     nbformat.write(new_notebook(cells=made), path)
     (folder / "donnees.txt").write_text("ici")
@@ -119,7 +128,7 @@ def test_failures_the_first_error_stubs_and_a_cell_over_the_timeout(tmp_path, mn
     assert run.stdout.splitlines()[2:] == [
         "❌ Valeur de x (1 point) : x doit valoir 2",
         "❌ Sans message (0,5 point) : vérification non satisfaite (assertion sans message)",
-        "✅ Comme à la correction, dans son dossier (2 points) : tout est là",
+        "☑️ Comme à la correction, dans son dossier (2 points) : tout est là ; vérifié à la correction",
         "⚪ Après la cellule lente (3 points) : non exécutée (le calcul s'est arrêté plus haut)",
         "",
         "La cellule « 2. Deuxième partie » (given_y) a échoué : NameError: name 'pas_defini' is not defined ; "
@@ -130,15 +139,15 @@ def test_failures_the_first_error_stubs_and_a_cell_over_the_timeout(tmp_path, mn
         "  – « 2. Deuxième partie » (answer_z) : non répondu",
         "  – « Question 1 » (answer_why) : non répondu",
         "",
-        "2 points sur 6,5 aux tests publics",
+        "0 point sur 4,5 aux tests entièrement vérifiés ici ; 2 points de plus à confirmer à la correction",
     ]
 
 
 def test_a_kernel_that_dies_and_the_report_as_json(tmp_path):
     notebook = synthetic_notebook(tmp_path, [
-        ("code", "# ✅ Vérification : avant\nassert True", {"grade_id": "test_before", "points": 1}),
+        ("code", "# ✅ Vérification : avant\nassert True", {"grade_id": "test_before", "points": 1, "hidden": False}),
         ("code", "import os\nos._exit(1)", None),  # a cell the student added
-        ("code", "# ✅ Vérification : ensuite\nassert True", {"grade_id": "test_next", "points": 1}),
+        ("code", "# ✅ Vérification : ensuite\nassert True", {"grade_id": "test_next", "points": 1, "hidden": False}),
     ])
 
     report = check(notebook=notebook)
@@ -153,8 +162,32 @@ def test_a_kernel_that_dies_and_the_report_as_json(tmp_path):
         ],
         "unanswered": [], "first_error": None,
         "stopped": {"grade_id": "", "title": "Avant", "reason": "kernel-died"},
-        "points": 1.0, "max_points": 2.0, "ok": False,
+        "points": 1.0, "max_points": 2.0, "at_grading": 0.0, "ok": False,
     }
+
+
+def test_a_test_cell_that_is_not_the_releases_is_not_counted(tmp_path):
+    """A test cell edited (here into `pass`) fails nothing here, but the grader runs the
+    released cell: the self-check says so, and counts it neither way."""
+    from nbgrader.utils import compute_checksum
+
+    notebook = synthetic_notebook(tmp_path, [
+        ("code", "x = 1", {"grade_id": "answer_x", "solution": True}),
+        ("code", '# ✅ Vérification : valeur de x\nassert x == 2, "x doit valoir 2"',
+         {"grade_id": "test_x", "points": 1, "hidden": False}),
+    ])
+    released = nbformat.read(notebook, 4)
+    test = released.cells[1]
+    test.metadata.nbgrader["checksum"] = compute_checksum(test)  # as nbgrader releases it
+    test.source = "pass"  # ... and as a student made it pass
+    nbformat.write(released, notebook)
+
+    report = check(notebook=notebook)
+
+    [result] = report.tests
+    assert (result.status, result.message) == (
+        "modified", "cellule de vérification modifiée : la correction utilisera l'originale")
+    assert (report.points, report.at_grading, report.ok) == (0.0, 0.0, False)
 
 
 @pytest.mark.parametrize("content", [None, "pas un notebook", '{"cells": "non"}'])
@@ -197,10 +230,11 @@ def test_the_small_practicals_solution_passes(mini_runs):
     assert run.returncode == 0, run.stdout + run.stderr
     assert_clean(run)
     assert unchanged
-    assert "❌" not in run.stdout and run.stdout.count("✅") == 7
-    assert "✅ Précision (recalculée par le correcteur : tous les points à partir de 85 %) (2 points) : ta précision :" \
+    assert "❌" not in run.stdout and run.stdout.count("✅") == 2 + 1 and run.stdout.count("☑️") == 5 + 1  # + header
+    assert "☑️ Précision (recalculée par le correcteur : tous les points à partir de 85 %) (2 points) : ta précision :" \
         in run.stdout
-    assert run.stdout.rstrip().endswith("10 points sur 10 aux tests publics")
+    assert run.stdout.rstrip().endswith("3 points sur 3 aux tests entièrement vérifiés ici ; "
+                                        "7 points de plus à confirmer à la correction")
 
 
 @pytest.mark.slow
@@ -210,8 +244,9 @@ def test_a_wrong_answer_fails_with_the_notebooks_french_message(mini_runs):
     assert_clean(run)
     assert unchanged
     assert "❌ Relu (1 point) : relu(z) ne donne pas les bonnes valeurs" in run.stdout
-    assert run.stdout.count("✅") == 6  # the hidden check of the 16-unit network is the grader's
-    assert run.stdout.rstrip().endswith("9 points sur 10 aux tests publics")
+    assert "❌ Architecture (2 points) : couche 1 : attendu Dense(32, relu), trouvé Dense(16, relu)" in run.stdout
+    assert run.stdout.rstrip().endswith("1 point sur 3 aux tests entièrement vérifiés ici ; "
+                                        "6 points de plus à confirmer à la correction")
 
 
 @pytest.mark.slow
@@ -224,7 +259,8 @@ def test_tp1s_solution_passes_with_the_demonstrations_skipped(tmp_path, mnist_di
     assert run.returncode == 0, run.stdout + run.stderr
     assert_clean(run)
     assert notebook.read_bytes() == before
-    assert "❌" not in run.stdout and run.stdout.count("✅") == 17
+    assert "❌" not in run.stdout and run.stdout.count("✅") == 4 + 1 and run.stdout.count("☑️") == 13 + 1
     assert "non répondu" not in run.stdout
-    assert run.stdout.rstrip().endswith("23 points sur 23 aux tests publics")
+    assert run.stdout.rstrip().endswith("6 points sur 6 aux tests entièrement vérifiés ici ; "
+                                        "17 points de plus à confirmer à la correction")
     assert (tmp_path / "tp1_dense.keras").is_file()  # the notebook ran in its own folder

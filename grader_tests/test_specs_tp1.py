@@ -237,5 +237,24 @@ def test_a_function_keras_does_not_know_is_still_refused(tmp_path):
     model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(784, activation=tf.exp),
                               keras.layers.Dense(10, activation="softmax")])
     model.save(tmp_path / "model.keras")
-    with pytest.raises(AssertionError, match=r"^le modèle utilise function \(builtins\), que le correcteur ne charge pas$"):
+    with pytest.raises(AssertionError, match=r"^le correcteur ne charge pas un modèle qui utilise la fonction exp : "
+                                             r"seules les couches et fonctions de Keras"):
         load_model_safely(tmp_path / "model.keras")
+
+
+def test_a_validation_on_the_test_set_is_told_by_its_figures():
+    from course_lib.specs.common import validated_on_test
+
+    draw = np.random.default_rng(7)
+    labels = draw.integers(0, 10, size=10000)
+    probabilities = draw.dirichlet(np.ones(10), size=10000)
+    probabilities[np.arange(5000), labels[:5000]] += 3  # right for about half the images
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    accuracy = float(np.mean(probabilities.argmax(axis=1) == labels))
+    loss = float(np.mean(-np.log(probabilities[np.arange(10000), labels])))
+    on_test = {"val_loss": [loss + 0.2, loss * (1 + 1e-5)], "val_accuracy": [accuracy - 0.01, accuracy]}
+    assert validated_on_test(on_test, probabilities, labels)
+    assert validated_on_test({"val_loss": on_test["val_loss"], "val_acc": on_test["val_accuracy"]}, probabilities, labels)
+    # Another validation set: the same accuracy by chance, not the same loss; or no validation.
+    assert not validated_on_test({"val_loss": [loss * 1.01], "val_accuracy": [accuracy]}, probabilities, labels)
+    assert not validated_on_test({"loss": [loss], "accuracy": [accuracy]}, probabilities, labels)

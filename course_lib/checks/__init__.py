@@ -21,15 +21,20 @@ from .architecture import (
     total_params,
 )
 from .arrays import as_array, assert_array, assert_close, assert_one_hot, shape_matches
+from .answers import answer_digest, assert_answer
 from .compilation import assert_compiled
-from .evaluation import accuracy, model_inputs, predicted_classes
+from .evaluation import accuracy, assert_accuracy, model_inputs, predicted_probabilities
 from .thresholds import Grade, grade_threshold
+from .training import assert_trained, check_training
 from .models import model_input_shape, require_model
 from .namespace import assert_defined, require
 
 __all__ = [
     "Grade",
     "accuracy",
+    "answer_digest",
+    "assert_accuracy",
+    "assert_answer",
     "architecture_signature",
     "as_array",
     "assert_architecture",
@@ -40,9 +45,11 @@ __all__ = [
     "assert_input_shape",
     "assert_one_hot",
     "assert_total_params",
+    "assert_trained",
     "compare_architecture",
     "conv2d",
     "dense",
+    "check_training",
     "describe_layer",
     "flatten",
     "grade_threshold",
@@ -50,7 +57,7 @@ __all__ = [
     "model_inputs",
     "model_input_shape",
     "percent",
-    "predicted_classes",
+    "predicted_probabilities",
     "require",
     "require_model",
     "shape_matches",

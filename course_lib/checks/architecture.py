@@ -3,7 +3,8 @@
 The signature is read from the layers' objects and configs (never from model.summary() text)
 so that equivalent spellings of the same network (Input vs input_shape=, activation=
 vs an activation layer of its own — Activation, ReLU, Softmax, LeakyReLU —, an int vs a tuple
-size, defaults written out, Sequential vs functional) compare equal.
+size, defaults written out, Sequential vs functional, with or without layers that change
+nothing at prediction such as Dropout) compare equal.
 """
 
 from __future__ import annotations
@@ -35,6 +36,29 @@ _DESCRIPTIONS = {
     "output_shape": lambda shape: "sortie " + shape_text(shape),
     "params": lambda count: f"{integer(count)} paramètres",
 }
+
+
+# Layers that change nothing at prediction (regularisation and augmentation act only while
+# training): a network with them is the one asked for, so the signature leaves them out.
+INFERENCE_IDENTITY = {
+    "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianDropout",
+    "GaussianNoise", "AlphaDropout", "ActivityRegularization", "Identity", "RandomFlip",
+    "RandomRotation", "RandomTranslation", "RandomZoom", "RandomContrast", "RandomBrightness",
+    "RandomCrop", "RandomShear", "RandomErasing", "RandomGaussianBlur", "RandomSharpness",
+    "RandomPerspective", "RandomElasticTransform", "RandomInvert", "RandomPosterization",
+    "RandomGrayscale",
+}
+
+
+def _changes_nothing(layer: keras.layers.Layer) -> bool:
+    """A layer inert at prediction, or one that gives back its input as it is (a Flatten or
+    Reshape of a vector into the same vector, a linear Activation)."""
+    kind = type(layer).__name__
+    if kind in INFERENCE_IDENTITY:
+        return True
+    if kind in ("Flatten", "Reshape"):
+        return tuple(layer.input.shape[1:]) == tuple(layer.output.shape[1:])
+    return kind == "Activation" and activation_name(layer.activation) == "linear"
 
 
 # TensorFlow functions whose name is not their Keras activation's (activation=tf.nn.softmax):
@@ -85,14 +109,15 @@ def _activation_layer(layer: keras.layers.Layer) -> str | None:
 
 
 def architecture_signature(model: Any) -> Signature:
-    """One dict per layer: InputLayer dropped, and an activation written as a layer of its own
-    (Activation("relu"), ReLU(), Softmax(), LeakyReLU()) folded into the linear layer before
-    it, so that it reads as that layer's activation= would."""
+    """One dict per layer: InputLayer and the layers that change nothing at prediction
+    dropped, and an activation written as a layer of its own (Activation("relu"), ReLU(),
+    Softmax(), LeakyReLU()) folded into the linear layer before it, so that it reads as that
+    layer's activation= would."""
     import keras
 
     signature: Signature = []
     for layer in require_model(model).layers:
-        if isinstance(layer, keras.layers.InputLayer):
+        if isinstance(layer, keras.layers.InputLayer) or _changes_nothing(layer):
             continue
         activation = _activation_layer(layer)
         if activation is not None and signature and signature[-1].get("activation") == "linear":

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ._format import shape_text
+from ._format import percent, shape_text, threshold_percent
 from .arrays import shape_matches
 from .models import model_input_shape, require_model
 
@@ -21,13 +21,13 @@ BATCH_VALUES = 64_000_000
 
 def accuracy(model: Any, x: Any, labels: Any, batch_size: int = BATCH) -> float:
     """Fraction of x whose predicted class equals the integer label, in [0, 1] (see
-    `predicted_classes`)."""
+    `predicted_probabilities`)."""
     labels = np.asarray(labels)
-    return float(np.mean(predicted_classes(model, x, labels, batch_size) == labels))
+    return float(np.mean(predicted_probabilities(model, x, labels, batch_size).argmax(axis=1) == labels))
 
 
-def predicted_classes(model: Any, x: Any, labels: Any, batch_size: int = BATCH) -> np.ndarray:
-    """The class the model predicts (argmax) for each of x.
+def predicted_probabilities(model: Any, x: Any, labels: Any, batch_size: int = BATCH) -> np.ndarray:
+    """The model's outputs (one row of class probabilities per image) for each of x.
 
     x and labels are the checker's own data: a mistake there is a ValueError, while a model
     that does not fit the data is the student's AssertionError. The model is called directly,
@@ -59,7 +59,7 @@ def predicted_classes(model: Any, x: Any, labels: Any, batch_size: int = BATCH) 
             f"le modèle produit des sorties de forme {shape_text((None, *predictions.shape[1:]))}, "
             "attendu (N, nombre de classes)"
         )
-    return predictions.argmax(axis=1)
+    return predictions
 
 
 def _largest_output(model: Any) -> int:
@@ -71,6 +71,19 @@ def _largest_output(model: Any) -> int:
         except (AttributeError, ValueError, TypeError):
             continue
     return max(sizes)
+
+
+def assert_accuracy(model: Any, x: Any, labels: Any, *, full: float, partial: float) -> float:
+    """The notebooks' accuracy check on the student's own test data: printed, and at least
+    `full` (the course's thresholds: all the points from `full`, half from `partial`)."""
+    measured = accuracy(model, x, labels)
+    print(f"ta précision sur x_test : {percent(measured)}")
+    if measured < full:
+        half = (f"la moitié des points à partir de {threshold_percent(partial)}" if measured >= partial
+                else f"aucun point sous {threshold_percent(partial)}")
+        raise AssertionError(f"précision {percent(measured)} : moins de {threshold_percent(full)}, "
+                             f"le seuil de tous les points ({half})")
+    return measured
 
 
 def model_inputs(model: Any, images: Any) -> Any:

@@ -152,6 +152,7 @@ def collect(
     root = course_root(course_dir)
     check_assignments(root, [assignment])
     released = _released_notebook(root, assignment)
+    practicals = _practicals_cells(root)
     people = _read_roster(Path(roster)) if roster is not None else None
     due = due_date(root, assignment)
     if str(source) == EXCHANGE:
@@ -163,7 +164,7 @@ def collect(
         if people is not None:
             students = _enforce_roster(students, people, allow_unknown)
         _register(root, people or [], [s for s in students if not s.refused])
-        entries = [_collect_one(root, assignment, released, student, replace, due)
+        entries = [_collect_one(root, assignment, released, student, replace, due, practicals)
                    for student in students]
     _say_look_alikes(root, assignment, entries)
     return _with_missing(root, assignment, people, entries)
@@ -422,7 +423,7 @@ def _slug(full_name: str) -> str:
 
 def _collect_one(
     root: Path, assignment: str, released: str, student: _Student, replace: bool,
-    due: datetime | None,
+    due: datetime | None, practicals: dict[str, set[str]],
 ) -> dict[str, Any]:
     try:
         if student.refused:
@@ -431,6 +432,7 @@ def _collect_one(
             raise _Rejected(id_problem(student.id))
         file, notes = _pick_notebook(student.files, released)
         data = _notebook_bytes(file)
+        _check_practical(file, data, assignment, practicals)
     except _Rejected as rejected:
         files = [rejected.file] if rejected.file else student.files
         return _reject(root, assignment, student, str(rejected), files)
@@ -480,6 +482,40 @@ def _entry(
         "student": student, "status": status, "message": printable(message), "source": printable(source),
         "notebook": notebook, "timestamp": timestamp.isoformat() if timestamp else None,
     }
+
+
+def _practicals_cells(root: Path) -> dict[str, set[str]]:
+    """The grade ids of each practical of the course (its master, else its release)."""
+    cells = {}
+    for folder in ("release", "source"):  # the source, when there is one, has the last word
+        for path in sorted((root / folder).glob("*/*.ipynb")):
+            try:
+                cells[path.parent.name] = _grade_ids(json.loads(path.read_text()))
+            except (OSError, ValueError):
+                continue
+    return cells
+
+
+def _grade_ids(notebook: Any) -> set[str]:
+    ids = set()
+    for cell in notebook.get("cells", []) if isinstance(notebook, dict) else []:
+        meta = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell, dict) else {}
+        if isinstance(meta, dict) and isinstance(meta.get("grade_id"), str):
+            ids.add(meta["grade_id"])
+    return ids
+
+
+def _check_practical(file: _File, data: bytes, assignment: str, practicals: dict[str, set[str]]) -> None:
+    """Refuse the notebook of another practical, or one made from no release of this one: the
+    share of each practical's cells it holds says which it is."""
+    found = _grade_ids(json.loads(data))
+    share = {name: len(found & cells) / len(cells) for name, cells in practicals.items() if cells}
+    best = max(share, key=share.get, default=assignment)
+    if best != assignment and share[best] > share.get(assignment, 0.0):
+        raise _Rejected(f"{file.name} is {best}'s notebook ({share[best]:.0%} of its cells), not {assignment}'s", file)
+    if share.get(assignment, 1.0) < 0.5:
+        raise _Rejected(f"{file.name} holds {share[assignment]:.0%} of {assignment}'s cells: "
+                        "it was not made from its release", file)
 
 
 def _pick_notebook(files: list[_File], released: str) -> tuple[_File, str]:

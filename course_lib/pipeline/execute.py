@@ -210,7 +210,7 @@ class Verifier:
                 raise CourseError(f"the verifier failed: {(tail[-1:] or ['no answer'])[0][:300]}")
             if culprit in suspects:
                 refused[culprit] = {"points": 0.0, "public": False, "message": VERIFIER_KILLED,
-                                    "missing": False, "seconds": 0.0}
+                                    "missing": False, "unloadable": False, "seconds": 0.0}
                 del exports[culprit]
             suspects.add(culprit)
 

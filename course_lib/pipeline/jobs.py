@@ -85,6 +85,7 @@ def make_job(*, root: Path, assignment: str, student: str, settings: dict[str, A
     execution, requests = hit if hit else (None, _draw_requests(assignment))
     prepared = prepare(release, submission, requests)
     result["notes"] += prepared.notes
+    result["earlier_release"] = prepared.earlier_release
     job = {
         "assignment": assignment, "student": student, "sandbox": sandbox, "fingerprint": cache.fingerprint(),
         "notebook_name": release_path.name, "notebook_bytes": notebook_bytes, "prepared": prepared.notebook,

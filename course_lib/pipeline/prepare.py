@@ -29,6 +29,7 @@ class Prepared:
     test_cells: dict[str, int]  # grade_id → index in notebook
     notes: list[str] = field(default_factory=list)
     unanswered: set[str] = field(default_factory=set)  # answers still holding the release's stub
+    earlier_release: bool = False  # made from an earlier release of the practical (not tampering)
 
 
 def read_submission(path: Path) -> Any:
@@ -44,7 +45,7 @@ def read_submission(path: Path) -> Any:
 def prepare(release: Any, submission: Any, exports: dict[str, list[dict[str, Any]]]) -> Prepared:
     """Merge `submission`'s answers into `release` and add an export cell after each test."""
     answers, added = _student_cells(release, submission)
-    notes = _integrity_notes(release, submission)
+    notes, earlier_release = _integrity_notes(release, submission)
     # Before any student code: the exporter keeps the builtins as they were, and keras's MNIST
     # loader reads the course's copy (grading has no network).
     first = nbformat.v4.new_code_cell(
@@ -71,7 +72,7 @@ def prepare(release: Any, submission: Any, exports: dict[str, list[dict[str, Any
         if grade_id is not None:
             cells.extend(_added_cell(extra) for extra in added.get(grade_id, []))
     notebook = nbformat.v4.new_notebook(cells=cells, metadata=json.loads(json.dumps(release.metadata)))
-    return Prepared(notebook, test_cells, notes, unanswered)
+    return Prepared(notebook, test_cells, notes, unanswered, earlier_release)
 
 
 def _nbgrader(cell: Any) -> dict[str, Any]:
@@ -104,12 +105,17 @@ def _added_cell(cell: Any) -> Any:
     return nbformat.v4.new_markdown_cell(cell.source)
 
 
-def _integrity_notes(release: Any, submission: Any) -> list[str]:
-    """What the submission changed in cells it may not change (the released ones are run)."""
+def _integrity_notes(release: Any, submission: Any) -> tuple[list[str], bool]:
+    """What the submission changed in cells it may not change (the released ones are run), and
+    whether it was made from an earlier release of the practical: its locked cells that differ
+    from this release are as nbgrader released them (each still matches the checksum nbgrader
+    wrote into it), and none differs otherwise. Such a notebook (the instructor fixed a typo
+    after students started) is not tampered with: its cells that are not in this release are
+    only missing, and its differing locked cells only older."""
     submitted = {}
     for cell in submission.cells:
         submitted.setdefault(_nbgrader(cell).get("grade_id"), cell)
-    notes = []
+    notes, older, edited = [], [], []
     for cell in release.cells:
         meta = _nbgrader(cell)
         grade_id = meta.get("grade_id")
@@ -120,13 +126,34 @@ def _integrity_notes(release: Any, submission: Any) -> list[str]:
             if not meta.get("solution"):
                 notes.append(f"cell {grade_id} was deleted (the released cell was run)")
             continue
-        if cell.cell_type == "code" and not meta.get("solution") and not _same(theirs.source, cell.source):
+        source_changed = cell.cell_type == "code" and not meta.get("solution") and not _same(theirs.source, cell.source)
+        fields_changed = _grading_fields(theirs) != _grading_fields(cell)
+        if (source_changed or fields_changed) and _as_released(theirs):
+            older.append(grade_id)
+            continue
+        if source_changed:
+            edited.append(grade_id)
             notes.append(f"cell {grade_id} was edited (the released cell was run)")
-        if _grading_fields(theirs) != _grading_fields(cell):
+        if fields_changed:
+            edited.append(grade_id)
             notes.append(f"cell {grade_id}: nbgrader metadata changed (the released metadata was used)")
         if theirs.get("metadata", {}).get("tags", []) != cell.get("metadata", {}).get("tags", []):
             notes.append(f"cell {grade_id}: tags changed (the released tags were used)")
-    return notes
+    earlier = bool(older) and not edited
+    if earlier:
+        notes = [note for note in notes if not note.endswith("was deleted (the released cell was run)")]
+    return notes, earlier
+
+
+def _as_released(cell: Any) -> bool:
+    """The cell still matches the checksum nbgrader computed when it released it."""
+    from nbgrader.utils import compute_checksum
+
+    stored = _nbgrader(cell).get("checksum")
+    try:
+        return stored is not None and compute_checksum(cell) == stored
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return False
 
 
 def _same(source: str, other: str) -> bool:

@@ -41,11 +41,32 @@ MAX_ARCHIVE_BYTES = 256 << 20
 MAX_PARAMETERS = 20_000_000
 MAX_LAYER_OUTPUT = 2_000_000
 PROGRESS = "checking "  # the line the verifier writes on stderr before each test cell's check
+# Keras's own layers that a student may reasonably use, none of which runs code from its
+# config (no Lambda, no wrapped foreign model, no vocabulary file read from the verifier's disk).
 LAYERS = {
-    "InputLayer", "Dense", "Conv2D", "Conv1D", "MaxPooling2D", "AveragePooling2D", "MaxPooling1D",
-    "Flatten", "Activation", "ReLU", "Softmax", "LeakyReLU", "ELU", "PReLU", "Dropout",
-    "BatchNormalization", "Reshape", "Rescaling", "Normalization", "GlobalAveragePooling2D",
-    "GlobalMaxPooling2D", "ZeroPadding2D", "SpatialDropout2D", "GaussianNoise", "Identity",
+    # core, activations, merges
+    "InputLayer", "Dense", "EinsumDense", "Embedding", "Identity", "Masking", "Activation", "ReLU",
+    "Softmax", "LeakyReLU", "ELU", "PReLU", "Add", "Subtract", "Multiply", "Average", "Maximum",
+    "Minimum", "Concatenate", "Dot",
+    # convolutions and pooling
+    "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
+    "SeparableConv1D", "SeparableConv2D", "DepthwiseConv1D", "DepthwiseConv2D",
+    "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D", "AveragePooling2D",
+    "AveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
+    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAveragePooling3D",
+    "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D", "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D",
+    # normalisation and regularisation
+    "BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization",
+    "RMSNormalization", "Normalization", "Rescaling", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
+    "SpatialDropout3D", "GaussianDropout", "GaussianNoise", "AlphaDropout", "ActivityRegularization",
+    # reshaping
+    "Flatten", "Reshape", "Permute", "RepeatVector", "Cropping1D", "Cropping2D", "Cropping3D",
+    "UpSampling1D", "UpSampling2D", "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D",
+    # image preprocessing and augmentation
+    "Resizing", "CenterCrop", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
+    "RandomContrast", "RandomBrightness", "RandomCrop", "RandomShear", "RandomErasing",
+    "RandomGaussianBlur", "RandomSharpness", "RandomPerspective", "RandomElasticTransform",
+    "RandomInvert", "RandomPosterization", "RandomGrayscale", "AutoContrast", "Equalization", "Solarization",
 }
 MODULES = {
     "keras", "keras.layers", "keras.initializers", "keras.optimizers", "keras.losses",
@@ -59,6 +80,11 @@ class NotExported(AssertionError):
     """The data a check needs was not exported: the kernel failed before, or was changed."""
 
 
+class Unloadable(AssertionError):
+    """A saved model the verifier does not load (a class outside the whitelist, a broken or
+    oversized archive): those checks fail, and that is all (it is not tampering)."""
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The verifier's decision on one test cell."""
@@ -67,6 +93,7 @@ class Verdict:
     public: bool  # whether the student's public self-check holds on the exported data
     message: str
     missing: bool = False  # the data the check needs was not exported (a cell above failed?)
+    unloadable: bool = False  # the model it needs is one the verifier does not load
 
 
 class Exported:
@@ -142,17 +169,18 @@ def check_archive(path: Path) -> dict[str, Any]:
             infos = archive.infolist()
             names = {info.filename for info in infos}
             if not names <= ARCHIVE_FILES or "config.json" not in names:
-                raise AssertionError(f"le modèle enregistré contient des fichiers inattendus : {sorted(names - ARCHIVE_FILES)}")
+                raise Unloadable(f"le modèle enregistré contient des fichiers inattendus : {sorted(names - ARCHIVE_FILES)}")
             if sum(info.file_size for info in infos) > MAX_ARCHIVE_BYTES:
-                raise AssertionError("le modèle enregistré est trop gros")
+                raise Unloadable("le modèle enregistré est trop gros")
             config = json.loads(archive.read("config.json"))
     except (zipfile.BadZipFile, ValueError, OSError) as error:
-        raise AssertionError(f"le modèle enregistré est illisible ({type(error).__name__})") from None
+        raise Unloadable(f"le modèle enregistré est illisible ({type(error).__name__})") from None
     for node in _class_nodes(config):
         if not _allowed(node):
-            raise AssertionError(
-                f"le modèle utilise {node.get('class_name')} ({node.get('module')}), que le correcteur ne charge pas"
-            )
+            what = (f"la fonction {node.get('config')}" if node.get("module") == "builtins"
+                    else f"{node.get('class_name')} ({node.get('module')})")
+            raise Unloadable(f"le correcteur ne charge pas un modèle qui utilise {what} : seules les couches "
+                             "et fonctions de Keras lui sont permises (pas de Lambda ni de classe à soi)")
     return config
 
 
@@ -213,7 +241,7 @@ def load_model_safely(path: Path, *, compile: bool = False) -> Any:
         try:
             _LOADED[key] = keras.saving.load_model(path, safe_mode=True, compile=compile, custom_objects=same)
         except Exception as error:  # a hostile or broken archive: not a model the grader uses
-            raise AssertionError(f"le modèle enregistré ne peut pas être chargé ({type(error).__name__})") from None
+            raise Unloadable(f"le modèle enregistré ne peut pas être chargé ({type(error).__name__})") from None
     return _LOADED[key]
 
 
@@ -233,17 +261,15 @@ def check_declared_size(config: dict[str, Any], custom_objects: dict[str, Any]) 
             parameters = sum(math.prod(variable.shape) for variable in model.weights)
             outputs = [math.prod(d for d in layer.output.shape[1:] if d) for layer in model.layers
                        if hasattr(layer, "output")]
-    except AssertionError:
-        raise
     except Exception:  # noqa: BLE001 (not buildable without weights: the load decides)
         return
     finally:
         global_state.set_global_attribute("uninitialized_variables", [])
     if parameters > MAX_PARAMETERS:
-        raise AssertionError(f"le modèle déclare {integer(parameters)} paramètres, plus que le correcteur "
+        raise Unloadable(f"le modèle déclare {integer(parameters)} paramètres, plus que le correcteur "
                              f"n'en accepte ({integer(MAX_PARAMETERS)})")
     if outputs and max(outputs) > MAX_LAYER_OUTPUT:
-        raise AssertionError(f"une couche du modèle produit {integer(max(outputs))} valeurs par image, plus que "
+        raise Unloadable(f"une couche du modèle produit {integer(max(outputs))} valeurs par image, plus que "
                              f"le correcteur n'en accepte ({integer(MAX_LAYER_OUTPUT)})")
 
 
@@ -273,8 +299,9 @@ def _judge(check: Any, data: Exported, context: Any, points: float) -> Verdict:
         check.public(data, context)
         public = True
         earned = check.hidden(data, context, points)
-    except AssertionError as error:  # NotExported included: the data is missing
-        return Verdict(0.0, public, printable(str(error))[:300], missing=isinstance(error, NotExported))
+    except AssertionError as error:  # NotExported and Unloadable included
+        return Verdict(0.0, public, printable(str(error))[:300], missing=isinstance(error, NotExported),
+                       unloadable=isinstance(error, Unloadable))
     except Exception as error:  # a malformed export: the check could not hold
         return Verdict(0.0, public, f"vérification impossible ({type(error).__name__})")
     if earned is None:

@@ -20,9 +20,10 @@ import numpy as np
 
 from course_lib.checks import (
     Grade, architecture_signature, assert_architecture, assert_compiled,
-    assert_input_shape, assert_one_hot, assert_total_params, grade_threshold, model_inputs,
-    predicted_classes,
+    assert_input_shape, assert_one_hot, assert_total_params, check_training, grade_threshold,
+    model_inputs, predicted_probabilities,
 )
+from course_lib.checks.training import VALIDATION_ACCURACY
 from course_lib.checks._format import integer
 from course_lib.checks.arrays import assert_kind, assert_shape, assert_values_in
 
@@ -214,7 +215,8 @@ def _plain_integer(type_name: str) -> bool:
 
 def integers_cell(expected: dict[str, tuple[int, str]], *, public_values: bool = False) -> Check:
     """Numbers the student computes: name → (value, how it is computed). The public check
-    asks for integers, and for the values too when `public_values`."""
+    asks for integers, and for the values too when `public_values` (the notebooks compare
+    them with a digest, course_lib.checks.answers: then nothing is left to the hidden check)."""
 
     def exports(draw: np.random.Generator) -> Items:
         return [value(name, name) for name in expected]
@@ -232,21 +234,22 @@ def integers_cell(expected: dict[str, tuple[int, str]], *, public_values: bool =
         if public_values:
             values(data)
 
-    return Check(exports, public, lambda data, context, points: values(data))
+    return Check(exports, public, no_hidden_check if public_values else lambda data, context, points: values(data))
 
 
 def architecture_cell(sample_shape: tuple[int, ...], layers: list[dict[str, Any]],
                       params: int | None = None) -> Check:
-    def public(data: Any, context: Context) -> None:
-        assert_input_shape(data.model("model"), sample_shape)
+    """The network exactly as asked (layers that change nothing at prediction aside), as the
+    notebook's own check says it: nothing is left to a hidden check."""
 
-    def hidden(data: Any, context: Context, points: float) -> None:
+    def public(data: Any, context: Context) -> None:
         network = data.model("model")
+        assert_input_shape(network, sample_shape)
         assert_architecture(network, layers)
         if params is not None:
             assert_total_params(network, params)
 
-    return Check(lambda draw: [model("model", "model")], public, hidden)
+    return Check(lambda draw: [model("model", "model")], public, no_hidden_check)
 
 
 COURSE_COMPILE = {"loss": "categorical_crossentropy", "optimizer": "adam", "metrics": ["accuracy"]}
@@ -260,7 +263,8 @@ def compile_cell() -> Check:
 
 
 def train_cell() -> Check:
-    """hist comes from model.fit with validation data, early_stop watched a validation metric."""
+    """hist comes from model.fit with a validation, early_stop watched one of its figures: the
+    notebook's own check (course_lib.checks.training), on the exported values."""
 
     def exports(draw: np.random.Generator) -> Items:
         return [
@@ -273,31 +277,12 @@ def train_cell() -> Check:
         ]
 
     def public(data: Any, context: Context) -> None:
-        if data.value("hist_is_history") is not True:
-            raise AssertionError("hist doit être l'objet renvoyé par model.fit")
-        history = data.value("history")
-        if not isinstance(history, dict) or "val_accuracy" not in history or "val_loss" not in history:
-            raise AssertionError("l'entraînement doit utiliser validation_data=(x_test, y_test)")
-        if data.value("stop_is_early") is not True:
-            raise AssertionError("early_stop doit être un keras.callbacks.EarlyStopping")
+        check_training(data.value("history"), data.value("monitor"), is_history=data.value("hist_is_history") is True,
+                       is_early_stopping=data.value("stop_is_early") is True,
+                       stop_used=data.value("stop_model_is_model") is True,
+                       from_fit=data.value("hist_model_is_model") is True)
 
-    def hidden(data: Any, context: Context, points: float) -> None:
-        monitor = data.value("monitor")
-        if monitor not in ("val_accuracy", "val_loss"):
-            raise AssertionError(
-                f"early_stop surveille {monitor!r}, attendu une métrique de validation "
-                "('val_accuracy' ou 'val_loss')"
-            )
-        if data.value("stop_model_is_model") is not True:
-            raise AssertionError("early_stop n'a pas été passé à model.fit (callbacks=[early_stop])")
-        if data.value("hist_model_is_model") is not True:
-            raise AssertionError("hist ne vient pas de model.fit")
-        history = data.value("history")
-        lengths = {len(v) if isinstance(v, list) else -1 for v in history.values()}
-        if len(lengths) != 1 or min(lengths) < 1:
-            raise AssertionError("les métriques de validation doivent être mesurées à chaque epoch")
-
-    return Check(exports, public, hidden)
+    return Check(exports, public, no_hidden_check)
 
 
 def save_cell(keras_file: str, weights_file: str | None = None) -> Check:
@@ -359,14 +344,16 @@ def predict_cell() -> Check:
 
 def accuracy_cell() -> Check:
     """The trained model's accuracy on the reference test set, measured here: points by the
-    course's thresholds (course.toml)."""
+    course's thresholds (course.toml). A training that validated on the test set keeps its
+    points, and is told why not to (`validated_on_test`)."""
 
     def exports(draw: np.random.Generator) -> Items:
-        return [model("model", "model"), array("x_test", "x_test", []), array("lab_test", "lab_test", [])]
+        return [model("model", "model"), array("x_test", "x_test", []), array("lab_test", "lab_test", []),
+                value("history", "hist.history")]
 
     def public(data: Any, context: Context) -> None:
-        # The cell prints the model's accuracy on the student's x_test: it runs when the model,
-        # x_test and lab_test exist (Keras adapts a missing channel axis by itself).
+        # The cell measures the model's accuracy on the student's x_test: it runs when the
+        # model, x_test and lab_test exist (Keras adapts a missing channel axis by itself).
         data.model("model")
         data.array("x_test")
         data.array("lab_test")
@@ -374,15 +361,45 @@ def accuracy_cell() -> Check:
     def hidden(data: Any, context: Context, points: float) -> Grade:
         network = data.model("model")
         (_, _), (images, labels) = context.mnist
-        predicted = predicted_classes(network, model_inputs(network, images), labels)
+        probabilities = predicted_probabilities(network, model_inputs(network, images), labels)
+        predicted = probabilities.argmax(axis=1)
         context.predictions = predicted.tolist()  # for the feedback's confusion matrix
         context.accuracy = round(float(np.mean(predicted == labels)), 4)
         settings = context.settings["accuracy"]
         grade = grade_threshold(context.accuracy, full=settings["full"], partial=settings["partial"],
                                 points=points)
+        if validated_on_test(_history(data), probabilities, labels):
+            return Grade(grade.points, f"{grade.message} ; {VALIDATED_ON_TEST}")
         return grade
 
     return Check(exports, public, hidden)
+
+
+VALIDATED_ON_TEST = ("ton entraînement a validé sur les images de test, qui ont ainsi servi à choisir le réseau "
+                     "gardé et rendent sa précision optimiste : valide plutôt sur une part des images "
+                     "d'entraînement (validation_split=0.1)")
+
+
+def _history(data: Any) -> dict[str, Any]:
+    try:
+        history = data.value("history")
+    except AssertionError:  # no hist: nothing to compare
+        return {}
+    return history if isinstance(history, dict) else {}
+
+
+def validated_on_test(history: dict[str, Any], probabilities: np.ndarray, labels: np.ndarray) -> bool:
+    """Whether an epoch's validation figures are the test set's for this model (the one the
+    training kept): its val_loss the test cross-entropy, its validation accuracy the test
+    accuracy. Another validation set cannot match both."""
+    accuracy = float(np.mean(probabilities.argmax(axis=1) == labels))
+    loss = float(np.mean(-np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1.0))))
+    losses = history.get("val_loss")
+    accuracies = next((history[k] for k in VALIDATION_ACCURACY if k in history), None)
+    if not isinstance(losses, list) or not isinstance(accuracies, list):
+        return False
+    return any(isinstance(l, float) and isinstance(a, float) and abs(a - accuracy) <= 0.6 / len(labels)
+               and abs(l - loss) <= 1e-3 * max(loss, 1e-3) for l, a in zip(losses, accuracies))
 
 
 def own_prepare_cell(sample_shape: tuple[int, ...]) -> Check:

@@ -241,7 +241,7 @@ CHECKS = {
         "nb_params_conv1": (156, "(5 × 5 × 1 + 1) × 6"),
         "nb_params_conv2": (2416, "(5 × 5 × 6 + 1) × 16"),
         "nb_params_dense1": (80200, "400 × 200 + 200 (Flatten donne 5 × 5 × 16 = 400 valeurs)"),
-    }),
+    }, public_values=True),
     "test_architecture": architecture_cell(SAMPLE, LENET, params=100506),
     "test_compile": compile_cell(),
     "test_train": train_cell(),

@@ -4,7 +4,8 @@ Each case is an honest base notebook (the solution, a partial solution or the re
 one attack; its twin is the same notebook without the attack, graded in the same batch, and
 the test asserts the case earns exactly the twin's points (`lose` names the cells whose
 exported data the verifier refuses, and so earn 0), shows the tampered flag where the
-kernel's verdict was forged or locked cells were changed, and leaves the course unchanged.
+kernel's verdict was forged or locked cells were changed (a model the verifier does not load
+is only refused: it earns nothing, and is not called tampering), and leaves the course unchanged.
 The notebooks in cases/ are written by `python grader_tests/adversarial/corpus.py` from this
 table; a test checks they are up to date.
 """
@@ -387,11 +388,11 @@ CASES: dict[str, Case] = {
     "monkeypatch_keras_fit": Case("partial", [("first", PATCH_FIT)], "twin_untrained", tampered=False),
     "monkeypatch_keras_predict_call_evaluate_count_params": Case(
         "partial", [NO_TRAINING, ("after", "train", PATCH_PREDICT)], "twin_untrained", tampered=False),
-    "fake_model_object": Case("partial", [("after", "build", FAKE_MODEL)], "twin_partial", tampered=True,
+    "fake_model_object": Case("partial", [("after", "build", FAKE_MODEL)], "twin_partial", tampered=False,
                               lose=("test_architecture", "test_accuracy")),
-    "lambda_layer_in_model": Case("partial", [("answer", "build", LAMBDA_MODEL)], "twin_partial", tampered=True,
+    "lambda_layer_in_model": Case("partial", [("answer", "build", LAMBDA_MODEL)], "twin_partial", tampered=False,
                                   lose=("test_architecture", "test_accuracy")),
-    "custom_layer_in_model": Case("partial", [("answer", "build", CUSTOM_LAYER_MODEL)], "twin_partial", tampered=True,
+    "custom_layer_in_model": Case("partial", [("answer", "build", CUSTOM_LAYER_MODEL)], "twin_partial", tampered=False,
                                   lose=("test_architecture", "test_accuracy")),
     "edited_test_cells": Case("partial", [("edit", "test_relu", "pass"), ("edit", "test_prepare", "x_train = 1")],
                               "twin_partial", tampered=True),
@@ -425,9 +426,9 @@ CASES: dict[str, Case] = {
     "kernel_keyring": Case("solution", [("first", KEYRING)], "twin_solution", tampered=False,
                            extra={"absent": "KEYRING OPEN"}),
     "deep_folder_tree": Case("solution", [("first", DEEP_TREE)], "twin_solution", tampered=False),
-    "hdf5_bomb_in_model": Case("solution", [("after", "build", HDF5_BOMB)], "twin_solution", tampered=True,
+    "hdf5_bomb_in_model": Case("solution", [("after", "build", HDF5_BOMB)], "twin_solution", tampered=False,
                                lose=("test_architecture", "test_accuracy")),
-    "huge_declared_model": Case("solution", [("after", "build", HUGE_DECLARED)], "twin_solution", tampered=True,
+    "huge_declared_model": Case("solution", [("after", "build", HUGE_DECLARED)], "twin_solution", tampered=False,
                                 lose=("test_architecture", "test_accuracy")),
     "display_updates_flood": Case("solution", [("after", "relu", DISPLAY_UPDATES)], "twin_solution", tampered=False),
     "sparse_files_in_exports": Case("solution", [("after", "test_accuracy", SPARSE_EXPORTS)], "twin_solution",
