@@ -197,10 +197,13 @@ def _load_from_keras() -> dict[str, np.ndarray]:
         try:
             keras.datasets.mnist.load_data()
         except Exception as error:  # keras raises bare Exception on download failures
+            # The advice first, keras's own words last and short: a report that cuts the
+            # message keeps what to do.
+            gist = " ".join(str(error).split())
+            gist = gist if len(gist) <= 120 else gist[:119] + "…"
             raise MnistError(
-                "MNIST n'est pas disponible sur cet ordinateur et keras n'a pas pu le "
-                f"télécharger ({error}) : il faut indiquer dans la variable d'environnement "
-                f"{MNIST_DIR_ENV} un dossier qui contient les fichiers de MNIST"
+                f"MNIST n'est pas disponible sur cet ordinateur : indique dans la variable d'environnement "
+                f"{MNIST_DIR_ENV} un dossier qui contient ses fichiers (keras n'a pas pu le télécharger : {gist})"
             ) from None
     return _read_npz(cached)
 

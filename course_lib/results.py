@@ -154,25 +154,33 @@ def not_answered(result: dict[str, Any], grade_ids: set[str]) -> None:
             cell.update(points=0.0, status=NOT_ANSWERED, message="")
 
 
-def explain(result: dict[str, Any], diagnosis: Diagnosis, verdicts: dict[str, dict]) -> None:
-    """Say why tests failed (course_lib.pipeline.diagnosis): a failed test whose data is
-    missing, or whose own cells raised, checks an answer left unfilled ("not answered") or
-    failed because of a cell above (a knock-on); the first cell that raised and the stubs left
-    are kept for every report."""
+def explain(result: dict[str, Any], diagnosis: Diagnosis, verdicts: dict[str, dict],
+            reads: dict[str, set[str]]) -> None:
+    """Say why tests failed (course_lib.pipeline.diagnosis), only for those whose exported
+    data is missing, through the variables each reads (`reads`: test → names): the nearest cell
+    above that defined one of them and failed is either the answer, left unfilled ("not
+    answered"), or a cell that failed for want of a cause above (a knock-on of that cause);
+    without such a cell, the nearest cause above is named. A test whose data was exported
+    keeps the verifier's own message. The first cell that raised and the stubs left are kept
+    for every report."""
     first = diagnosis.first_error
     result["first_error"] = None if first is None else {
         "grade_id": first.grade_id, "title": first.title, "error": first.error}
     result["unanswered"] = [{"grade_id": c.grade_id, "title": c.title} for c in diagnosis.unanswered]
     for cell in result["cells"]:
         verdict, grade_id = verdicts.get(cell["grade_id"]), cell["grade_id"]
-        if cell["kind"] != AUTO or verdict is None or cell["points"]:
+        if cell["kind"] != AUTO or verdict is None or cell["points"] or not verdict["missing"]:
             continue
-        if not (verdict.get("missing") or grade_id in diagnosis.own_raised):
-            continue
-        own, cause = diagnosis.own_unanswered.get(grade_id), diagnosis.upstream.get(grade_id)
-        if own is not None:
+        providers = diagnosis.providers.get(grade_id, {})
+        failed = sorted((providers[name] for name in reads.get(grade_id, set())
+                         if name in providers and providers[name].cause is not None),
+                        key=lambda provider: -provider.position)
+        if failed and failed[0].direct and failed[0].cause.kind == NOT_ANSWERED:
+            own = failed[0].cause
             cell.update(status=NOT_ANSWERED, message=f"{cell_phrase(own.title, own.grade_id)} n'est pas remplie")
-        elif cause is not None:
+            continue
+        cause = failed[0].cause if failed else diagnosis.upstream.get(grade_id)
+        if cause is not None:
             done = "n'est pas remplie" if cause.kind == NOT_ANSWERED else "a échoué"
             cell.update(knock_on=True, message=f"non vérifié : {cell_phrase(cause.title, cause.grade_id)} "
                                                f"plus haut {done}, et cette vérification en dépend")

@@ -264,6 +264,21 @@ def format_report(report: CheckReport) -> str:
     name = Path(report.notebook).name
     lines = [f"Vérification de {name} (tests publics : ✅ réussi, la correction ne vérifie rien de plus ; "
              "☑️ partie publique réussie, le reste est vérifié à la correction)", ""]
+    causes = []  # the cause first: what to fix before reading the tests below
+    if report.first_error is not None:
+        first = report.first_error
+        causes.append(f"{cell_phrase(first.title, first.grade_id, 'La')} a échoué : {first.error} ; "
+                      "les vérifications qui suivent en dépendent.")
+    if report.stopped is not None:
+        stopped = report.stopped
+        if stopped.reason == "timeout":
+            causes.append(f"{cell_phrase(stopped.title, stopped.grade_id, 'La')} a dépassé le temps limite de "
+                          f"{report.cell_timeout} s par cellule : le calcul s'est arrêté là, les vérifications "
+                          "suivantes n'ont pas été exécutées.")
+        else:
+            causes.append(f"Le noyau Python s'est arrêté pendant {cell_phrase(stopped.title, stopped.grade_id)} "
+                          "(mémoire épuisée ? os._exit ?) : les vérifications suivantes n'ont pas été exécutées.")
+    lines += [*causes, ""] if causes else []
     marks = {"passed": "✅", "at-grading": "☑️", "failed": "❌", "not-run": "⚪", "unknown": "❔", "modified": "✏️"}
     for test in report.tests:
         line = f"{marks[test.status]} {test.title} ({points_text(test.points)})"
@@ -272,23 +287,9 @@ def format_report(report: CheckReport) -> str:
             detail = " ; ".join(filter(None, [test.message, "vérifié à la correction"]))
         lines.append(line + (f" : {detail}" if detail else ""))
     lines.append("")
-    if report.first_error is not None:
-        first = report.first_error
-        lines.append(f"{cell_phrase(first.title, first.grade_id, 'La')} a échoué : {first.error} ; "
-                     "les vérifications qui suivent en dépendent.")
-    if report.stopped is not None:
-        stopped = report.stopped
-        if stopped.reason == "timeout":
-            lines.append(f"{cell_phrase(stopped.title, stopped.grade_id, 'La')} a dépassé le temps limite de "
-                         f"{report.cell_timeout} s par cellule : le calcul s'est arrêté là, les vérifications "
-                         "suivantes n'ont pas été exécutées.")
-        else:
-            lines.append(f"Le noyau Python s'est arrêté pendant {cell_phrase(stopped.title, stopped.grade_id)} "
-                         "(mémoire épuisée ? os._exit ?) : les vérifications suivantes n'ont pas été exécutées.")
     if report.unanswered:
         lines.append(f"À compléter ({len(report.unanswered)}) :")
         lines.extend(f"  – « {cell.title} » ({cell.grade_id}) : non répondu" for cell in report.unanswered)
-    if report.stopped or report.first_error or report.unanswered:
         lines.append("")
     lines.append(f"{points_text(report.points)} sur {decimal(report.max_points)} aux tests entièrement vérifiés ici ; "
                  f"{points_text(report.at_grading)} de plus à confirmer à la correction")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-CODE_STUB = "# VOTRE CODE ICI\nraise NotImplementedError()"
-TEXT_STUB = "VOTRE RÉPONSE ICI"
+CODE_STUB = "# TON CODE ICI\nraise NotImplementedError()"
+TEXT_STUB = "TA RÉPONSE ICI"
+EARLIER_TEXT_STUBS = ("VOTRE RÉPONSE ICI",)  # releases before the notebooks' one register
 _RAISE = CODE_STUB.splitlines()[-1]
 
 
@@ -24,4 +25,4 @@ def still_stub(cell: Any) -> bool:
     source = cell.get("source", "")
     if cell.get("cell_type") == "code":
         return not source.strip() or any(line.strip() == _RAISE for line in source.splitlines())
-    return bool(meta.get("grade")) and source.strip() in ("", TEXT_STUB)
+    return bool(meta.get("grade")) and source.strip() in ("", TEXT_STUB, *EARLIER_TEXT_STUBS)

@@ -17,6 +17,10 @@ from course_lib.pipeline.grade import grade
 from course_lib.results import read_result
 
 FIXTURES = PROJECT / "grader_tests" / "fixtures"
+# Another CPU, or another number of threads, trains the same seed to another accuracy: a
+# solution graded in the tests must land in the range the calibration measured over its seeds
+# (bench/results/calibration-<assignment>.json), give or take this.
+CALIBRATION_TOLERANCE = 0.005
 UNTOUCHED = "untouched_release"
 
 
@@ -38,6 +42,15 @@ def grade_fixtures(folder: Path, mnist: Path, assignment: str) -> Batch:
         place_submission(course_dir=course, assignment=assignment, student=student, notebook=notebook)
     grade(assignment=assignment, course_dir=course, workers=2)  # one batch on two local workers
     return Batch(course, {student: read_result(course, assignment, student) for student in submissions})
+
+
+def in_calibrated_range(assignment: str, accuracy: float) -> tuple[bool, tuple[float, float]]:
+    """Whether `accuracy` lands in the calibration's [min, max], widened by the tolerance."""
+    import json
+
+    calibration = json.loads((PROJECT / "bench" / "results" / f"calibration-{assignment}.json").read_text())
+    low, high = calibration["min"] - CALIBRATION_TOLERANCE, calibration["max"] + CALIBRATION_TOLERANCE
+    return low <= accuracy <= high, (low, high)
 
 
 def points(result: dict[str, Any]) -> dict[str, float]:

@@ -246,6 +246,12 @@ def test_what_an_attack_looked_for_it_did_not_find(corpus, name):
     assert not any(CASES[name].extra["absent"] in text for text in outputs), outputs
 
 
+def test_a_notebook_of_an_earlier_release_is_no_tampering(corpus):
+    result = corpus["results"]["earlier_release_notebook"]
+    assert result["earlier_release"] and result["notes"] == [] and not result["tampered"]
+    assert not corpus["results"]["twin_solution"]["earlier_release"]
+
+
 def test_a_timestamp_that_is_not_a_time_stops_nothing(corpus):
     result = corpus["results"]["timestamp_not_a_time"]
     assert (result["status"], points(result)) == ("graded", points(corpus["results"]["twin_solution"]))

@@ -33,5 +33,5 @@ def test_a_release_holds_the_french_stubs(tmp_path):
     release(assignments=["check"], course_dir=tmp_path)
 
     released = nbformat.read(tmp_path / "release" / "check" / "check.ipynb", as_version=4)
-    assert released.cells[0].source == "# VOTRE CODE ICI\nraise NotImplementedError()"
-    assert released.cells[1].source == "VOTRE RÉPONSE ICI"
+    assert released.cells[0].source == "# TON CODE ICI\nraise NotImplementedError()"
+    assert released.cells[1].source == "TA RÉPONSE ICI"

@@ -88,9 +88,9 @@ NOTEBOOK_CELLS = [
      {"grade_id": "test_here", "points": 2, "hidden": True}),
     ("markdown", "## 2. Deuxième partie", {"grade_id": "part2"}),
     ("code", "y = pas_defini", {"grade_id": "given_y"}),
-    ("code", "# VOTRE CODE ICI\nraise NotImplementedError()", {"grade_id": "answer_z", "solution": True}),
+    ("code", "# TON CODE ICI\nraise NotImplementedError()", {"grade_id": "answer_z", "solution": True}),
     ("markdown", "**Question 1.** Pourquoi ?", {"grade_id": "question"}),
-    ("markdown", "VOTRE RÉPONSE ICI", {"grade_id": "answer_why", "solution": True, "grade": True, "points": 1}),
+    ("markdown", "TA RÉPONSE ICI", {"grade_id": "answer_why", "solution": True, "grade": True, "points": 1}),
     ("code", "import time\ntime.sleep(120)", {"grade_id": "slow"}),
     ("code", "# ✅ Vérification : après la cellule lente\nassert True", {"grade_id": "test_after", "points": 3, "hidden": False}),
 ]
@@ -126,15 +126,16 @@ def test_failures_the_first_error_stubs_and_a_cell_over_the_timeout(tmp_path, mn
     assert_clean(run)
     assert notebook.read_bytes() == before
     assert run.stdout.splitlines()[2:] == [
+        "La cellule « 2. Deuxième partie » (given_y) a échoué : NameError: name 'pas_defini' is not defined ; "
+        "les vérifications qui suivent en dépendent.",
+        "La cellule « 2. Deuxième partie » (slow) a dépassé le temps limite de 3 s par cellule : le calcul "
+        "s'est arrêté là, les vérifications suivantes n'ont pas été exécutées.",
+        "",
         "❌ Valeur de x (1 point) : x doit valoir 2",
         "❌ Sans message (0,5 point) : vérification non satisfaite (assertion sans message)",
         "☑️ Comme à la correction, dans son dossier (2 points) : tout est là ; vérifié à la correction",
         "⚪ Après la cellule lente (3 points) : non exécutée (le calcul s'est arrêté plus haut)",
         "",
-        "La cellule « 2. Deuxième partie » (given_y) a échoué : NameError: name 'pas_defini' is not defined ; "
-        "les vérifications qui suivent en dépendent.",
-        "La cellule « 2. Deuxième partie » (slow) a dépassé le temps limite de 3 s par cellule : le calcul "
-        "s'est arrêté là, les vérifications suivantes n'ont pas été exécutées.",
         "À compléter (2) :",
         "  – « 2. Deuxième partie » (answer_z) : non répondu",
         "  – « Question 1 » (answer_why) : non répondu",

@@ -258,3 +258,39 @@ def test_a_validation_on_the_test_set_is_told_by_its_figures():
     # Another validation set: the same accuracy by chance, not the same loss; or no validation.
     assert not validated_on_test({"val_loss": [loss * 1.01], "val_accuracy": [accuracy]}, probabilities, labels)
     assert not validated_on_test({"loss": [loss], "accuracy": [accuracy]}, probabilities, labels)
+
+
+# --- correct alternatives ----------------------------------------------------------------------------
+
+def test_layers_that_change_nothing_at_prediction_keep_the_architectures_points(tmp_path):
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Flatten(), keras.layers.GaussianNoise(0.1),
+                              keras.layers.Dense(784, activation="relu"), keras.layers.Dropout(0.3),
+                              keras.layers.Dense(10, activation="softmax")])
+    assert full(graded(tmp_path, "test_architecture", {"model": model}))
+
+
+def test_an_extra_layer_that_changes_the_prediction_is_not_the_asked_network(tmp_path):
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(784, activation="relu"),
+                              keras.layers.BatchNormalization(), keras.layers.Dense(10, activation="softmax")])
+    lost(graded(tmp_path, "test_architecture", {"model": model}),
+         "couche 2 : attendu Dense(10, softmax), trouvé BatchNormalization()")
+
+
+@pytest.mark.parametrize("metric, monitor", [("acc", "val_acc"), (keras.metrics.CategoricalAccuracy(), "val_categorical_accuracy"),
+                                             ("accuracy", "val_loss")])
+def test_a_metric_spelt_otherwise_trains_as_well(tmp_path, metric, monitor):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=[metric])
+    early_stop = keras.callbacks.EarlyStopping(monitor=monitor, patience=1, restore_best_weights=True)
+    x, y = np.random.default_rng(0).random((200, 784)), np.eye(10)[np.arange(200) % 10]
+    hist = model.fit(x, y, epochs=2, validation_split=0.1, callbacks=[early_stop], verbose=0)
+    namespace = {"model": model, "hist": hist, "early_stop": early_stop, "keras": keras}
+    assert full(graded(tmp_path, "test_train", namespace))
+    # A monitor that is not a validation figure: the validation chooses nothing.
+    wrong = keras.callbacks.EarlyStopping(monitor="loss")
+    hist = model.fit(x, y, epochs=1, validation_split=0.1, callbacks=[wrong], verbose=0)
+    namespace.update(hist=hist, early_stop=wrong)
+    verdict = graded(tmp_path / "wrong", "test_train", namespace)
+    assert verdict["points"] == 0 and "que model.fit n'a pas mesuré en validation" in verdict["message"]

@@ -245,3 +245,51 @@ def test_the_verifier_reproduces_the_released_public_tests_cases():
         assert f"({args}, {spec.reference_volume(*args)})" in CELLS["test_volume"].source
     pooling = CELLS["test_pool2x2"].source
     assert str(spec.MAX_SMALL) in pooling and str(spec.AVG_SMALL) in pooling
+
+
+def lenet(*augmentation):
+    import keras
+
+    return keras.Sequential([
+        keras.Input((28, 28, 1)), *augmentation,
+        keras.layers.Conv2D(6, 5, padding="same", activation="relu"), keras.layers.MaxPooling2D(2),
+        keras.layers.Conv2D(16, 5, activation="relu"), keras.layers.SpatialDropout2D(0.1), keras.layers.MaxPooling2D(2),
+        keras.layers.Flatten(), keras.layers.Dense(200, activation="relu"), keras.layers.Dropout(0.25),
+        keras.layers.Dense(84, activation="relu"), keras.layers.Dense(10, activation="softmax")])
+
+
+def test_data_augmentation_and_dropouts_keep_the_architectures_points(tmp_path, monkeypatch):
+    import keras
+
+    model = lenet(keras.layers.RandomRotation(0.05), keras.layers.RandomTranslation(0.1, 0.1),
+                  keras.layers.RandomZoom(0.1))
+    verdict = judge("test_architecture", {"model": model}, tmp_path, monkeypatch)
+    assert (verdict.points, verdict.message) == (2, "")
+
+
+def test_keras_layers_a_student_may_use_are_loaded_by_the_verifier(tmp_path):
+    """Other convnets than the course's: the verifier loads them (they lose the architecture's
+    points on their own merits), and still refuses a Lambda, by name."""
+    import keras
+
+    from course_lib.pipeline.verify import Unloadable, load_model_safely
+
+    inputs = keras.Input((28, 28, 1))
+    x = keras.layers.RandomContrast(0.1)(inputs)
+    a = keras.layers.SeparableConv2D(8, 3, padding="same", activation="relu")(x)
+    b = keras.layers.DepthwiseConv2D(3, padding="same")(x)
+    b = keras.layers.Conv2D(8, 1, activation="relu")(b)
+    x = keras.layers.Concatenate()([a, b])
+    x = keras.layers.LayerNormalization()(x)
+    x = keras.layers.GroupNormalization(groups=4)(keras.layers.Cropping2D(1)(x))
+    x = keras.layers.UpSampling2D()(keras.layers.AveragePooling2D(2)(x))
+    x = keras.layers.Add()([x, keras.layers.ZeroPadding2D(0)(x)])
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(10, activation="softmax")(keras.layers.GaussianDropout(0.1)(x))
+    keras.Model(inputs, outputs).save(tmp_path / "other.keras")
+    assert load_model_safely(tmp_path / "other.keras").output_shape == (None, 10)
+
+    with_lambda = keras.Sequential([keras.Input((784,)), keras.layers.Lambda(lambda z: z * 2), keras.layers.Dense(10)])
+    with_lambda.save(tmp_path / "lambda.keras")
+    with pytest.raises(Unloadable, match=r"^le correcteur ne charge pas un modèle qui utilise Lambda \(keras\.layers\)"):
+        load_model_safely(tmp_path / "lambda.keras")

@@ -49,7 +49,7 @@ SUBMISSION_STATUS = {
              "être vérifiées.",
     INVALID_NOTEBOOK: "Le notebook rendu n'a pas pu être corrigé (fichier illisible, ou cellules "
                       "de correction modifiées).",
-    ERROR: "La correction de votre rendu a échoué ; votre enseignant en est informé.",
+    ERROR: "La correction de ton rendu a échoué ; ton enseignant en est informé.",
 }
 
 
@@ -147,6 +147,7 @@ def _page(root: Path, result: dict[str, Any]) -> dict[str, Any]:
         "score": result["score"],
         "max_score": result["max_score"],
         "late_penalty": result.get("late_penalty") or 0.0,
+        "earlier_release": result.get("earlier_release", False),
         "cells": [
             {**cell, "title": cell.get("title") or cell["grade_id"], "knock_on": cell.get("knock_on", False),
              "status_text": "conséquence" if cell.get("knock_on") else CELL_STATUS.get(cell["status"], cell["status"])}

@@ -156,7 +156,7 @@ def collect(
     people = _read_roster(Path(roster)) if roster is not None else None
     due = due_date(root, assignment)
     if str(source) == EXCHANGE:
-        entries = _collect_exchange(root, assignment, replace)
+        entries = _collect_exchange(root, assignment, replace, practicals)
         _register(root, people or [], [_Student(entry["student"]) for entry in entries])
         return _with_missing(root, assignment, people, entries)
     with ExitStack() as open_files:
@@ -506,16 +506,22 @@ def _grade_ids(notebook: Any) -> set[str]:
 
 
 def _check_practical(file: _File, data: bytes, assignment: str, practicals: dict[str, set[str]]) -> None:
-    """Refuse the notebook of another practical, or one made from no release of this one: the
-    share of each practical's cells it holds says which it is."""
+    """Refuse the notebook of another practical, or one made from no release of this one: a
+    practical's notebook holds most of that practical's cells, and most of its cells are that
+    practical's (a student's own cells carry no grade id)."""
     found = _grade_ids(json.loads(data))
-    share = {name: len(found & cells) / len(cells) for name, cells in practicals.items() if cells}
-    best = max(share, key=share.get, default=assignment)
-    if best != assignment and share[best] > share.get(assignment, 0.0):
-        raise _Rejected(f"{file.name} is {best}'s notebook ({share[best]:.0%} of its cells), not {assignment}'s", file)
-    if share.get(assignment, 1.0) < 0.5:
-        raise _Rejected(f"{file.name} holds {share[assignment]:.0%} of {assignment}'s cells: "
-                        "it was not made from its release", file)
+
+    def fit(cells: set[str]) -> float:
+        return min(len(found & cells) / len(cells), len(found & cells) / max(len(found), 1))
+
+    fits = {name: fit(cells) for name, cells in practicals.items() if cells}
+    best = max(fits, key=fits.get, default=assignment)
+    if best != assignment and fits[best] > fits.get(assignment, 0.0):
+        raise _Rejected(f"{file.name} is {best}'s notebook, not {assignment}'s", file)
+    if fits.get(assignment, 1.0) < 0.5:
+        shared = len(found & practicals[assignment])
+        raise _Rejected(f"{file.name} was not made from {assignment}'s release: {shared} of its "
+                        f"{len(found)} graded cells are {assignment}'s, of {len(practicals[assignment])}", file)
 
 
 def _pick_notebook(files: list[_File], released: str) -> tuple[_File, str]:
@@ -609,8 +615,10 @@ def _when(moment: datetime | None) -> str:
 # --- nbgrader's exchange --------------------------------------------------------------------
 
 
-def _collect_exchange(root: Path, assignment: str, replace: bool) -> list[dict[str, Any]]:
-    """nbgrader's own collect; its log says what it did for each student."""
+def _collect_exchange(root: Path, assignment: str, replace: bool,
+                      practicals: dict[str, set[str]]) -> list[dict[str, Any]]:
+    """nbgrader's own collect; its log says what it did for each student. A notebook it
+    collected that is another practical's, or made from none, is moved to rejected/."""
     result = nbgrader_api(root).collect(assignment, update=replace)
     if not result["success"]:
         reason = last_line(result["error"])
@@ -633,8 +641,37 @@ def _collect_exchange(root: Path, assignment: str, replace: bool) -> list[dict[s
             if status == KEPT else ""
         )
         notebooks = ", ".join(sorted(p.name for p in folder.glob("*.ipynb")))
+        if status in (COLLECTED, REPLACED):
+            reason = _wrong_practical(folder, assignment, practicals)
+            if reason:
+                entries.append(_reject_collected(root, assignment, student, folder, reason, submitted_at))
+                continue
         entries.append(_entry(student, status, message, EXCHANGE, notebooks or None, submitted_at))
     return entries
+
+
+def _wrong_practical(folder: Path, assignment: str, practicals: dict[str, set[str]]) -> str:
+    """Why the notebook nbgrader collected in `folder` is not this practical's ('' if it is)."""
+    for path in sorted(folder.glob("*.ipynb")):
+        file = _File(path.name, str(path), datetime.now(timezone.utc), path.read_bytes)
+        try:
+            _check_practical(file, _notebook_bytes(file), assignment, practicals)
+        except _Rejected as rejected:
+            return str(rejected)
+    return ""
+
+
+def _reject_collected(root: Path, assignment: str, student: str, folder: Path, reason: str,
+                      submitted_at: datetime | None) -> dict[str, Any]:
+    """Move what nbgrader collected into rejected/, with the reason (nbgrader's exchange
+    keeps the submission: nothing is lost)."""
+    files = [p for p in sorted(folder.iterdir()) if p.is_file() and not p.is_symlink()]
+    keep_rejected(root, Rejection(
+        student=student, assignment=assignment, reason=printable(reason), source=EXCHANGE,
+        timestamp=submitted_at.isoformat() if submitted_at else None, files=[p.name for p in files],
+    ), {p.name: p.read_bytes() for p in files})
+    shutil.rmtree(folder)
+    return _entry(student, REJECTED, reason, EXCHANGE, None, submitted_at)
 
 
 def place_submission(*, course_dir: str | Path, assignment: str, student: str, notebook: str | Path) -> Path:

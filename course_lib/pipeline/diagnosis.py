@@ -3,13 +3,16 @@
 One failing cell (a loading cell without network, a typo) makes every later test fail for want
 of its variables; shown as a row of errors, the real cause is lost. Read from the executed
 notebook (course_lib.pipeline.prepare's cells), this finds the first cell outside the tests
-that raised, and the solution cells still holding the release's stub. A test whose data was
-missing is then a knock-on of the nearest such cause above it, or "not answered" when the
-answer it checks was never written. Nothing here decides points: only what the messages say.
+that raised, the solution cells still holding the release's stub, and, for each test, which
+cell above it last defined each variable, and how that cell ended. A test whose exported data
+is missing is then traced through the variables it reads (course_lib.results.explain): to the
+answer that defines them, left unfilled ("not answered"), or to the cell that failed for want of
+them (a knock-on of the first cause). Nothing here decides points: only what the messages say.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,28 +35,36 @@ class Cause:
     error: str = ""
 
 
+@dataclass(frozen=True)
+class Provider:
+    """The last cell above a test that defined a variable (`position`: its index): its `cause`
+    None when it ran well, else what it failed for (its own stub or error, or the first cause
+    above it); `direct`: that cause is the cell itself."""
+
+    cause: Cause | None
+    direct: bool
+    position: int
+
+
 @dataclass
 class Diagnosis:
     first_error: Cause | None = None  # the first cell that raised, unless a stub raised before
     unanswered: list[Cause] = field(default_factory=list)
     upstream: dict[str, Cause] = field(default_factory=dict)  # test grade_id → nearest cause above it
-    own_unanswered: dict[str, Cause] = field(default_factory=dict)  # test → its own answer, unfilled
-    own_raised: set[str] = field(default_factory=set)  # tests whose own cells raised
+    providers: dict[str, dict[str, Provider]] = field(default_factory=dict)  # test → variable → its provider
 
 
-def diagnose(executed: Any, unanswered: set[str], titles: dict[str, str]) -> Diagnosis:
+def diagnose(executed: Any, unanswered: set[str], titles: dict[str, str],
+             answers: dict[str, set[str]] | None = None) -> Diagnosis:
     """The causes in `executed` (the prepared notebook after its run); `unanswered`: the
-    solution cells still holding the stub; `titles`: course_lib.titles.cell_titles of the release.
-
-    The cells between two tests are the second test's own: when one of its answers there is a
-    stub, it is "not answered" (the last one named, the nearest); when one of them raised
-    after a cause above, a knock-on."""
+    solution cells still holding the stub; `titles`: course_lib.titles.cell_titles of the
+    release; `answers`: the variables each answer defines in the master (a stub defines
+    nothing, but it stands for those)."""
     found = Diagnosis()
     nearest: Cause | None = None  # the last stub or first error met so far
-    stubs: list[Cause] = []  # the test's own answers still holding the stub
-    raised = False
+    defined: dict[str, Provider] = {}
     previous_id = ""
-    for cell in executed.cells:
+    for position, cell in enumerate(executed.cells):
         if EXPORT_MARK in cell.get("metadata", {}):
             continue
         meta = cell.get("metadata", {}).get("nbgrader", {})
@@ -63,25 +74,55 @@ def diagnose(executed: Any, unanswered: set[str], titles: dict[str, str]) -> Dia
         if meta.get("grade") and not meta.get("solution"):  # a test cell
             if nearest is not None:
                 found.upstream[grade_id] = nearest
-            if stubs:
-                found.own_unanswered[grade_id] = stubs[-1]
-            if raised:
-                found.own_raised.add(grade_id)
-            stubs, raised = [], False
+            found.providers[grade_id] = dict(defined)
             continue
-        if meta.get("solution") and grade_id in unanswered:
+        stub = bool(meta.get("solution")) and grade_id in unanswered
+        if stub:
             found.unanswered.append(Cause(NOT_ANSWERED, grade_id, title))
         if cell.cell_type != "code":
             continue
         error = _error(cell)
-        raised = raised or bool(error)
-        if meta.get("solution") and grade_id in unanswered:
-            if error:  # a stub in a demonstration skipped by grading is no cause
-                stubs.append(found.unanswered[-1])
-                nearest = found.unanswered[-1]
+        names = assigned_names(cell.get("source", ""))
+        if stub and error:  # a stub in a demonstration skipped by grading is no cause
+            nearest = found.unanswered[-1]
+            provider = Provider(nearest, True, position)
+            names |= (answers or {}).get(grade_id, set())
         elif error and nearest is None:
             found.first_error = nearest = Cause(ERROR, grade_id, title, error)
+            provider = Provider(nearest, True, position)
+        elif error:
+            provider = Provider(nearest, False, position)
+        else:
+            provider = Provider(None, True, position)
+        defined.update(dict.fromkeys(names, provider))
     return found
+
+
+def assigned_names(source: str) -> set[str]:
+    """The names a cell's code binds at its top level or below (assignments, for loops,
+    imports, functions, classes); none when it is not Python (IPython magics, a syntax error)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+    return names
+
+
+def read_names(expression: str) -> set[str]:
+    """The variables an export's expression reads (course_lib.specs: `hist.history` reads hist)."""
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except (SyntaxError, ValueError):
+        return set()
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
 
 
 def _error(cell: Any) -> str:

@@ -13,6 +13,7 @@ submission is marked tampered.
 
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -26,7 +27,7 @@ from course_lib import results as R
 from course_lib.course import released_notebook
 from course_lib.errors import CourseError
 from course_lib.pipeline import cache
-from course_lib.pipeline.diagnosis import diagnose
+from course_lib.pipeline.diagnosis import assigned_names, diagnose, read_names
 from course_lib.pipeline.execute import HISTORY, MAX_OUTPUT_BYTES, MODEL, PREDICTIONS
 from course_lib.pipeline.inert import rebuilt_notebook
 from course_lib.pipeline.prepare import kernel_verdicts, prepare, read_submission, without_exports
@@ -34,6 +35,7 @@ from course_lib.submissions import submission_digest, submission_time, submitted
 from course_lib.titles import cell_titles
 
 CACHE_FOLDER = "execution"
+SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*$", flags=re.M)
 
 
 @dataclass
@@ -50,6 +52,7 @@ class Pending:
     key: str = ""
     cached: bool = False
     release: Any = None  # the released notebook
+    answers: dict[str, set[str]] = field(default_factory=dict)  # answer → the names the master's defines
 
 
 def make_job(*, root: Path, assignment: str, student: str, settings: dict[str, Any], sandbox: bool,
@@ -93,7 +96,7 @@ def make_job(*, root: Path, assignment: str, student: str, settings: dict[str, A
         "request": _request(assignment, requests, release, settings), "execution": execution,
     }
     return Pending(student, job, result, prepared.test_cells, prepared.unanswered, cell_titles(release), key,
-                   cached=hit is not None, release=release)
+                   cached=hit is not None, release=release, answers=_master_answers(root, assignment, release_path.name))
 
 
 def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> dict[str, Any]:
@@ -128,9 +131,14 @@ def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> dict[str, An
     R.fill_cells(result, verdicts["cells"], kernel)
     R.not_answered(result, pending.unanswered)
     if ran:
-        R.explain(result, diagnose(executed, pending.unanswered, pending.titles), verdicts["cells"])
+        reads = {gid: {name for item in items if item["kind"] != "file" for name in read_names(item["expr"])}
+                 for gid, items in job["request"]["exports"].items()}
+        R.explain(result, diagnose(executed, pending.unanswered, pending.titles, pending.answers),
+                  verdicts["cells"], reads)
         if status == R.GRADED:
             message = R.first_error_line(result["first_error"]) if result["first_error"] else R.unanswered_line(result)
+    if result["earlier_release"]:
+        message = "; ".join(filter(None, ["made from an earlier release (graded with the current one)", message]))
     result["accuracy"] = verdicts.get("accuracy")
     result["late_penalty"] = _late_penalty(root, assignment, student, R.total_score(result["cells"], 0.0))
     result["files"] = {kind: name if name in answer["files"] else None
@@ -148,6 +156,19 @@ def clear_outputs(root: Path, assignment: str, student: str) -> Path:
     for name in (HISTORY, MODEL, PREDICTIONS):
         (private / name).unlink(missing_ok=True)
     return output_dir
+
+
+def _master_answers(root: Path, assignment: str, name: str) -> dict[str, set[str]]:
+    """The names each answer of the master notebook defines (none without a master)."""
+    master = root / "source" / assignment / name
+    if not master.is_file():
+        return {}
+    answers = {}
+    for cell in nbformat.read(master, as_version=4).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code":
+            answers[meta["grade_id"]] = assigned_names(SOLUTION_MARKER.sub("", cell.source))
+    return answers
 
 
 def _draw_requests(assignment: str) -> dict[str, list[dict[str, Any]]]:

@@ -30,7 +30,7 @@ TEST_CELLS = ("test_relu", "test_counts", "test_prepare", "test_onehot", "test_a
 # ("after", grade_id, code) a cell added after
 # that cell; ("answer", grade_id, code) an answer's source; ("edit", grade_id, code) a locked
 # cell's source; ("meta", grade_id, key, value) its nbgrader metadata; ("tags", grade_id, tags);
-# ("delete", grade_id).
+# ("delete", grade_id); ("older", grade_id, code): a locked cell as an earlier release had it.
 Edit = tuple
 
 WRONG_RELU = ("answer", "relu", "def relu(z):\n    return z")
@@ -341,6 +341,8 @@ for _cell in ("test_relu", "test_accuracy", "test_unknown"):
 # the line, print a fake grade, reorder text.
 TERMINAL_ESCAPES = r'''raise Exception("\x1b]52;c;cm0gLXJmIH4K\x07\x1b[2K\rgraded 23/23 \u202egnissap\x9b31m")'''
 
+OLDER_IMPORTS = "import numpy as np\nimport keras\n\nfrom course_lib.data import load_mnist\n\nkeras.utils.set_random_seed(1234)  # version 1"
+
 INFINITE_LOOP = "while True:\n    pass"
 OUTPUT_FLOOD = 'import sys\nfor _ in range(100):\n    sys.stdout.write("x" * 1_000_000 + "\\n")'
 OS_EXIT = "import os\nos._exit(0)"
@@ -433,6 +435,9 @@ CASES: dict[str, Case] = {
     "display_updates_flood": Case("solution", [("after", "relu", DISPLAY_UPDATES)], "twin_solution", tampered=False),
     "sparse_files_in_exports": Case("solution", [("after", "test_accuracy", SPARSE_EXPORTS)], "twin_solution",
                                     tampered=False),
+    # Made from an earlier release: a given cell the instructor has since changed, no relu test yet.
+    "earlier_release_notebook": Case("solution", [("older", "imports", OLDER_IMPORTS), ("delete", "test_relu")],
+                                     "twin_solution", tampered=False, extra={"earlier_release": True}),
     "terminal_escapes_in_an_error": Case("solution", [("after", "relu", TERMINAL_ESCAPES)], "twin_solution",
                                          tampered=False),
 }
@@ -474,6 +479,11 @@ def _apply(notebook: nbformat.NotebookNode, edit: Edit) -> None:
         cell.metadata["tags"] = args[1]
     elif kind == "delete":
         del notebook.cells[index]
+    elif kind == "older":  # the cell as an earlier release had it, with nbgrader's checksum of it
+        from nbgrader.utils import compute_checksum
+
+        cell.source = args[1]
+        cell.metadata["nbgrader"]["checksum"] = compute_checksum(cell)
     else:
         raise ValueError(f"unknown edit {kind}")
 
