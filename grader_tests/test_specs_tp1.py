@@ -242,6 +242,27 @@ def test_a_function_keras_does_not_know_is_still_refused(tmp_path):
         load_model_safely(tmp_path / "model.keras")
 
 
+def test_a_model_whose_config_contradicts_itself_is_refused_before_any_weight_exists(tmp_path):
+    """Dense(3_000_000) written into the config of a saved Dense(784) network: the next layer
+    still declares 784 inputs. The real load would allocate 9.4 GB before it found out."""
+    import zipfile
+
+    from course_lib.pipeline.verify import Unloadable, load_model_safely
+
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(784, activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.save(tmp_path / "model.keras")
+    with zipfile.ZipFile(tmp_path / "model.keras") as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(files["config.json"])
+    config["config"]["layers"][1]["config"]["units"] = 3_000_000
+    files["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(tmp_path / "model.keras", "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    with pytest.raises(Unloadable, match=r"^le modèle enregistré ne peut pas être construit \(ValueError\)$"):
+        load_model_safely(tmp_path / "model.keras")
+
 def test_a_validation_on_the_test_set_is_told_by_its_figures():
     from course_lib.specs.common import validated_on_test
 

@@ -249,7 +249,9 @@ def check_declared_size(config: dict[str, Any], custom_objects: dict[str, Any]) 
     """Refuse a model that declares more than the verifier can hold, before any weight exists:
     the model is built in a stateless scope, where Keras only records each variable's shape
     (a 40 KB archive may declare Dense(3_000_000): 9 GB once built). A model that cannot be
-    built so is left to the real load, under the sandbox's memory limit."""
+    built so is refused: its config contradicts itself (a layer's declared input against the
+    layer before), and the real load would allocate before it found out. Every layer of the
+    whitelist that Keras itself reloads builds so."""
     import math
 
     import keras
@@ -261,8 +263,8 @@ def check_declared_size(config: dict[str, Any], custom_objects: dict[str, Any]) 
             parameters = sum(math.prod(variable.shape) for variable in model.weights)
             outputs = [math.prod(d for d in layer.output.shape[1:] if d) for layer in model.layers
                        if hasattr(layer, "output")]
-    except Exception:  # noqa: BLE001 (not buildable without weights: the load decides)
-        return
+    except Exception as error:  # noqa: BLE001 (any failure: not a model the grader builds)
+        raise Unloadable(f"le modèle enregistré ne peut pas être construit ({type(error).__name__})") from None
     finally:
         global_state.set_global_attribute("uninitialized_variables", [])
     if parameters > MAX_PARAMETERS:
