@@ -156,11 +156,12 @@ def not_answered(result: dict[str, Any], grade_ids: set[str]) -> None:
 
 def explain(result: dict[str, Any], diagnosis: Diagnosis, verdicts: dict[str, dict],
             reads: dict[str, set[str]]) -> None:
-    """Say why tests failed (course_lib.pipeline.diagnosis), only for those whose exported
-    data is missing, through the variables each reads (`reads`: test → names): the nearest cell
-    above that defined one of them and failed is either the answer, left unfilled ("not
-    answered"), or a cell that failed for want of a cause above (a knock-on of that cause);
-    without such a cell, the nearest cause above is named. A test whose data was exported
+    """Say why tests failed (course_lib.pipeline.diagnosis), for those without a point whose
+    exported data is missing, through the variables of those exports (`reads`: test → names the
+    kernel could not compute). The nearest cell above that defined one of them and failed is
+    either the test's own answer (below the test above it), left unfilled ("not answered"), or a
+    cause above it: a cell that raised or an answer left unfilled (a knock-on of that cause);
+    without such a cell, the nearest cause above is named. A test whose data was all exported
     keeps the verifier's own message. The first cell that raised and the stubs left are kept
     for every report."""
     first = diagnosis.first_error
@@ -169,17 +170,20 @@ def explain(result: dict[str, Any], diagnosis: Diagnosis, verdicts: dict[str, di
     result["unanswered"] = [{"grade_id": c.grade_id, "title": c.title} for c in diagnosis.unanswered]
     for cell in result["cells"]:
         verdict, grade_id = verdicts.get(cell["grade_id"]), cell["grade_id"]
-        if cell["kind"] != AUTO or verdict is None or cell["points"] or not verdict["missing"]:
+        names = reads.get(grade_id, set())
+        if cell["kind"] != AUTO or verdict is None or cell["points"] or not (names or verdict["missing"]):
             continue
         providers = diagnosis.providers.get(grade_id, {})
-        failed = sorted((providers[name] for name in reads.get(grade_id, set())
+        failed = sorted((providers[name] for name in names
                          if name in providers and providers[name].cause is not None),
                         key=lambda provider: -provider.position)
-        if failed and failed[0].direct and failed[0].cause.kind == NOT_ANSWERED:
-            own = failed[0].cause
+        nearest = failed[0] if failed else None
+        if nearest and nearest.direct and nearest.cause.kind == NOT_ANSWERED \
+                and nearest.position > diagnosis.since.get(grade_id, -1):
+            own = nearest.cause
             cell.update(status=NOT_ANSWERED, message=f"{cell_phrase(own.title, own.grade_id)} n'est pas remplie")
             continue
-        cause = failed[0].cause if failed else diagnosis.upstream.get(grade_id)
+        cause = nearest.cause if nearest else diagnosis.upstream.get(grade_id)
         if cause is not None:
             done = "n'est pas remplie" if cause.kind == NOT_ANSWERED else "a échoué"
             cell.update(knock_on=True, message=f"non vérifié : {cell_phrase(cause.title, cause.grade_id)} "

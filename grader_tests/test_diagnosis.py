@@ -103,7 +103,7 @@ def test_a_filled_answer_keeps_the_verifiers_message_whatever_stubs_lie_above():
     )
     found = diagnose(executed, {"view_sorted"}, TITLES, answers={"view_sorted": {"examples"}})
     result = _results("test_prepare", message="x_train a des valeurs entre 0 et 255, attendu entre 0 et 1")
-    explain(result, found, {"test_prepare": {"missing": False}}, {"test_prepare": {"x_train"}})
+    explain(result, found, {"test_prepare": {"missing": False}}, {"test_prepare": set()})  # x_train exported
     assert result["cells"][0]["message"] == "x_train a des valeurs entre 0 et 255, attendu entre 0 et 1"
     assert result["cells"][0]["status"] == "failed" and not result["cells"][0]["knock_on"]
 
@@ -120,3 +120,26 @@ def test_a_cell_the_student_added_is_named_by_the_cell_it_follows():
     explain(result, found, {"test_load": {"missing": True}}, {"test_load": {"im_train"}})
     assert result["cells"][0]["message"] == (
         "non vérifié : la cellule ajoutée après « Chargement » plus haut a échoué, et cette vérification en dépend")
+
+
+def test_a_stub_above_an_earlier_test_is_that_tests_own_and_a_knock_on_below():
+    """The network left as released above its own test: the compile test below reads the same
+    network, its own answer filled, and its data exported (compile raised, nothing compiled)."""
+    executed = _notebook(
+        _code("build", "# TON CODE ICI\nraise NotImplementedError()", solution=True,
+              error=("NotImplementedError", "")),
+        _code("test_build", "check", grade=True, error=("NameError", "name 'model' is not defined")),
+        _code("compile", "model.compile(loss='mse')", solution=True,
+              error=("NameError", "name 'model' is not defined")),
+        _code("test_compile", "check", grade=True, error=("NameError", "name 'model' is not defined")),
+    )
+    found = diagnose(executed, {"build"}, {**TITLES, "compile": "Compiler"}, answers={"build": {"model"}})
+    assert found.since == {"test_build": -1, "test_compile": 1}
+    result = _results("test_build", "test_compile", message="le fichier n'existe pas")
+    explain(result, found, {"test_build": {"missing": True}, "test_compile": {"missing": False}},
+            {"test_build": {"model"}, "test_compile": {"model"}})
+    build, compile_ = result["cells"]
+    assert (build["status"], build["knock_on"]) == ("not-answered", False)
+    assert (compile_["status"], compile_["knock_on"]) == ("failed", True)
+    assert compile_["message"] == ("non vérifié : la cellule « Réseau » (build) plus haut n'est pas remplie, "
+                                   "et cette vérification en dépend")

@@ -36,7 +36,8 @@ PRACTICALS = {
             "wrong_hidden_units": {"test_architecture": 2},
             # Its network learned pixels in [0, 255]: on the reference test set, prepared as
             # the practical asks ([0, 1]), it is well short of the target (about 93 %), so the
-            # fault also costs half of the accuracy points.
+            # fault also costs half of the accuracy points. Its two plotting exercises are
+            # left as released: they cost nothing (no points) and are not the cause of anything.
             "not_normalised": {"test_prepare": 2, "test_accuracy": 2},
             # Integer labels only train with the sparse loss: the fault is labels and loss.
             "labels_not_onehot": {"test_onehot": 1, "test_compile": 1},
@@ -169,6 +170,14 @@ def test_each_fault_costs_exactly_its_points(graded):
     spec = PRACTICALS[assignment]
     losses = {fixture: lost(results[fixture], spec["autograded"]) for fixture in spec["faults"]}
     assert losses == spec["faults"]
+
+
+def test_a_filled_answer_keeps_the_verifiers_message_whatever_stubs_lie_above(fixture_batch):
+    result = fixture_batch("tp1_dense").results["not_normalised"]
+    prepare = next(c for c in result["cells"] if c["grade_id"] == "test_prepare")
+    assert prepare["status"] == "failed" and not prepare["knock_on"]
+    assert prepare["message"].startswith("x_train a des valeurs entre"), prepare["message"]
+    assert {"view_one", "view_sorted"} <= {entry["grade_id"] for entry in result["unanswered"]}
 
 
 def test_a_training_validated_on_the_test_set_keeps_its_points_and_is_told_why_not(fixture_batch):

@@ -75,3 +75,57 @@ def test_leak_check_finds_a_leak():
     secret = sorted(_secret_lines(source))[0]
     released.cells[-1].source += "\n" + secret
     assert _leaks(source, released) == [secret]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_fixture_submissions_keep_the_release_where_a_student_does_not_write(assignment):
+    """A fixture is a student's notebook made from this release: its test and given cells, and
+    every cell's course_lib metadata (course check reads hidden_check there), are the release's."""
+    [released] = _notebooks(PROJECT / "release" / assignment)
+    cells = {c.metadata["nbgrader"]["grade_id"]: c for c in nbformat.read(released, as_version=4).cells
+             if c.metadata.get("nbgrader", {}).get("grade_id")}
+    fixtures = _notebooks(PROJECT / "grader_tests" / "fixtures" / assignment)
+    assert fixtures
+    for fixture in fixtures:
+        for cell in nbformat.read(fixture, as_version=4).cells:
+            release = cells.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
+            if release is None:
+                continue
+            where = f"{fixture.name}, {release.metadata.nbgrader.grade_id}"
+            assert cell.metadata.get("course_lib") == release.metadata.get("course_lib"), where
+            if not release.metadata.nbgrader.get("solution"):
+                assert (cell.source, cell.metadata.nbgrader) == (release.source, release.metadata.nbgrader), where
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_accuracy_a_notebook_asks_for_is_the_one_course_toml_grades(assignment):
+    """The public accuracy test, and the comment above it, state course.toml's thresholds: a
+    student who passes it is not told 97 % while the verifier wants 98 %."""
+    import tomllib
+
+    accuracy = tomllib.loads((PROJECT / "course.toml").read_text())["assignments"][assignment]["accuracy"]
+    [released] = _notebooks(PROJECT / "release" / assignment)
+    [cell] = [c for c in nbformat.read(released, as_version=4).cells
+              if c.metadata.get("nbgrader", {}).get("grade_id") == "test_accuracy"]
+    asked = re.search(r"full=([0-9.]+), partial=([0-9.]+)\)", cell.source)
+    said = re.search(r"tous les points à partir de ([0-9,]+) %, la moitié des points à partir de ([0-9,]+) %", cell.source)
+    assert asked and said, cell.source
+    assert tuple(map(float, asked.groups())) == (accuracy["full"], accuracy["partial"])
+    assert tuple(float(p.replace(",", ".")) / 100 for p in said.groups()) == (accuracy["full"], accuracy["partial"])
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_each_test_cell_says_whether_the_grader_checks_more_as_its_spec_does(assignment):
+    """course check marks ✅ (nothing more at grading) only the tests whose check in
+    course_lib.specs has no hidden part; every other passing test is ☑️."""
+    import importlib
+
+    from course_lib.specs.common import no_hidden_check
+
+    checks = importlib.import_module(f"course_lib.specs.{assignment}").CHECKS
+    [master] = _notebooks(PROJECT / "source" / assignment)
+    tests = {c.metadata.nbgrader.grade_id: c.metadata.get("course_lib", {}).get("hidden_check")
+             for c in nbformat.read(master, as_version=4).cells
+             if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata.nbgrader.get("solution")}
+    assert set(tests) == set(checks)
+    assert tests == {grade_id: check.hidden is not no_hidden_check for grade_id, check in checks.items()}

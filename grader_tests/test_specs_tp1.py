@@ -251,7 +251,9 @@ def test_a_model_whose_config_contradicts_itself_is_refused_before_any_weight_ex
 
     model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(784, activation="relu"),
                               keras.layers.Dense(10, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     model.save(tmp_path / "model.keras")
+    assert load_model_safely(tmp_path / "model.keras", compile=True).count_params() == 623_290
     with zipfile.ZipFile(tmp_path / "model.keras") as archive:
         files = {name: archive.read(name) for name in archive.namelist()}
     config = json.loads(files["config.json"])

@@ -4,10 +4,11 @@ One failing cell (a loading cell without network, a typo) makes every later test
 of its variables; shown as a row of errors, the real cause is lost. Read from the executed
 notebook (course_lib.pipeline.prepare's cells), this finds the first cell outside the tests
 that raised, the solution cells still holding the release's stub, and, for each test, which
-cell above it last defined each variable, and how that cell ended. A test whose exported data
-is missing is then traced through the variables it reads (course_lib.results.explain): to the
-answer that defines them, left unfilled ("not answered"), or to the cell that failed for want of
-them (a knock-on of the first cause). Nothing here decides points: only what the messages say.
+cell above it last defined each variable, and how that cell ended. A failed test is then traced
+through the variables it reads (course_lib.results.explain): to its own answer (below the test
+above it) that defines them, left unfilled ("not answered"), or to a cell that failed or was
+left unfilled above (a knock-on of that cause). Nothing here decides points: only what the
+messages say.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class Diagnosis:
     unanswered: list[Cause] = field(default_factory=list)
     upstream: dict[str, Cause] = field(default_factory=dict)  # test grade_id → nearest cause above it
     providers: dict[str, dict[str, Provider]] = field(default_factory=dict)  # test → variable → its provider
+    since: dict[str, int] = field(default_factory=dict)  # test → the test cell above (-1): answers below it are its own
 
 
 def diagnose(executed: Any, unanswered: set[str], titles: dict[str, str],
@@ -63,7 +65,7 @@ def diagnose(executed: Any, unanswered: set[str], titles: dict[str, str],
     found = Diagnosis()
     nearest: Cause | None = None  # the last stub or first error met so far
     defined: dict[str, Provider] = {}
-    previous_id = ""
+    previous_id, previous_test = "", -1
     for position, cell in enumerate(executed.cells):
         if EXPORT_MARK in cell.get("metadata", {}):
             continue
@@ -75,6 +77,7 @@ def diagnose(executed: Any, unanswered: set[str], titles: dict[str, str],
             if nearest is not None:
                 found.upstream[grade_id] = nearest
             found.providers[grade_id] = dict(defined)
+            found.since[grade_id], previous_test = previous_test, position
             continue
         stub = bool(meta.get("solution")) and grade_id in unanswered
         if stub:

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import threading
 import zipfile
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from course_lib.errors import CourseError
 from course_lib.pipeline import scratch
 from course_lib.pipeline.kernel_export import INDEX, export_names, exports_dir
 from course_lib.pipeline.sandbox import Limits, Mounts, Running, start
-from course_lib.pipeline.verify import PROGRESS
+from course_lib.pipeline.verify import PROGRESS, Verdict
 
 HISTORY, MODEL, PREDICTIONS = "history.json", "model.keras", "predictions.json"
 KERNEL, RUNNER, VERIFIER = "course_lib.pipeline.kernel_main", "course_lib.pipeline.runner", "course_lib.pipeline.verify"
@@ -209,8 +209,7 @@ class Verifier:
             if culprit not in exports:
                 raise CourseError(f"the verifier failed: {(tail[-1:] or ['no answer'])[0][:300]}")
             if culprit in suspects:
-                refused[culprit] = {"points": 0.0, "public": False, "message": VERIFIER_KILLED,
-                                    "missing": False, "unloadable": False, "seconds": 0.0}
+                refused[culprit] = {**asdict(Verdict(0.0, False, VERIFIER_KILLED)), "seconds": 0.0}
                 del exports[culprit]
             suspects.add(culprit)
 

@@ -131,8 +131,10 @@ def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> dict[str, An
     R.fill_cells(result, verdicts["cells"], kernel)
     R.not_answered(result, pending.unanswered)
     if ran:
-        reads = {gid: {name for item in items if item["kind"] != "file" for name in read_names(item["expr"])}
-                 for gid, items in job["request"]["exports"].items()}
+        reads = {gid: {name for item in items if item["kind"] != "file"
+                       and item["key"] in verdicts["cells"].get(gid, {}).get("absent", ())
+                       for name in read_names(item["expr"])}
+                 for gid, items in job["request"]["exports"].items()}  # what each test needed and lacked
         R.explain(result, diagnose(executed, pending.unanswered, pending.titles, pending.answers),
                   verdicts["cells"], reads)
         if status == R.GRADED:

@@ -21,7 +21,7 @@ import json
 import time
 import sys
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +94,7 @@ class Verdict:
     message: str
     missing: bool = False  # the data the check needs was not exported (a cell above failed?)
     unloadable: bool = False  # the model it needs is one the verifier does not load
+    absent: tuple[str, ...] = ()  # the keys of its exports the kernel did not compute (what it reads)
 
 
 class Exported:
@@ -120,6 +121,12 @@ class Exported:
 
     def value(self, key: str) -> Any:
         return self._entry(key).get("value")
+
+    def absent(self) -> tuple[str, ...]:
+        """The keys the kernel did not compute (the variable was undefined, or reading it failed):
+        what tells a knock-on from a wrong answer (course_lib.results.explain)."""
+        return tuple(key for key in self.items
+                     if not isinstance(self.index.get(key), dict) or "error" in self.index[key])
 
     def type_name(self, key: str) -> str:
         return str(self._entry(key).get("type", ""))
@@ -259,7 +266,8 @@ def check_declared_size(config: dict[str, Any], custom_objects: dict[str, Any]) 
 
     try:
         with keras.StatelessScope(initialize_variables=False):
-            model = keras.saving.deserialize_keras_object(config, custom_objects=custom_objects, safe_mode=True)
+            layers_only = {key: value for key, value in config.items() if key != "compile_config"}  # an optimizer's variables
+            model = keras.saving.deserialize_keras_object(layers_only, custom_objects=custom_objects, safe_mode=True)
             parameters = sum(math.prod(variable.shape) for variable in model.weights)
             outputs = [math.prod(d for d in layer.output.shape[1:] if d) for layer in model.layers
                        if hasattr(layer, "output")]
@@ -288,7 +296,8 @@ def verify(request: dict[str, Any], exports_root: Path) -> dict[str, Any]:
         print(f"{PROGRESS}{grade_id}", file=sys.stderr, flush=True)  # which check a crash was in
         started = time.perf_counter()
         data = Exported(exports_root / grade_id, items)
-        verdict = asdict(_judge(spec.CHECKS[grade_id], data, context, request["points"][grade_id]))
+        verdict = asdict(replace(_judge(spec.CHECKS[grade_id], data, context, request["points"][grade_id]),
+                                 absent=data.absent()))
         verdicts[grade_id] = {**verdict, "seconds": round(time.perf_counter() - started, 2)}
     return {"cells": verdicts, "accuracy": context.accuracy, "predictions": context.predictions}
 

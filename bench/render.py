@@ -1,0 +1,65 @@
+"""Write the README's tables of measured figures from bench/results/*.json, so that a figure in
+the README is always one a benchmark measured, with the machine it ran on.
+
+Each table sits between `<!-- bench/render.py: NAME -->` and `<!-- end NAME -->`; running this
+rewrites what lies between (nothing else of the README is touched).
+
+    python bench/render.py
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+RESULTS = PROJECT / "bench" / "results"
+PRACTICALS = {"tp1_dense": "TP1 dense", "tp2_convol": "TP2 convnet"}
+
+
+def percent(fraction: float) -> str:
+    return f"{100 * fraction:.2f} %"
+
+
+def calibration_table() -> str:
+    thresholds = tomllib.loads((PROJECT / "course.toml").read_text())["assignments"]
+    lines = [
+        "| practical | measured | seeds | mean | σ (points) | min | 5th percentile | max | shipped seed | "
+        "sample digits: mean (min) | T_full | T_part |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for assignment, name in PRACTICALS.items():
+        path = RESULTS / f"calibration-{assignment}.json"
+        if not path.is_file():
+            continue
+        run = json.loads(path.read_text())
+        machine = run.get("machine", {})
+        where = (f"{machine.get('date', '?')[:10]}, {machine.get('cpu', '?')}, {run['threads']} thread(s) a run, "
+                 f"{run.get('parallel', 1)} at a time, commit {machine.get('commit', '?')}")
+        accuracy = thresholds[assignment]["accuracy"]
+        lines.append(
+            f"| {name} | {where} | {run['seeds']} | {percent(run['mean'])} | {100 * run['sigma']:.3f} | "
+            f"{percent(run['min'])} | {percent(run['p5'])} | {percent(run['max'])} | "
+            f"{percent(run['shipped_seed_accuracy'])} (seed {run['shipped_seed']}) | "
+            f"{100 * run['sample_digits_mean']:.1f} % ({100 * run['sample_digits_min']:.0f} %) | "
+            f"**{100 * accuracy['full']:g} %** | {100 * accuracy['partial']:g} % |")
+    return "\n".join(lines)
+
+
+TABLES = {"calibration": calibration_table}
+
+
+def render(readme: Path = PROJECT / "README.md") -> None:
+    text = readme.read_text()
+    for name, table in TABLES.items():
+        block = re.compile(rf"(<!-- bench/render.py: {name} -->\n).*?(<!-- end {name} -->)", flags=re.S)
+        if not block.search(text):
+            raise SystemExit(f"README.md has no block for {name}")
+        text = block.sub(lambda match: match.group(1) + table() + "\n" + match.group(2), text)
+    readme.write_text(text)
+
+
+if __name__ == "__main__":
+    render()
