@@ -24,15 +24,16 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def machine(*, threads: int, load_before: tuple[float, float, float]) -> dict:
+def machine(*, threads: int | None, load_before: tuple[float, float, float] | None) -> dict:
     """The machine, the software and the commit a result was measured with; `load_before`:
-    os.getloadavg() when the benchmark started (a busy machine measures slower)."""
+    os.getloadavg() when the benchmark started (a busy machine measures slower), None when
+    the figures were read from a log afterwards."""
     commit = subprocess.run(["git", "-C", str(PROJECT), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
     return {
         "cpu": cpu_model(), "architecture": platform.machine(), "cores": os.cpu_count(), "threads": threads,
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "load_average_before": None if load_before is None else [round(x, 2) for x in load_before],
+        "load_average_after": None if load_before is None else [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         **{name: metadata.version(name) for name in VERSIONS},
         "commit": commit, "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%MZ"),

@@ -48,7 +48,20 @@ def calibration_table() -> str:
     return "\n".join(lines)
 
 
-TABLES = {"calibration": calibration_table}
+def suite_table() -> str:
+    run = json.loads((RESULTS / "suite.json").read_text())
+    machine = run["machine"]
+    counts = ", ".join(f"{number} {word}" for word, number in run["counts"].items())
+    minutes, seconds = divmod(round(run["seconds"]), 60)
+    lines = [f"`bash .ci/run` from a fresh clone on {machine['date'][:10]}, {machine['cpu']}, "
+             f"{machine['cores']} cores, commit {machine['commit']}: {counts}, **{minutes} min {seconds:02d} s** "
+             "of pytest. Its slowest steps:", "",
+             "| seconds | step | test |", "| --- | --- | --- |"]
+    lines += [f"| {step['seconds']:.0f} | {step['phase']} | `{step['test']}` |" for step in run["slowest"]]
+    return "\n".join(lines)
+
+
+TABLES = {"calibration": calibration_table, "suite": suite_table}
 
 
 def render(readme: Path = PROJECT / "README.md") -> None:

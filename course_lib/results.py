@@ -156,34 +156,32 @@ def not_answered(result: dict[str, Any], grade_ids: set[str]) -> None:
 
 def explain(result: dict[str, Any], diagnosis: Diagnosis, verdicts: dict[str, dict],
             reads: dict[str, set[str]]) -> None:
-    """Say why tests failed (course_lib.pipeline.diagnosis), for those without a point whose
-    exported data is missing, through the variables of those exports (`reads`: test → names the
-    kernel could not compute). The nearest cell above that defined one of them and failed is
-    either the test's own answer (below the test above it), left unfilled ("not answered"), or a
-    cause above it: a cell that raised or an answer left unfilled (a knock-on of that cause);
-    without such a cell, the nearest cause above is named. A test whose data was all exported
-    keeps the verifier's own message. The first cell that raised and the stubs left are kept
-    for every report."""
+    """Say why tests failed (course_lib.pipeline.diagnosis), only for those whose exported data
+    is missing, through the variables of the export they lacked (`reads`: test → names). The
+    nearest cell above that defined one of them and failed is either the test's own answer
+    (below the test above it), left unfilled ("not answered"), or a cause further up: a cell
+    that raised or an answer left unfilled (a knock-on of that cause). When no cell above
+    defined them, the nearest cause above is named; when the cells that did ran well, the
+    verifier's message stays. A test whose data was exported keeps the verifier's own message.
+    The first cell that raised and the stubs left are kept for every report."""
     first = diagnosis.first_error
     result["first_error"] = None if first is None else {
         "grade_id": first.grade_id, "title": first.title, "error": first.error}
     result["unanswered"] = [{"grade_id": c.grade_id, "title": c.title} for c in diagnosis.unanswered]
     for cell in result["cells"]:
         verdict, grade_id = verdicts.get(cell["grade_id"]), cell["grade_id"]
-        names = reads.get(grade_id, set())
-        if cell["kind"] != AUTO or verdict is None or cell["points"] or not (names or verdict["missing"]):
+        if cell["kind"] != AUTO or verdict is None or cell["points"] or not verdict["missing"]:
             continue
         providers = diagnosis.providers.get(grade_id, {})
-        failed = sorted((providers[name] for name in names
-                         if name in providers and providers[name].cause is not None),
-                        key=lambda provider: -provider.position)
+        found = [providers[name] for name in reads.get(grade_id, set()) if name in providers]
+        failed = sorted((p for p in found if p.cause is not None), key=lambda provider: -provider.position)
         nearest = failed[0] if failed else None
         if nearest and nearest.direct and nearest.cause.kind == NOT_ANSWERED \
                 and nearest.position > diagnosis.since.get(grade_id, -1):
             own = nearest.cause
             cell.update(status=NOT_ANSWERED, message=f"{cell_phrase(own.title, own.grade_id)} n'est pas remplie")
             continue
-        cause = nearest.cause if nearest else diagnosis.upstream.get(grade_id)
+        cause = nearest.cause if nearest else None if found else diagnosis.upstream.get(grade_id)
         if cause is not None:
             done = "n'est pas remplie" if cause.kind == NOT_ANSWERED else "a échoué"
             cell.update(knock_on=True, message=f"non vérifié : {cell_phrase(cause.title, cause.grade_id)} "

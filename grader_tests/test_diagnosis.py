@@ -123,8 +123,8 @@ def test_a_cell_the_student_added_is_named_by_the_cell_it_follows():
 
 
 def test_a_stub_above_an_earlier_test_is_that_tests_own_and_a_knock_on_below():
-    """The network left as released above its own test: the compile test below reads the same
-    network, its own answer filled, and its data exported (compile raised, nothing compiled)."""
+    """The network left as released above its own test: the compile test below lacks the same
+    network, its own answer filled (and failed for want of it)."""
     executed = _notebook(
         _code("build", "# TON CODE ICI\nraise NotImplementedError()", solution=True,
               error=("NotImplementedError", "")),
@@ -136,10 +136,26 @@ def test_a_stub_above_an_earlier_test_is_that_tests_own_and_a_knock_on_below():
     found = diagnose(executed, {"build"}, {**TITLES, "compile": "Compiler"}, answers={"build": {"model"}})
     assert found.since == {"test_build": -1, "test_compile": 1}
     result = _results("test_build", "test_compile", message="le fichier n'existe pas")
-    explain(result, found, {"test_build": {"missing": True}, "test_compile": {"missing": False}},
+    explain(result, found, {"test_build": {"missing": True}, "test_compile": {"missing": True}},
             {"test_build": {"model"}, "test_compile": {"model"}})
     build, compile_ = result["cells"]
     assert (build["status"], build["knock_on"]) == ("not-answered", False)
     assert (compile_["status"], compile_["knock_on"]) == ("failed", True)
     assert compile_["message"] == ("non vérifié : la cellule « Réseau » (build) plus haut n'est pas remplie, "
                                    "et cette vérification en dépend")
+
+
+def test_a_lack_whose_cells_all_ran_keeps_the_verifiers_message():
+    """The function was defined by a cell that ran; the drawn call raised inside it: a wrong
+    answer of its own, not the stub above."""
+    executed = _notebook(
+        _code("build", "# TON CODE ICI\nraise NotImplementedError()", solution=True,
+              error=("NotImplementedError", "")),
+        _code("test_build", "check", grade=True, error=("NameError", "name 'model' is not defined")),
+        _code("sizes", "def size(n, k):\n    return n // 0", solution=True),
+        _code("test_sizes", "check", grade=True),
+    )
+    found = diagnose(executed, {"build"}, {**TITLES, "sizes": "Tailles"}, answers={"build": {"model"}})
+    result = _results("test_sizes", message="« size(28, 5) » n'a pas pu être lu dans le notebook (ZeroDivisionError)")
+    explain(result, found, {"test_sizes": {"missing": True}}, {"test_sizes": {"size"}})
+    assert result["cells"][0]["message"].startswith("« size(28, 5) »") and not result["cells"][0]["knock_on"]

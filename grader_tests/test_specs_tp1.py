@@ -244,7 +244,8 @@ def test_a_function_keras_does_not_know_is_still_refused(tmp_path):
 
 def test_a_model_whose_config_contradicts_itself_is_refused_before_any_weight_exists(tmp_path):
     """Dense(3_000_000) written into the config of a saved Dense(784) network: the next layer
-    still declares 784 inputs. The real load would allocate 9.4 GB before it found out."""
+    still declares 784 inputs. The real load would allocate 9.4 GB before it found out. Honest
+    models (compiled, nested, with several outputs) build without weights and load."""
     import zipfile
 
     from course_lib.pipeline.verify import Unloadable, load_model_safely
@@ -254,6 +255,18 @@ def test_a_model_whose_config_contradicts_itself_is_refused_before_any_weight_ex
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     model.save(tmp_path / "model.keras")
     assert load_model_safely(tmp_path / "model.keras", compile=True).count_params() == 623_290
+    # A compiled network inside another, and one of several outputs: built as well, not refused.
+    base = keras.Sequential([keras.Input((784,)), keras.layers.Dense(32, activation="relu")])
+    base.compile(loss="mse", optimizer="adam")
+    nested = keras.Sequential([base, keras.layers.Dense(10, activation="softmax")])
+    nested.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    inputs = keras.Input((784,))
+    two = keras.Model(inputs, [keras.layers.Dense(8)(inputs), keras.layers.Dense(8)(inputs)])
+    outer = keras.Input((784,))
+    branches = keras.Model(outer, keras.layers.Dense(10, activation="softmax")(keras.layers.Concatenate()(two(outer))))
+    for name, network in (("nested", nested), ("branches", branches)):
+        network.save(tmp_path / f"{name}.keras")
+        assert load_model_safely(tmp_path / f"{name}.keras", compile=True).count_params() == network.count_params()
     with zipfile.ZipFile(tmp_path / "model.keras") as archive:
         files = {name: archive.read(name) for name in archive.namelist()}
     config = json.loads(files["config.json"])

@@ -134,7 +134,7 @@ def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> dict[str, An
         reads = {gid: {name for item in items if item["kind"] != "file"
                        and item["key"] in verdicts["cells"].get(gid, {}).get("absent", ())
                        for name in read_names(item["expr"])}
-                 for gid, items in job["request"]["exports"].items()}  # what each test needed and lacked
+                 for gid, items in job["request"]["exports"].items()}  # the export each test lacked
         R.explain(result, diagnose(executed, pending.unanswered, pending.titles, pending.answers),
                   verdicts["cells"], reads)
         if status == R.GRADED:

@@ -21,7 +21,7 @@ import json
 import time
 import sys
 import zipfile
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,12 @@ FORBIDDEN = {"Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer
 
 
 class NotExported(AssertionError):
-    """The data a check needs was not exported: the kernel failed before, or was changed."""
+    """The data a check needs was not exported: the kernel failed before, or was changed.
+    `key`: the export it needed (its variables tell the cause, course_lib.results.explain)."""
+
+    def __init__(self, message: str, key: str = "") -> None:
+        super().__init__(message)
+        self.key = key
 
 
 class Unloadable(AssertionError):
@@ -94,7 +99,7 @@ class Verdict:
     message: str
     missing: bool = False  # the data the check needs was not exported (a cell above failed?)
     unloadable: bool = False  # the model it needs is one the verifier does not load
-    absent: tuple[str, ...] = ()  # the keys of its exports the kernel did not compute (what it reads)
+    absent: tuple[str, ...] = ()  # the export whose lack decided the verdict (when `missing`)
 
 
 class Exported:
@@ -113,20 +118,14 @@ class Exported:
         entry = self.index.get(key)
         if not isinstance(entry, dict):
             raise NotExported(f"« {self.items[key]['expr']} » n'a pas été calculé : les cellules "
-                              "précédentes ne sont pas allées jusqu'au bout")
+                              "précédentes ne sont pas allées jusqu'au bout", key)
         if "error" in entry:
             error_type = str(entry["error"]).split(":")[0]
-            raise NotExported(f"« {self.items[key]['expr']} » n'a pas pu être lu dans le notebook ({error_type})")
+            raise NotExported(f"« {self.items[key]['expr']} » n'a pas pu être lu dans le notebook ({error_type})", key)
         return entry
 
     def value(self, key: str) -> Any:
         return self._entry(key).get("value")
-
-    def absent(self) -> tuple[str, ...]:
-        """The keys the kernel did not compute (the variable was undefined, or reading it failed):
-        what tells a knock-on from a wrong answer (course_lib.results.explain)."""
-        return tuple(key for key in self.items
-                     if not isinstance(self.index.get(key), dict) or "error" in self.index[key])
 
     def type_name(self, key: str) -> str:
         return str(self._entry(key).get("type", ""))
@@ -140,16 +139,16 @@ class Exported:
             meta.update({k: float(entry[k]) for k in ("min", "max") if k in entry})
             meta["finite"] = bool(entry.get("finite", True))
         except (KeyError, TypeError, ValueError, OSError) as error:
-            raise NotExported(f"« {self.items[key]['expr']} » : export illisible ({type(error).__name__})") from None
+            raise NotExported(f"« {self.items[key]['expr']} » : export illisible ({type(error).__name__})", key) from None
         if data.dtype.kind not in "biuf":
-            raise NotExported(f"« {self.items[key]['expr']} » n'est pas un tableau de nombres")
+            raise NotExported(f"« {self.items[key]['expr']} » n'est pas un tableau de nombres", key)
         requested = self.items[key].get("rows")
         if requested is not None:  # the rows the grader drew, that exist in an array of that length
             meta["rows"] = [row for row in requested if row < meta["shape"][0]] if meta["shape"] else []
             if len(meta["rows"]) != len(data):
-                raise NotExported(f"« {self.items[key]['expr']} » : les lignes exportées sont incohérentes")
+                raise NotExported(f"« {self.items[key]['expr']} » : les lignes exportées sont incohérentes", key)
         elif list(data.shape) != meta["shape"]:
-            raise NotExported(f"« {self.items[key]['expr']} » : le tableau exporté est incohérent")
+            raise NotExported(f"« {self.items[key]['expr']} » : le tableau exporté est incohérent", key)
         return meta, data
 
     def model(self, key: str, *, compile: bool = False) -> Any:
@@ -266,11 +265,11 @@ def check_declared_size(config: dict[str, Any], custom_objects: dict[str, Any]) 
 
     try:
         with keras.StatelessScope(initialize_variables=False):
-            layers_only = {key: value for key, value in config.items() if key != "compile_config"}  # an optimizer's variables
-            model = keras.saving.deserialize_keras_object(layers_only, custom_objects=custom_objects, safe_mode=True)
+            model = keras.saving.deserialize_keras_object(_uncompiled(config), custom_objects=custom_objects,
+                                                          safe_mode=True)
             parameters = sum(math.prod(variable.shape) for variable in model.weights)
-            outputs = [math.prod(d for d in layer.output.shape[1:] if d) for layer in model.layers
-                       if hasattr(layer, "output")]
+            outputs = [math.prod(d for d in tensor.shape[1:] if d) for layer in model.layers
+                       for tensor in _outputs(layer)]
     except Exception as error:  # noqa: BLE001 (any failure: not a model the grader builds)
         raise Unloadable(f"le modèle enregistré ne peut pas être construit ({type(error).__name__})") from None
     finally:
@@ -281,6 +280,26 @@ def check_declared_size(config: dict[str, Any], custom_objects: dict[str, Any]) 
     if outputs and max(outputs) > MAX_LAYER_OUTPUT:
         raise Unloadable(f"une couche du modèle produit {integer(max(outputs))} valeurs par image, plus que "
                              f"le correcteur n'en accepte ({integer(MAX_LAYER_OUTPUT)})")
+
+
+def _uncompiled(config: Any) -> Any:
+    """The config without any compile config, at every level (a compiled model nested in
+    another): compiling creates an optimizer's variables, which a stateless scope refuses."""
+    if isinstance(config, dict):
+        return {key: _uncompiled(value) for key, value in config.items() if key != "compile_config"}
+    if isinstance(config, list):
+        return [_uncompiled(value) for value in config]
+    return config
+
+
+def _outputs(layer: Any) -> list[Any]:
+    """The tensors a layer outputs (several for a nested model), none if it was never called."""
+    import keras
+
+    try:
+        return keras.tree.flatten(layer.output)
+    except (AttributeError, ValueError):
+        return []
 
 
 _LOADED: dict[tuple[str, bool], Any] = {}
@@ -296,8 +315,7 @@ def verify(request: dict[str, Any], exports_root: Path) -> dict[str, Any]:
         print(f"{PROGRESS}{grade_id}", file=sys.stderr, flush=True)  # which check a crash was in
         started = time.perf_counter()
         data = Exported(exports_root / grade_id, items)
-        verdict = asdict(replace(_judge(spec.CHECKS[grade_id], data, context, request["points"][grade_id]),
-                                 absent=data.absent()))
+        verdict = asdict(_judge(spec.CHECKS[grade_id], data, context, request["points"][grade_id]))
         verdicts[grade_id] = {**verdict, "seconds": round(time.perf_counter() - started, 2)}
     return {"cells": verdicts, "accuracy": context.accuracy, "predictions": context.predictions}
 
@@ -311,8 +329,9 @@ def _judge(check: Any, data: Exported, context: Any, points: float) -> Verdict:
         public = True
         earned = check.hidden(data, context, points)
     except AssertionError as error:  # NotExported and Unloadable included
-        return Verdict(0.0, public, printable(str(error))[:300], missing=isinstance(error, NotExported),
-                       unloadable=isinstance(error, Unloadable))
+        missing = isinstance(error, NotExported)
+        return Verdict(0.0, public, printable(str(error))[:300], missing=missing,
+                       unloadable=isinstance(error, Unloadable), absent=(error.key,) if missing and error.key else ())
     except Exception as error:  # a malformed export: the check could not hold
         return Verdict(0.0, public, f"vérification impossible ({type(error).__name__})")
     if earned is None:

@@ -295,10 +295,11 @@ def save_cell(keras_file: str, weights_file: str | None = None) -> Check:
         return items
 
     def public(data: Any, context: Context) -> None:
+        trained, reloaded = data.model("model"), data.model("reloaded")  # NotExported: a cell above failed
         if weights_file and data.value("weights_saved") is not True:
             raise AssertionError(f"le fichier {weights_file} n'existe pas")
         data.file("saved")
-        if architecture_signature(data.model("reloaded")) != architecture_signature(data.model("model")):
+        if architecture_signature(reloaded) != architecture_signature(trained):
             raise AssertionError("reloaded n'a pas la même architecture que model")
 
     def hidden(data: Any, context: Context, points: float) -> None:

@@ -168,6 +168,9 @@ for _top, _dirs, _files in os.walk("/"):
         _dirs[:] = []
         continue
     for _name in _files + ["planted.txt"]:
+        # access() first: a refused open costs an exception, 200,000 of them the cell's time limit.
+        if not os.access(os.path.join(_top, _name) if _name in _files else _top, os.W_OK):
+            continue
         try:
             with open(os.path.join(_top, _name), "a") as _stream:
                 _stream.write("tampered")
