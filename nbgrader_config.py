@@ -12,7 +12,7 @@ c = get_config()  # noqa: F821 (injected by traitlets when nbgrader loads this f
 c.CourseDirectory.course_id = "mnist_tf2"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 # The gradebook: nbgrader's default, sqlite:///<root>/gradebook.db, unless $COURSE_DB_URL names
-# another database, e.g. postgresql://grader@127.0.0.1:5432/mnist_tf2 (README: PostgreSQL).
+# another database, e.g. postgresql://grader@127.0.0.1:5432/mnist_tf2 (docs/instructor-guide.md: PostgreSQL).
 if os.environ.get("COURSE_DB_URL"):
     c.CourseDirectory.db_url = os.environ["COURSE_DB_URL"]
 
@@ -20,7 +20,7 @@ if os.environ.get("COURSE_DB_URL"):
 # `nbgrader submit`, `course collect ASSIGNMENT exchange`). nbgrader's default,
 # /usr/local/share/nbgrader/exchange, needs root to create; this one does not. On a JupyterHub,
 # set it here and in the students' nbgrader_config.py to a folder every user can write, e.g.
-# /srv/nbgrader/exchange, or set $NBGRADER_EXCHANGE_ROOT (README: nbgrader's exchange).
+# /srv/nbgrader/exchange, or set $NBGRADER_EXCHANGE_ROOT (docs/instructor-guide.md: nbgrader's exchange).
 c.Exchange.root = os.environ.get("NBGRADER_EXCHANGE_ROOT") or os.path.join(
     jupyter_data_dir(), "nbgrader", "exchange"
 )
@@ -35,7 +35,7 @@ c.ClearSolutions.text_stub = TEXT_STUB
 c.Execute.timeout = CELL_TIMEOUT
 
 # Kernels inherit this process's environment: TensorFlow's C++ logging stays quiet. (Points
-# never depend on a kernel's stderr: the verifier decides them from exported data, README.)
+# never depend on a kernel's stderr: the verifier decides them from exported data, docs/grading.md.)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 # Formgrader's Generate Feedback (nbgrader generate_feedback) writes the course's own feedback

@@ -1,8 +1,9 @@
-"""Write the README's tables of measured figures from bench/results/*.json, so that a figure in
-the README is always one a benchmark measured, with the machine it ran on.
+"""Write the tables of measured figures of README.md and docs/benchmarks.md from
+bench/results/*.json, so that a figure in the documentation is always one a benchmark
+measured, with the machine it ran on.
 
 Each table sits between `<!-- bench/render.py: NAME -->` and `<!-- end NAME -->`; running this
-rewrites what lies between (nothing else of the README is touched).
+rewrites what lies between (nothing else of the files is touched).
 
     python bench/render.py
 """
@@ -48,6 +49,27 @@ def calibration_table() -> str:
     return "\n".join(lines)
 
 
+def practicals_table() -> str:
+    """The README's one line per practical: the solution's accuracy over the calibration's seeds."""
+    lines = ["| practical | mean over the seeds | range | shipped seed | 99 % or more | measured |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for assignment, name in PRACTICALS.items():
+        run = json.loads((RESULTS / f"calibration-{assignment}.json").read_text())
+        high = sum(r["accuracy"] >= 0.99 for r in run["runs"])
+        lines.append(f"| {name} | {percent(run['mean'])} | {percent(run['min'])} – {percent(run['max'])} | "
+                     f"{percent(run['shipped_seed_accuracy'])} | {high} of {run['seeds']} seeds | "
+                     f"{run['machine']['date'][:10]}, {run['machine']['cpu']} |")
+    return "\n".join(lines)
+
+
+def suite_line() -> str:
+    run = json.loads((RESULTS / "suite.json").read_text())
+    minutes, seconds = divmod(round(run["seconds"]), 60)
+    counts = ", ".join(f"{number} {word}" for word, number in run["counts"].items() if word != "warnings")
+    return (f"{counts} in **{minutes} min {seconds:02d} s** on {run['machine']['date'][:10]} "
+            f"({run['machine']['cpu']}, {run['machine']['cores']} cores, commit {run['machine']['commit']}).")
+
+
 def suite_table() -> str:
     run = json.loads((RESULTS / "suite.json").read_text())
     machine = run["machine"]
@@ -61,17 +83,23 @@ def suite_table() -> str:
     return "\n".join(lines)
 
 
-TABLES = {"calibration": calibration_table, "suite": suite_table}
+TABLES = {"calibration": calibration_table, "suite": suite_table, "practicals": practicals_table,
+          "suite_line": suite_line}
+DOCUMENTS = (PROJECT / "README.md", PROJECT / "docs" / "benchmarks.md")
 
 
-def render(readme: Path = PROJECT / "README.md") -> None:
-    text = readme.read_text()
-    for name, table in TABLES.items():
-        block = re.compile(rf"(<!-- bench/render.py: {name} -->\n).*?(<!-- end {name} -->)", flags=re.S)
-        if not block.search(text):
-            raise SystemExit(f"README.md has no block for {name}")
-        text = block.sub(lambda match: match.group(1) + table() + "\n" + match.group(2), text)
-    readme.write_text(text)
+def render(documents: tuple[Path, ...] = DOCUMENTS) -> None:
+    found = set()
+    for document in documents:
+        text = document.read_text()
+        for name, table in TABLES.items():
+            block = re.compile(rf"(<!-- bench/render.py: {name} -->\n).*?(<!-- end {name} -->)", flags=re.S)
+            if block.search(text):
+                found.add(name)
+                text = block.sub(lambda match: match.group(1) + table() + "\n" + match.group(2), text)
+        document.write_text(text)
+    if missing := set(TABLES) - found:
+        raise SystemExit(f"no block for {', '.join(sorted(missing))} in {', '.join(d.name for d in documents)}")
 
 
 if __name__ == "__main__":

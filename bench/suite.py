@@ -1,6 +1,6 @@
 """The figures of one run of the test suite, read from its output: how many tests passed and
 failed, pytest's wall time, and its slowest steps (pytest's `--durations`), with the machine it
-ran on, as bench/results/suite.json (the README's Tests section is written from it by
+ran on, as bench/results/suite.json (docs/benchmarks.md's test-suite table is written from it by
 bench/render.py). Run the suite as CI does, from a fresh clone, keeping its output:
 
     bash .ci/run | tee suite.log

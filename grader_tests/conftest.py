@@ -25,7 +25,7 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     if not SHARED_MNIST.is_dir():
-        pytest.fail(f"the real MNIST files are expected in {SHARED_MNIST} (see README)")
+        pytest.fail(f"the real MNIST files are expected in {SHARED_MNIST} (see docs/instructor-guide.md, where MNIST comes from)")
     return SHARED_MNIST
 
 

@@ -28,7 +28,7 @@ WRONG_NOTEBOOK = PROJECT / "release" / "tp1_dense" / "TP1_MNIST_dense.ipynb"
 
 def _student_home(tmp_path: Path, student: str, exchange: Path) -> tuple[Path, dict[str, str]]:
     """A student's working folder and environment, with the nbgrader_config.py a JupyterHub
-    administrator gives every student (README: nbgrader's exchange)."""
+    administrator gives every student (docs/instructor-guide.md: nbgrader's exchange)."""
     home = tmp_path / "home" / student
     home.mkdir(parents=True)
     (home / "nbgrader_config.py").write_text(
