@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -80,6 +82,15 @@ class Cgroup:
                 pass
 
 
+    def watchdog(self) -> subprocess.Popen:
+        """A process outside the sandbox that destroys the group once its standard input ends:
+        when the grader closes it, or dies (a Dask worker killed with its coordinator), so that
+        no sandbox outlives its grader, whatever became of bwrap's --die-with-parent."""
+        return subprocess.Popen([sys.executable, "-I", "-m", __name__, *map(str, self.folders)],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+
+
 def _own_group(hierarchy: Path, controller: str | None) -> Path:
     """The group this process is in, in `hierarchy` (sandboxes are made below it)."""
     for line in Path("/proc/self/cgroup").read_text().splitlines():
@@ -138,3 +149,8 @@ def _sweep(parent: Path) -> None:
                 folder.rmdir()
         except OSError:
             pass
+
+
+if __name__ == "__main__":  # Cgroup.watchdog: wait for the end of standard input, then destroy
+    sys.stdin.buffer.read()
+    Cgroup(tuple(Path(folder) for folder in sys.argv[1:])).destroy()

@@ -145,6 +145,7 @@ class Running:
             env=env, cwd=cwd, pass_fds=pass_fds,
             preexec_fn=lambda: _limit_self(limits, cgroup), start_new_session=True,
         )
+        self.watchdog = cgroup.watchdog() if cgroup else None
 
     def ask(self, line: bytes, timeout: float) -> bytes | None:
         """Send one line, read the one-line answer; None when the process died or took longer
@@ -180,6 +181,8 @@ class Running:
         oom = self.cgroup.oom_killed() if self.cgroup else False
         if self.cgroup:
             self.cgroup.destroy()
+        if self.watchdog is not None:
+            self.watchdog.communicate()  # its input ends: it finds the group gone, and exits
         if self.lease is not None:
             self.lease.release()
         return oom

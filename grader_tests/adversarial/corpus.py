@@ -162,21 +162,25 @@ except ImportError:
     pass'''
 
 WRITE_COURSE = '''import os
+# Only what is mounted writable can be written: the mount table says where (a walk of every
+# file visible takes 3 s with a warm cache, more than the cell's time limit with a cold one).
+_mounts = [_line.split()[4] for _line in open("/proc/self/mountinfo") if "rw" in _line.split()[5].split(",")]
+_skip = ("/proc", "/sys", "/dev", "/tmp", os.path.expanduser("~"))  # kernels, devices, its own folders
 _written = []
-for _top, _dirs, _files in os.walk("/"):
-    if _top.startswith(("/proc", "/sys", "/dev")) or _top.startswith(os.path.expanduser("~")) or _top.startswith("/tmp"):
-        _dirs[:] = []
+for _mount in _mounts:
+    if _mount.startswith(_skip) and _mount != "/":
         continue
-    for _name in _files + ["planted.txt"]:
-        # access() first: a refused open costs an exception, 200,000 of them the cell's time limit.
-        if not os.access(os.path.join(_top, _name) if _name in _files else _top, os.W_OK):
-            continue
-        try:
-            with open(os.path.join(_top, _name), "a") as _stream:
-                _stream.write("tampered")
-            _written.append(os.path.join(_top, _name))
-        except OSError:
-            pass
+    for _top, _dirs, _files in os.walk(_mount):
+        # Other mounts below are walked on their own, or are read-only.
+        _dirs[:] = [_d for _d in _dirs if not os.path.ismount(os.path.join(_top, _d))
+                    and not os.path.join(_top, _d).startswith(_skip)]
+        for _name in _files + ["planted.txt"]:
+            try:
+                with open(os.path.join(_top, _name), "a") as _stream:
+                    _stream.write("tampered")
+                _written.append(os.path.join(_top, _name))
+            except OSError:
+                pass
 for _path in _written:
     print("WROTE", _path)'''
 
