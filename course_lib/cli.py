@@ -2,18 +2,22 @@
 
 Each subcommand calls the function of the same name (course_lib.release.release,
 course_lib.pipeline.grade.grade, …), so the Python API and the command line are one thing. Bad input
-ends with a one-line message and exit code 2, never a traceback; `collect` exits 1 when every
-upload was rejected; `check` (the students' command, in French) exits 1 when a public test
-failed. What a Moodle file leaves out is listed on stderr.
+ends with a one-line message and exit code 2, never a traceback (a bug of course_lib too: one
+line, exit code 3, the traceback with COURSE_DEBUG=1); `collect` exits 1 when every upload was
+rejected; `check` (the students' command, in French) exits 1 when a public test failed or a
+cell it may not change was changed. What a Moodle file leaves out is listed on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from course_lib import __version__
+from course_lib.course import last_line
 from course_lib.errors import CourseError
 from course_lib.runtime import CELL_TIMEOUT
 from course_lib.quiet import quiet_third_parties
@@ -147,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="course", description="Release, collect, grade and report the MNIST course's practicals."
     )
     _global_options(parser, default=".")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, run: Callable[[argparse.Namespace], int], help: str,
@@ -240,6 +245,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CourseError as error:
         say(f"course: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        say("course: interrupted (what was finished is kept; run the command again to go on)", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 (a bug of course_lib: one line, the traceback on demand)
+        if os.environ.get("COURSE_DEBUG"):
+            raise
+        say(f"course: internal error: {type(error).__name__}: {last_line(str(error)) or 'no message'} "
+            "(COURSE_DEBUG=1 shows the traceback; please report it)", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

@@ -51,6 +51,20 @@ def open_gradebook(root: Path) -> Any:
         raise CourseError(f"cannot open the gradebook {_safe(url)}: {reason}") from None
 
 
+def require_released(root: Path, assignment: str) -> None:
+    """A CourseError, before anything runs, when nbgrader's gradebook does not know
+    `assignment`: `course release` registers it (its cells and points), and grading records
+    into it. A committed release/ folder alone does not register anything."""
+    from nbgrader.api import MissingEntry
+
+    with open_gradebook(root) as gradebook:
+        try:
+            gradebook.find_assignment(assignment)
+        except MissingEntry:
+            raise CourseError(f"{assignment} is not in the gradebook: run `course release {assignment}` "
+                              "first") from None
+
+
 def _safe(url: str) -> str:
     """The URL without its password, for messages."""
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)

@@ -23,6 +23,7 @@ from tqdm import tqdm
 from course_lib import results as R
 from course_lib.course import check_assignments, course_root, grading_settings, released_notebook
 from course_lib.errors import CourseError
+from course_lib.gradebook import require_released
 from course_lib.pipeline.cluster import failure_message, runner
 from course_lib.pipeline.jobs import Pending, clear_outputs, finish, make_job
 from course_lib.pipeline.record import record
@@ -59,6 +60,7 @@ def grade(
     if sandbox:
         bubblewrap()
     todo = _submissions(root, assignment, students)
+    require_released(root, assignment)
     settings = grading_settings(root, assignment)
     summaries: dict[str, dict[str, Any]] = {}
     where = runner(workers=workers, scheduler=scheduler)
