@@ -43,6 +43,5 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 c.GenerateFeedback.preprocessors = []
 c.GenerateFeedback.exporter_class = "course_lib.instructor.feedback.FeedbackExporter"
 
-# Late submissions (after the due date of course.toml): "none" keeps the points, "zero" gives 0.
-# A custom rule is a subclass of nbgrader.plugins.LateSubmissionPlugin set here.
-c.LateSubmissionPlugin.penalty_method = "zero"
+# Late submissions: the due dates and the penalty rule are course.toml's ([assignments.<name>]
+# due, [late]); `course grade` applies them (course_lib.late), not nbgrader's autograde.

@@ -86,7 +86,7 @@ def _export(args: argparse.Namespace) -> int:
 
     exported = export(output=args.output, format=args.format, detail=args.detail,
                       assignment=args.assignment, include_provisional=args.include_provisional,
-                      course_dir=args.course_dir)
+                      worksheet=args.worksheet, course_dir=args.course_dir)
     say(f"exported {exported.path}")
     _say_left_out(exported)
     return 0
@@ -206,11 +206,17 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: exports/feedback-moodle-<assignment>.zip)",
     )
 
-    export = command("export", _export, "write the grades as CSV (one row per student)")
+    export = command("export", _export, "write the grades as CSV (one row per student), for a "
+                     "spreadsheet or Moodle")
     export.add_argument("-o", "--output", help="the CSV file (default: exports/grades*.csv)")
-    export.add_argument("--format", choices=["csv", "moodle"], default="csv",
-                        help="moodle: final grades for Moodle's gradebook import, one assignment")
-    export.add_argument("--assignment", metavar="ASSIGNMENT", help="the assignment of a Moodle export")
+    export.add_argument("--format", choices=["csv", "moodle", "moodle-worksheet"], default="csv",
+                        help="moodle: final grades for Moodle's gradebook import (by ID number or "
+                        "e-mail), one assignment; moodle-worksheet: the assignment's offline grading "
+                        "worksheet filled (by participant id, for students collected from its zip)")
+    export.add_argument("--worksheet", metavar="CSV",
+                        help="with moodle-worksheet: the worksheet downloaded from the Moodle assignment")
+    export.add_argument("--assignment", metavar="ASSIGNMENT", help="only this assignment (needed by Moodle "
+                        "when several are graded)")
     export.add_argument("--include-provisional", action="store_true",
                         help="Moodle: also write grades pending manual grading or tampered")
     export.add_argument("--detail", action="store_true", help="one row per student, assignment and graded cell")

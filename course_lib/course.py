@@ -61,10 +61,10 @@ def last_line(text: str) -> str:
 def due_date(root: Path, assignment: str) -> datetime | None:
     """The deadline of `assignment` from course.toml (`[assignments.<name>] due = ...`), if set.
 
-    nbgrader applies its late-submission penalty (nbgrader_config.py) after this date.
+    After this date a submission loses what course.toml's [late] rule says (course_lib.late).
     """
     config_file = root / "course.toml"
-    due = _course_toml(root).get("assignments", {}).get(assignment, {}).get("due")
+    due = course_settings(root).get("assignments", {}).get(assignment, {}).get("due")
     if due is None:
         return None
     if isinstance(due, datetime):
@@ -73,7 +73,8 @@ def due_date(root: Path, assignment: str) -> datetime | None:
     raise CourseError(f"{config_file}: the due date of {assignment} must be a TOML date-time")
 
 
-def _course_toml(root: Path) -> dict[str, Any]:
+def course_settings(root: Path) -> dict[str, Any]:
+    """course.toml, read (empty when there is none; one line when it is not TOML)."""
     config_file = root / "course.toml"
     if not config_file.is_file():
         return {}
@@ -90,7 +91,7 @@ def grading_settings(root: Path, assignment: str) -> dict[str, Any]:
     the local MNIST the sandboxes see."""
     from course_lib.pipeline.sandbox import Limits
 
-    config = _course_toml(root)
+    config = course_settings(root)
     sandbox = config.get("sandbox", {})
     unknown = set(sandbox) - set(Limits.__dataclass_fields__)
     if unknown:

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from scipy import ndimage
 
-from course_lib.checks._format import integer, shape_text
+from course_lib.french import integer, shape_text
 
 ImageLike = str | os.PathLike | Image.Image | np.ndarray
 

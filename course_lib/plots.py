@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from course_lib.checks._format import percent, shape_text
+from course_lib.french import percent, shape_text
 
 
 def plot_images(

@@ -17,6 +17,8 @@ A result:
       "verify_seconds": 1.8,                 # the verifier's time on its exports
       "score": 17.0, "max_score": 24.0,      # after the late penalty, manual answers counted
       "late_penalty": 0.0,                   #   at their current (possibly pending) score
+      "late": {"due": "2026-12-18T18:00:00", "submitted": "2026-12-19T09:12:00",  # UTC
+               "penalty": 8.0, "rule": "a late submission scores 0"} | null,  # course_lib.late
       "accuracy": 0.9764 | null,             # measured by the verifier on the reference test set
       "tampered": false,                     # the kernel's verdicts disagree with the verifier's
       "tampering": [{"grade_id": "test_accuracy", "kernel": "passed", "verifier": "failed"}],
@@ -60,6 +62,9 @@ RESULT_FILE = "grading.json"
 GRADED, KERNEL_DIED, TIMEOUT, INVALID_NOTEBOOK, ERROR = (
     "graded", "kernel-died", "timeout", "invalid-notebook", "error",
 )
+# A graded submission's state, beside the statuses above: the word status, export, report and
+# grade all print (course_lib.instructor.roll adds the states of work not graded).
+MANUAL_PENDING_STATE, TAMPERED_STATE = "manual-pending", "tampered"
 # How a cell is graded: by its tests, or by the instructor (written answers).
 AUTO, MANUAL = "auto", "manual"
 # Statuses of a graded cell.
@@ -117,7 +122,7 @@ def empty_result(student: str, assignment: str, digest: str, release: Any, name:
     return {
         "student": student, "assignment": assignment, "status": GRADED, "message": "",
         "submission_sha256": digest, "seconds": 0.0, "cached": False, "verify_seconds": 0.0, "score": 0.0,
-        "max_score": sum(c["max_points"] for c in cells), "late_penalty": 0.0, "accuracy": None,
+        "max_score": sum(c["max_points"] for c in cells), "late_penalty": 0.0, "late": None, "accuracy": None,
         "tampered": False, "tampering": [], "notes": [], "earlier_release": False, "first_error": None,
         "unanswered": [],
         "sandbox": "", "cells": cells,
@@ -226,6 +231,16 @@ def read_results(course_root: Path, assignment: str | None = None) -> list[dict[
     pattern = f"*/{assignment or '*'}.grading/{RESULT_FILE}"
     results = [json.loads(p.read_text()) for p in (course_root / "autograded").glob(pattern)]
     return sorted(results, key=lambda r: (r["assignment"], r["student"]))
+
+
+def state(result: dict[str, Any]) -> str:
+    """The one word for where a graded submission stands: tampered, how grading failed,
+    manual-pending (written answers to grade by hand) or graded."""
+    if result.get("tampered"):
+        return TAMPERED_STATE
+    if result["status"] != GRADED:
+        return result["status"]
+    return MANUAL_PENDING_STATE if any(c["status"] == MANUAL_PENDING for c in result["cells"]) else GRADED
 
 
 def total_score(cells: list[dict[str, Any]], late_penalty: float) -> float:

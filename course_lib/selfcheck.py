@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from course_lib.checks._format import decimal, points_text
+from course_lib.french import decimal, points_text
 from course_lib.errors import CourseError
 from course_lib.runtime import CELL_TIMEOUT
 from course_lib.stubs import still_stub

@@ -24,6 +24,16 @@ def cell_phrase(title: str, grade_id: str, article: str = "la") -> str:
     return f"{article} cellule « {title} » ({grade_id})"
 
 
+def practical_title(notebook: Any, default: str) -> str:
+    """The practical's title: its notebook's first level-1 heading ("TP1 — Reconnaissance …")."""
+    for cell in notebook.cells:
+        if cell.get("cell_type") == "markdown":
+            found = re.search(r"^#\s+(?P<title>.+?)\s*$", cell.get("source", ""), flags=re.M)
+            if found:
+                return _plain(found.group("title"))
+    return default
+
+
 def cell_titles(notebook: Any) -> dict[str, str]:
     """grade_id → title, for every cell of `notebook` that has a grade_id."""
     titles: dict[str, str] = {}

@@ -34,7 +34,7 @@ from course_lib.checks import (  # noqa: E402
     require,
     total_params,
 )
-from course_lib.checks._format import (  # noqa: E402
+from course_lib.french import (  # noqa: E402
     decimal,
     integer,
     percent,

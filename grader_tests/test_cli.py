@@ -99,7 +99,7 @@ def test_a_rerun_skips_graded_work_unless_changed_or_forced(graded, capsys):
     before = {s: _result(graded, s) for s in ("paula", "rita")}
     code, out, _ = run(capsys, graded, "grade", "tp1_dense")
     assert code == 0
-    assert len(re.findall(r"^\w+\s+skipped\s", out, flags=re.M)) == STUDENTS
+    assert len(re.findall(r"^\w+\s.*skipped: already graded", out, flags=re.M)) == STUDENTS
     assert {s: _result(graded, s) for s in ("paula", "rita")} == before
 
     notebook = nbformat.read(graded / "submitted" / "rita" / "tp1_dense" / NOTEBOOK, as_version=4)
@@ -107,7 +107,7 @@ def test_a_rerun_skips_graded_work_unless_changed_or_forced(graded, capsys):
     nbformat.write(notebook, graded / "submitted" / "rita" / "tp1_dense" / NOTEBOOK)
     code, out, _ = run(capsys, graded, "grade", "tp1_dense", "--student", "rita", "--student", "paula")
     assert re.search(r"^rita\s+graded\s", out, flags=re.M)
-    assert re.search(r"^paula\s+skipped\s", out, flags=re.M)
+    assert re.search(r"^paula\s.*skipped: already graded", out, flags=re.M)
     code, out, _ = run(capsys, graded, "grade", "tp1_dense", "--student", "paula", "--force")
     assert re.search(r"^paula\s+graded\s+8/29", out, flags=re.M)
 
@@ -200,11 +200,12 @@ def test_missing_config_and_empty_folder(tmp_path, capsys):
 
 
 def test_a_late_submission_gets_the_late_penalty(graded):
-    """course.toml's deadline reaches nbgrader, whose penalty ("zero" in nbgrader_config.py)
-    takes the late student's points, in the stored result and in the gradebook."""
+    """course.toml's deadline and its [late] rule ("zero") take the late student's points, in
+    the stored result and in the gradebook; the result says when and by how much."""
     early, late = _result(graded, "early"), _result(graded, "late")
     assert (early["score"], early["late_penalty"]) == (8, 0)
     assert (late["score"], late["late_penalty"]) == (0, 8)
+    assert (early["late"], late["late"]["due"], late["late"]["penalty"]) == (None, "2026-01-05T18:00:00", 8)
     with open_gradebook(graded) as gradebook:
         late_submission = gradebook.find_submission("tp1_dense", "late")
         assert (late_submission.score, late_submission.late_submission_penalty) == (8, 8)

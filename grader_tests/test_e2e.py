@@ -15,7 +15,7 @@ import re
 
 import nbformat
 
-from course_lib.checks._format import percent
+from course_lib.french import percent
 from course_lib.instructor.export import export
 from course_lib.instructor.feedback import feedback_page
 from e2e import UNTOUCHED, in_calibrated_range, lost, points

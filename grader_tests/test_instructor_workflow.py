@@ -54,3 +54,29 @@ def test_version_and_an_internal_error_are_one_line(fresh_clone, capsys, monkeyp
     assert main(["--course-dir", str(fresh_clone), "status"]) == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("course: internal error: RuntimeError: went wrong")
+
+
+@pytest.mark.parametrize("settings, score, hours, penalty", [
+    ("", 20.0, 0.5, 20.0),  # the default: zero
+    ('penalty = "none"', 20.0, 30, 0.0),
+    ('penalty = "per-hour"\npoints_per_hour = 2', 20.0, 2.5, 6.0),  # 3 started hours
+    ('penalty = "per-hour"\npoints_per_hour = 2', 5.0, 30, 5.0),  # never below 0
+])
+def test_the_late_rule_of_course_toml(fresh_clone, settings, score, hours, penalty):
+    from course_lib.late import late_rule
+
+    (fresh_clone / "course.toml").write_text(f"[late]\n{settings}\n")
+    assert late_rule(fresh_clone).penalty(score, hours * 3600) == penalty
+    assert late_rule(fresh_clone).penalty(score, 0) == 0
+
+
+@pytest.mark.parametrize("settings", ['penalty = "half"', 'penalty = "per-hour"', 'penality = "zero"'])
+def test_a_wrong_late_rule_is_one_line_before_anything_is_collected(fresh_clone, settings, capsys):
+    (fresh_clone / "course.toml").write_text(f"[late]\n{settings}\n")
+    incoming = fresh_clone / "incoming"
+    incoming.mkdir()
+    shutil.copy(fresh_clone / "release" / "tp1_dense" / NOTEBOOK, incoming / f"alice_{NOTEBOOK}")
+    assert main(["--course-dir", str(fresh_clone), "collect", "tp1_dense", str(incoming)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("course: error: course.toml [late]: ") and err.count("\n") == 1
+    assert not (fresh_clone / "submitted").exists()

@@ -118,3 +118,39 @@ def test_a_moodle_zip_round_trips(tmp_path, mnist_dir, capsys):
     for (_, participant, _), page in entries.items():
         student = {"1001": "jdupont", "1002": "elefevre"}[participant]
         assert page == (course / "feedback" / student / MINI / f"{MINI}.html").read_bytes()
+
+    # Moodle's offline grading worksheet, as the English interface downloads it (a BOM, quoted
+    # fields, a participant the course never collected): filled by participant id.
+    worksheet = tmp_path / "Grades-mini.csv"
+    worksheet.write_bytes(("\ufeff" + WORKSHEET_EN).encode("utf-8"))
+    assert main([*at, "export", "--format", "moodle-worksheet", "--worksheet", str(worksheet)]) == 0
+    out, err = capsys.readouterr()
+    filled = course / "exports" / f"grading-worksheet-{MINI}.csv"
+    assert out == f"exported {filled}\n" and "elefevre (manual grading pending: answer_why)" in err
+    data = filled.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(data.decode("utf-8-sig").splitlines()))
+    original = list(csv.reader(WORKSHEET_EN.splitlines()))
+    assert rows[0] == original[0]
+    jeanne = rows[1]
+    assert jeanne[4] == f"{11 * 20 / _max_score(course):.2f}" and jeanne[9].startswith("Note du correcteur")
+    assert rows[2:] == original[2:]  # Élodie pending, Zed rejected, a stranger: untouched
+
+
+WORKSHEET_EN = (
+    'Identifier,"Full name","Email address",Status,Grade,"Maximum Grade","Grade can be changed",'
+    '"Last modified (submission)","Last modified (grade)","Feedback comments"\n'
+    '"Participant 1001","Jeanne Dupont",jeanne@example.org,"Submitted for grading",,20.00,Yes,'
+    '"Friday, 20 November 2026, 5:30 PM",-,\n'
+    '"Participant 1002","Élodie Lefèvre-Roy",elodie@example.org,"Submitted for grading",,20.00,Yes,'
+    '"Saturday, 21 November 2026, 9:15 AM",-,\n'
+    '"Participant 1003","Zed Ndiaye",zed@example.org,"Submitted for grading",,20.00,Yes,'
+    '"Friday, 20 November 2026, 5:30 PM",-,\n'
+    '"Participant 1999","Someone Else",else@example.org,"No submission",,20.00,Yes,-,-,\n'
+)
+
+
+def _max_score(course: Path) -> float:
+    import json
+
+    return json.loads((course / "autograded" / "jdupont" / f"{MINI}.grading" / "grading.json").read_text())["max_score"]

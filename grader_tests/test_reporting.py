@@ -7,6 +7,7 @@ and the predictions are made up, so that the whole file takes seconds.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import shutil
@@ -379,3 +380,131 @@ def test_status_has_a_line_per_student_and_the_counts(course, gradebook, capsys)
     assert out[-1] == f"{TP1}: graded 2, kernel-died 1, manual-pending 1, not-submitted 1"
     assert main(["status", "--course-dir", str(course)]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == f"{TP2}: graded 1, not-submitted 4"
+
+
+def test_late_work_is_said_in_status_export_report_and_the_students_page(course, mnist_dir, monkeypatch):
+    """The result's late record (course_lib.late, made when grading) reaches every output."""
+    from course_lib.instructor.status import status
+    from course_lib.late import Late
+
+    monkeypatch.setenv("COURSE_MNIST_DIR", str(mnist_dir))
+    late = Late(due="2026-01-05T18:00:00", submitted="2026-01-06T09:12:00", penalty=10.0,
+                rule="a late submission scores 0")
+    dave = read_result(course, TP1, "dave")
+    write_result(course, dave | {"late": late.as_json(), "late_penalty": 10.0, "score": 0.0})
+    said = "late: submitted 2026-01-06 09:12 UTC, due 2026-01-05 18:00 UTC (15 h late): -10 points"
+    [line] = [line for line in status(course_dir=course, assignment=TP1) if line.student == "dave"]
+    assert line.reason.startswith(said)  # before the pending answer: late ranks above it
+    rows = {row["student_id"]: row for row in read_csv(export(course_dir=course).path)}
+    assert rows["dave"][f"{TP1}_late"] == "15 h late, -10 points" and rows["alice"][f"{TP1}_late"] == ""
+    assert said in rows["dave"]["needs_attention"]
+    assert said in report(course_dir=course).read_text()
+    [page] = feedback(course_dir=course, assignment=TP1, students=["dave"])
+    assert ("Rendu le 06/01/2026 à 09:12 (UTC), après la date limite du 05/01/2026 à 18:00 (UTC) : "
+            "pénalité de retard de 10 points.") in page.read_text()
+
+
+def test_the_page_has_the_practicals_title_the_pending_points_and_french_numbers(course, mnist_dir, monkeypatch):
+    monkeypatch.setenv("COURSE_MNIST_DIR", str(mnist_dir))
+    shutil.copytree(PROJECT / "release" / TP1, course / "release" / TP1)
+    dave = read_result(course, TP1, "dave")
+    dave["cells"][2] |= {"points": 0.525, "status": "partial"}
+    write_result(course, dave | {"score": 10.525})
+    page = feedback(course_dir=course, assignment=TP1, students=["dave"])[0].read_text()
+    title = "TP1 — Reconnaissance de chiffres écrits à la main avec un réseau dense"
+    assert f"<h1>Retour sur {title}</h1>" in page and f"<title>Retour sur {title} — dave</title>" in page
+    assert re.search(r"<strong>10,53 / 16</strong>,\s+dont 2 points de question rédigée pas encore corrigée", page)
+    assert "0,53 / 4" in page and "0.5" not in page and "point(s)" not in page
+
+
+def test_what_is_not_yet_due_is_out_of_the_attention_list(course):
+    """TP2 is graded for alice only: its missing submissions need attention once it is due."""
+    from course_lib.instructor.status import status
+
+    def missing_tp2() -> list[str]:
+        return [line.student for line in status(course_dir=course, assignment=TP2) if line.reason == "not submitted"]
+
+    assert missing_tp2() == ["bob", "carol", "dave"]
+    (course / "course.toml").write_text(f"[assignments.{TP2}]\ndue = 2999-01-01T00:00:00Z\n")
+    assert missing_tp2() == []
+    assert "not-submitted" not in report(course_dir=course).read_text().split("Submissions needing attention")[1]
+    (course / "course.toml").write_text(f"[assignments.{TP2}]\ndue = 2020-01-01T00:00:00Z\n")
+    assert missing_tp2() == ["bob", "carol", "dave"]
+
+
+def test_tampering_is_summarised_and_listed_whole_in_the_detail(course, tmp_path):
+    from course_lib.instructor.status import status
+
+    bob = read_result(course, TP1, "bob")
+    disagreements = [{"grade_id": f"test_{n}", "kernel": "passed", "verifier": "failed"} for n in range(50)]
+    write_result(course, bob | {"tampered": True, "tampering": disagreements})
+    [line] = [line for line in status(course_dir=course, assignment=TP1) if line.student == "bob"]
+    assert line.reason == (
+        "tampered: 50 disagreements (first: test_0: the kernel said passed, the verifier failed; "
+        "test_1: the kernel said passed, the verifier failed; test_2: the kernel said passed, the "
+        "verifier failed; and 47 more: `course export --detail` lists them)")
+    rows = read_csv(export(course_dir=course, detail=True, output=tmp_path / "cells.csv").path)
+    assert [r["message"] for r in rows if r["kind"] == "tampering"] == [
+        f"test_{n}: the kernel said passed, the verifier failed" for n in range(50)]
+
+
+def test_every_export_keeps_to_the_assignment_asked(course):
+    path = export(course_dir=course, assignment=TP1).path
+    assert path == course / "exports" / f"grades-{TP1}.csv"
+    header = next(csv.reader(path.open()))
+    assert TP1 in header and not any(column.startswith(TP2) for column in header)
+    detail = export(course_dir=course, detail=True, assignment=TP2).path
+    assert {row["assignment"] for row in read_csv(detail)} == {TP2}
+    with pytest.raises(CourseError, match="unknown assignment tp9"):
+        export(course_dir=course, assignment="tp9")
+    # No roster: Moodle's error says that nobody has the identifier it matches, not one case.
+    with pytest.raises(CourseError, match="no student of the gradebook has an e-mail or an ID number"):
+        export(course_dir=course, format="moodle", assignment=TP1)
+
+
+# Moodle's offline grading worksheet, as its French interface writes it: comma-separated,
+# "Participant<id>" (the French hiddenuser string has no space), decimal commas, dates in words.
+WORKSHEET_FR = (
+    'Identifiant,"Nom complet","Adresse de courriel",Statut,Note,"Note maximale",'
+    '"La note peut être modifiée","Dernière modification (travail remis)",'
+    '"Dernière modification (note)","Feedback par commentaires"\n'
+    'Participant5001,"Alice Martin",alice@example.org,"Remis pour évaluation",,"20,00",Oui,'
+    '"lundi 5 janvier 2026, 17:02",-,\n'
+    'Participant5002,"Bob Durand",bob@example.org,"Remis pour évaluation","12,00","20,00",Oui,'
+    '"lundi 5 janvier 2026, 17:40","mardi 6 janvier 2026, 10:00","Vu en séance"\n'
+    'Participant5004,"Dave Petit",dave@example.org,"Remis pour évaluation",,"20,00",Oui,'
+    '"lundi 5 janvier 2026, 16:10",-,\n'
+    'Participant5009,"=HYPERLINK(""http://127.0.0.1/"")",x@example.org,"Aucun travail remis",,"20,00",Oui,-,-,\n'
+)
+
+
+def test_moodles_grading_worksheet_is_filled_by_participant_id_in_its_own_language(course, tmp_path):
+    from course_lib.submissions import MoodleIdentity, submission_digest, submitted_dir, write_moodle_identity
+
+    for student, participant in (("alice", "5001"), ("bob", "5002"), ("dave", "5004")):
+        folder = submitted_dir(course, student, TP1)
+        folder.mkdir(parents=True)
+        (folder / f"{NOTEBOOK}.ipynb").write_text("{}")
+        write_moodle_identity(folder, MoodleIdentity(participant, student.title()))
+        write_result(course, read_result(course, TP1, student) | {"submission_sha256": submission_digest(folder)})
+    worksheet = tmp_path / "Notes-TP1.csv"
+    worksheet.write_text(WORKSHEET_FR, encoding="utf-8")
+    exported = export(course_dir=course, format="moodle-worksheet", worksheet=worksheet, assignment=TP1)
+    assert exported.path == course / "exports" / f"grading-worksheet-{TP1}.csv"
+    written = list(csv.reader(exported.path.open(encoding="utf-8")))
+    original = list(csv.reader(io.StringIO(WORKSHEET_FR)))
+    assert written[0] == original[0]  # headers verbatim: Moodle finds its columns by them
+    alice, bob, dave, unknown = written[1:]
+    # alice 16/16 scaled to Moodle's 20; bob 7/16 → 8,75; dave's answer waits: untouched.
+    assert (alice[4], bob[4]) == ("20,00", "8,75")
+    assert alice[9] == "Note du correcteur automatique : 16 / 16 ; le détail est dans ta page de retour."
+    assert dave == original[3]  # nothing written where no final grade
+    assert unknown == original[4][:1] + ["'" + original[4][1]] + original[4][2:]  # a name is never a formula
+    assert [cell for row in (alice, bob) for n, cell in enumerate(row) if n not in (4, 9)] == [
+        cell for row in original[1:3] for n, cell in enumerate(row) if n not in (4, 9)]
+    assert "dave (manual grading pending: q_explain)" in exported.left_out
+    with pytest.raises(CourseError, match="not a Moodle grading worksheet: no column Identifier"):
+        (tmp_path / "other.csv").write_text("id,grade\n1,2\n")
+        export(course_dir=course, format="moodle-worksheet", worksheet=tmp_path / "other.csv", assignment=TP1)
+    with pytest.raises(CourseError, match="--worksheet goes with --format moodle-worksheet"):
+        export(course_dir=course, format="moodle-worksheet", assignment=TP1)

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import PROJECT
 
-from course_lib.checks._format import integer
+from course_lib.french import integer
 from course_lib.pipeline import kernel_export
 from course_lib.pipeline.verify import Exported, _judge
 from course_lib.specs import tp2_convol as spec

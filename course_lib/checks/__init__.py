@@ -6,7 +6,7 @@ it when they run. `percent` is public too: the notebooks print their rates with 
 same French format as the checks' messages (97,27 %).
 """
 
-from ._format import percent
+from course_lib.french import percent
 from .architecture import (
     architecture_signature,
     assert_architecture,

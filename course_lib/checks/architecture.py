@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
-from ._format import integer, shape_text
+from course_lib.french import integer, shape_text
 from .models import model_input_shape, require_model
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ._format import decimal, shape_text
+from course_lib.french import decimal, shape_text
 from .namespace import assert_defined
 
 # numpy dtype kinds a check may ask for, and how a message names them.

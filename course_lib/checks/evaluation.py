@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ._format import percent, shape_text, threshold_percent
+from course_lib.french import percent, shape_text, threshold_percent
 from .arrays import shape_matches
 from .models import model_input_shape, require_model
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ._format import decimal, percent, points_text, threshold_percent
+from course_lib.french import decimal, percent, points_text, threshold_percent
 
 
 class Grade(NamedTuple):

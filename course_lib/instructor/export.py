@@ -13,14 +13,16 @@ from pathlib import Path
 from course_lib import results as R
 from course_lib.course import course_root
 from course_lib.errors import CourseError
+from course_lib.late import Late
 from course_lib.instructor.roll import (
     GRADED, MANUAL_PENDING, TAMPERED, Standing, Student, class_roll, gradebook_students, max_score,
-    require_work,
+    require_work, tampering_lines,
 )
+from course_lib.instructor.moodle_worksheet import fill_worksheet
 from course_lib.instructor.views import Exported, graded_results, number, output_path
 from course_lib.safe_text import spreadsheet_cell
 
-FORMATS = ("csv", "moodle")
+FORMATS = ("csv", "moodle", "moodle-worksheet")
 # States whose score Moodle may take with include_provisional: a grade exists, not yet final.
 PROVISIONAL = (MANUAL_PENDING, TAMPERED)
 
@@ -35,6 +37,7 @@ def export(
     detail: bool = False,
     assignment: str | None = None,
     include_provisional: bool = False,
+    worksheet: str | Path | None = None,
 ) -> Exported:
     """Write the grades as CSV and return the file's path (and, for Moodle, who was left out).
 
@@ -43,10 +46,14 @@ def export(
     late penalty, manual answers at their current score; empty when there is no graded
     submission), `<a>_max`, `<a>_status` (not-submitted, rejected, collected (not graded yet),
     graded, manual-pending, tampered, or how grading failed: kernel-died, timeout,
-    invalid-notebook, error) and `<a>_tampered` (yes/no: the kernel's verdicts disagreed with
-    the verifier's, or cells it may not change were changed), then needs_attention ("<a>:
+    invalid-notebook, error), `<a>_tampered` (yes/no: the kernel's verdicts disagreed with
+    the verifier's, or cells it may not change were changed) and `<a>_late` (empty when on
+    time, else "15 h late, -8 points": after course.toml's due date, the penalty of its [late]
+    rule), then needs_attention ("<a>:
     reason; …", most severe first, empty when all is in order). A student without a graded
     submission counts 0 of the assignment's maximum in the total.
+
+    `assignment` keeps one assignment's columns (default exports/grades-<assignment>.csv).
 
     format="moodle" (default exports/grades-moodle-<assignment>.csv), for Moodle's gradebook
     "Import" → "CSV file", one assignment per file (`assignment`, needed when several are
@@ -58,30 +65,49 @@ def export(
     `include_provisional` also writes the manual-pending and tampered grades at their current
     score.
 
-    detail=True (csv only, default exports/grades-detail.csv): one row per graded cell:
+    format="moodle-worksheet" (default exports/grading-worksheet-<assignment>.csv): the grading
+    worksheet `worksheet` downloaded from the Moodle assignment, filled by participant id with
+    the final grades (course_lib.instructor.moodle_worksheet), for its "Upload grading
+    worksheet"; needs students collected from that assignment's "Download all submissions".
+
+    detail=True (csv only, default exports/grades-detail[-<assignment>].csv): one row per graded cell:
     student_id, assignment, notebook, grade_id, title, kind, points, max_points, status
     (passed, partial, failed, error, timeout, missing, manual-pending, not-answered), knock_on
     (the check failed for want of a cell above) and the check's message (the student's, in
-    French); a row of kind "cause" before them names the first cell that raised, and its error.
+    French); a row of kind "cause" before them names the first cell that raised, and its error;
+    a row of kind "tampering" after them, each disagreement between the kernel and the verifier
+    and each cell changed that may not be (status and report show the first three).
     """
     if format not in FORMATS:
         raise CourseError(f"unknown export format {format!r}: choose one of {', '.join(FORMATS)}")
+    if (format == "moodle-worksheet") != (worksheet is not None):
+        raise CourseError("--worksheet goes with --format moodle-worksheet: the grading worksheet "
+                          "downloaded from the Moodle assignment")
     if detail and format != "csv":
         raise CourseError(f"the detail of each cell exists only in the csv format, not {format}")
     root = course_root(course_dir)
     left_out: list[str] = []
+    of = f"-{assignment}" if assignment else ""
     if detail:
-        table, name = _detail_table(graded_results(root)), "grades-detail.csv"
+        table, name = _detail_table(graded_results(root, assignment)), f"grades-detail{of}.csv"
     else:
         students = gradebook_students(root)
         standings = class_roll(root, students)
         require_work(root, standings)
+        if assignment is not None:
+            standings = _of_assignment(standings, assignment)
+        if format == "moodle-worksheet":
+            assignment = _moodle_assignment(standings, assignment)
+            return fill_worksheet(
+                root=root, standings=_of_assignment(standings, assignment), assignment=assignment,
+                worksheet=Path(worksheet), include_provisional=include_provisional, provisional=PROVISIONAL,
+                output=output_path(root, output, f"exports/grading-worksheet-{assignment}.csv"))
         if format == "moodle":
             assignment = _moodle_assignment(standings, assignment)
             table, left_out = _moodle_table(standings, students, assignment, include_provisional)
             name = f"grades-moodle-{assignment}.csv"
         else:
-            table, name = _grades_table(root, standings, students), "grades.csv"
+            table, name = _grades_table(root, standings, students), f"grades{of}.csv"
     header, rows = table
     path = output_path(root, output, f"exports/{name}")
     with path.open("w", newline="", encoding="utf-8") as stream:
@@ -94,7 +120,8 @@ def _grades_table(root: Path, standings: list[Standing], known: dict[str, Studen
     maxima = {a: max_score(root, a, standings) for a in assignments}
     header = ["student_id", "first_name", "last_name", "total", "max_total"]
     for assignment in assignments:
-        header += [assignment, f"{assignment}_max", f"{assignment}_status", f"{assignment}_tampered"]
+        header += [assignment, f"{assignment}_max", f"{assignment}_status", f"{assignment}_tampered",
+                   f"{assignment}_late"]
     header.append("needs_attention")
     by_student: dict[str, dict[str, Standing]] = {}
     for standing in standings:
@@ -112,7 +139,8 @@ def _grades_table(root: Path, standings: list[Standing], known: dict[str, Studen
             max_total += maximum
             columns += [number(result["score"]) if result else "", number(maximum),
                         standing.state if standing else "",
-                        ("yes" if result.get("tampered") else "no") if result else ""]
+                        ("yes" if result.get("tampered") else "no") if result else "",
+                        Late(**result["late"]).short() if result and result.get("late") else ""]
         reasons = sorted(((a.rank, f"{s.assignment}: {a.text}") for s in mine.values() for a in s.attention))
         rows.append([
             student, names.first_name, names.last_name, number(total), number(max_total),
@@ -121,12 +149,17 @@ def _grades_table(root: Path, standings: list[Standing], known: dict[str, Studen
     return header, rows
 
 
+def _of_assignment(standings: list[Standing], assignment: str) -> list[Standing]:
+    mine = [s for s in standings if s.assignment == assignment]
+    if not mine:
+        raise CourseError(f"unknown assignment {assignment}: the course has "
+                          f"{', '.join(sorted({s.assignment for s in standings}))}")
+    return mine
+
+
 def _moodle_assignment(standings: list[Standing], assignment: str | None) -> str:
     graded = sorted({s.assignment for s in standings if s.result})
     if assignment is not None:
-        if assignment not in {s.assignment for s in standings}:
-            raise CourseError(f"unknown assignment {assignment}: the course has "
-                              f"{', '.join(sorted({s.assignment for s in standings}))}")
         return assignment
     if len(graded) != 1:
         raise CourseError(
@@ -148,13 +181,17 @@ def _moodle_table(
         writable = standing.state == GRADED or (include_provisional and standing.state in PROVISIONAL)
         identifier = getattr(known.get(standing.student, Student(standing.student)), field_name)
         if not writable:
-            why = standing.attention[0].text if standing.attention else standing.state
-            left_out.append(f"{standing.student} ({why})")
+            left_out.append(f"{standing.student} ({standing.not_final})")
         elif not identifier:
             left_out.append(f"{standing.student} (no {'ID number' if with_idnumber else 'e-mail'} "
                             "in the roster: Moodle could not match the row)")
         else:
             rows.append([identifier, number(standing.result["score"])])
+    if not rows and not any(getattr(student, field_name) for student in known.values()):
+        raise CourseError(f"no grade of {assignment} can go to Moodle: no student of the gradebook has an "
+                          "e-mail or an ID number, which Moodle matches rows by (collect with --roster "
+                          "id,first_name,last_name,email[,idnumber]; or fill Moodle's own grading "
+                          "worksheet: --format moodle-worksheet)")
     if not rows:
         example = f", e.g. {left_out[0]}" if left_out else ""
         raise CourseError(f"no grade of {assignment} can go to Moodle ({len(left_out)} students "
@@ -179,4 +216,6 @@ def _detail_table(results: list[dict]) -> Table:
              "yes" if cell.get("knock_on") else "no", cell["message"]]
             for cell in result["cells"]
         )
+        rows.extend([result["student"], result["assignment"], notebook, "", "", "tampering", "", "", "", "", line]
+                    for line in tampering_lines(result))
     return header, rows

@@ -18,11 +18,12 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import numpy as np
 from nbconvert.exporters import Exporter
 
-from course_lib.checks._format import percent
-from course_lib.course import course_root
+from course_lib import french
+from course_lib.course import course_root, released_notebook
 from course_lib.data import MnistError, configured_mnist_dir, load_mnist
 from course_lib.errors import CourseError
 from course_lib.plots import plot_confusion_matrix, plot_loss_accuracy
@@ -34,7 +35,8 @@ from course_lib.results import (
     CELL_ERROR, CELL_TIMEOUT, ERROR, FAILED, INVALID_NOTEBOOK, KERNEL_DIED, MANUAL_PENDING,
     MISSING, NOT_ANSWERED, PARTIAL, PASSED, TIMEOUT, result_path,
 )
-from course_lib.titles import cell_phrase
+from course_lib.late import Late
+from course_lib.titles import cell_phrase, practical_title
 
 ACCURACY_CELL = "test_accuracy"
 CELL_STATUS = {
@@ -138,15 +140,19 @@ def _page(root: Path, result: dict[str, Any]) -> dict[str, Any]:
     files = result.get("files") or {}
     accuracy_cells = [c for c in result["cells"] if c["grade_id"] == ACCURACY_CELL]
     first = result.get("first_error")
+    pending = [c for c in result["cells"] if c["status"] == MANUAL_PENDING]
     return {
         "assignment": result["assignment"],
+        "title": _practical_title(root, result["assignment"]),
         "student": result["student"],
+        "pending_points": french.points_text(sum(c["max_points"] for c in pending)) if pending else "",
+        "pending_count": len(pending),
+        "late": Late(**result["late"]).french() if result.get("late") else "",
         "status_text": SUBMISSION_STATUS.get(result["status"], ""),
         "tampered": [entry["grade_id"] for entry in result.get("tampering", [])]
                     + (["cellules verrouillées"] if result.get("notes") else []),
         "score": result["score"],
         "max_score": result["max_score"],
-        "late_penalty": result.get("late_penalty") or 0.0,
         "earlier_release": result.get("earlier_release", False),
         "cells": [
             {**cell, "title": cell.get("title") or cell["grade_id"], "knock_on": cell.get("knock_on", False),
@@ -155,11 +161,19 @@ def _page(root: Path, result: dict[str, Any]) -> dict[str, Any]:
         ],
         "first_error": first and {"cell": cell_phrase(first["title"], first["grade_id"], "La"), "error": first["error"]},
         "unanswered": [f"{entry['title']} ({entry['grade_id']})" for entry in result.get("unanswered", [])],
-        "accuracy": None if result["accuracy"] is None else percent(result["accuracy"]),
+        "accuracy": None if result["accuracy"] is None else french.percent(result["accuracy"]),
         "accuracy_message": accuracy_cells[0]["message"] if accuracy_cells else "",
         "curves": _curves(folder, files.get("history")),
         "confusion": _confusion(root, folder, files.get("predictions")),
     }
+
+
+def _practical_title(root: Path, assignment: str) -> str:
+    """The released notebook's title, else the assignment's id."""
+    try:
+        return practical_title(nbformat.read(released_notebook(root, assignment), 4), assignment)
+    except (CourseError, OSError, ValueError):
+        return assignment
 
 
 def _inside(folder: Path, name: str) -> Path:

@@ -114,25 +114,35 @@ def _score_histogram(assignment: str, results: list[Result]) -> Plot:
 
 
 def _pass_rates(assignment: str, results: list[Result]) -> Plot:
-    """Share of submissions passing each auto-graded cell (manual answers have no pass/fail)."""
+    """Share of submissions passing each auto-graded cell (manual answers have no pass/fail),
+    each bar labelled with the cell's title as students read it (its grade id when it has none)."""
     outcomes: dict[str, list[bool]] = {}
+    titles: dict[str, str] = {}
     for result in results:
         for cell in result["cells"]:
             if cell["kind"] == AUTO:
                 outcomes.setdefault(cell["grade_id"], []).append(cell["status"] == PASSED)
+                titles.setdefault(cell["grade_id"], cell.get("title") or cell["grade_id"])
     rates = {grade_id: sum(passed) / len(passed) for grade_id, passed in outcomes.items()}
+    labels = [_short(titles[grade_id]) for grade_id in rates]
     figure, axis = _axis((6.5, 1 + 0.35 * max(len(rates), 1)))
-    axis.barh(list(rates), list(rates.values()))
+    axis.barh(range(len(rates)), list(rates.values()))
+    axis.set_yticks(range(len(rates)), labels)
     axis.invert_yaxis()  # the notebook's order, top to bottom
     axis.set_xlim(0, 1)
     axis.xaxis.set_major_formatter(PercentFormatter(1))
     axis.set_xlabel("submissions passing the cell")
-    listed = ", ".join(f"{grade_id} {rate:.0%}" for grade_id, rate in rates.items())
+    listed = ", ".join(f"{titles[grade_id]} ({grade_id}) {rate:.0%}" for grade_id, rate in rates.items())
     alt = (
         f"Bar chart of the share of the {len(results)} submissions of {assignment} passing "
         f"each auto-graded cell: {listed or 'no auto-graded cell'}."
     )
     return "Pass rate per graded cell", figure, alt
+
+
+def _short(title: str, limit: int = 45) -> str:
+    """A bar's label: a long title cut at a word, with an ellipsis."""
+    return title if len(title) <= limit else title[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def _accuracy_histogram(assignment: str, accuracies: list[float]) -> Plot:

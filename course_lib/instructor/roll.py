@@ -9,26 +9,28 @@ one roll, so that they agree on every student's state and on the order of attent
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
 from course_lib import results as R
+from course_lib.course import due_date
 from course_lib.errors import CourseError
 from course_lib.gradebook import gradebook_exists, open_gradebook, with_manual_grades
+from course_lib.late import Late
 from course_lib.student_ids import look_alikes
 from course_lib.submissions import (
     UNIDENTIFIED, Rejection, latest_rejections, submission_digest, submitted_dir, submitted_students,
 )
 
 # A student's state in one assignment.
-NOT_SUBMITTED, REJECTED, COLLECTED, GRADED, MANUAL_PENDING, TAMPERED = (
-    "not-submitted", "rejected", "collected", "graded", "manual-pending", "tampered",
-)
+NOT_SUBMITTED, REJECTED, COLLECTED = "not-submitted", "rejected", "collected"
+GRADED, MANUAL_PENDING, TAMPERED = R.GRADED, R.MANUAL_PENDING_STATE, R.TAMPERED_STATE  # results.state
 # What needs attention, most severe first.
 SEVERITY = ("tampered", "look-alike id", "failed", "rejected", "timeout", "cell error", "not graded",
-            "manual grading pending", "not submitted")
+            "late", "manual grading pending", "not submitted")
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,13 @@ class Standing:
     def rank(self) -> int:
         """The severity of the most severe reason (len(SEVERITY) when all is in order)."""
         return min((a.rank for a in self.attention), default=len(SEVERITY))
+
+    @property
+    def not_final(self) -> str:
+        """Why the grade is not final (for who is left out of a Moodle file): the first
+        reason that is not only a note (late work, a look-alike id)."""
+        notes = ("late", "look-alike id")
+        return next((a.text for a in self.attention if a.category not in notes), self.state)
 
 
 @dataclass(frozen=True)
@@ -90,9 +99,12 @@ def class_roll(root: Path, students: dict[str, Student] | None = None) -> list[S
     everyone = set(known) | {s for s, _ in results}
     everyone |= {s for a in assignments for s in (*submitted[a], *rejections[a])}
     alike = look_alikes(sorted(everyone))
+    expected = {a: _expected(root, a, bool(submitted[a] or rejections[a]) or any(k[1] == a for k in results))
+                for a in assignments}
     return [
         _standing(root, student, assignment, results.get((student, assignment)),
-                  student in submitted[assignment], rejections[assignment].get(student), alike.get(student, []))
+                  student in submitted[assignment], rejections[assignment].get(student), alike.get(student, []),
+                  expected[assignment])
         for assignment in assignments
         for student in sorted(everyone)
         # Files that named no student stand only where they were refused.
@@ -138,9 +150,26 @@ def tampering_lines(result: dict[str, Any]) -> list[str]:
     return lines + list(result.get("notes", []))
 
 
+def _expected(root: Path, assignment: str, handed_in: bool) -> bool:
+    """Whether a missing submission of `assignment` needs attention: its due date has passed,
+    or, without one, some work of it was handed in. A release alone (release/ is committed
+    with every practical) or a due date still to come asks nothing of anyone yet."""
+    due = due_date(root, assignment)
+    return due < datetime.now(timezone.utc).replace(tzinfo=None) if due else handed_in
+
+
+def tampering_summary(result: dict[str, Any], shown: int = 3) -> str:
+    """'tampered: 50 disagreements (first: …; …; …; and 47 more: export --detail lists them)'."""
+    lines = tampering_lines(result)
+    if len(lines) <= shown:
+        return "tampered: " + "; ".join(lines)
+    return (f"tampered: {len(lines)} disagreements (first: {'; '.join(lines[:shown])}; and {len(lines) - shown} "
+            "more: `course export --detail` lists them)")
+
+
 def _standing(
     root: Path, student: str, assignment: str, result: dict[str, Any] | None, submitted: bool,
-    rejection: Rejection | None, look_alikes: list[str],
+    rejection: Rejection | None, look_alikes: list[str], expected: bool,
 ) -> Standing:
     if result is not None and submitted:
         folder = submitted_dir(root, student, assignment)
@@ -153,7 +182,7 @@ def _standing(
     elif rejection is not None:
         state, attention = REJECTED, [Attention("rejected", f"rejected: {rejection.reason}")]
     else:
-        state, attention = NOT_SUBMITTED, [Attention("not submitted", "not submitted")]
+        state, attention = NOT_SUBMITTED, [Attention("not submitted", "not submitted")] if expected else []
     if look_alikes and (result is not None or submitted):
         attention.append(Attention("look-alike id", f"this id looks like {', '.join(look_alikes)}: "
                                                     "check they are different students"))
@@ -165,7 +194,7 @@ def _graded(result: dict[str, Any]) -> tuple[str, list[Attention]]:
     """The state of a graded submission and why it needs attention."""
     attention = []
     if result.get("tampered"):
-        attention.append(Attention("tampered", "tampered: " + "; ".join(tampering_lines(result))))
+        attention.append(Attention("tampered", tampering_summary(result)))
     status = result["status"]
     if status != R.GRADED:
         category = "timeout" if status == R.TIMEOUT else "failed"
@@ -175,15 +204,11 @@ def _graded(result: dict[str, Any]) -> tuple[str, list[Attention]]:
             attention.extend(Attention(category, text) for text in _cells_with(result, cell_status))
         if result.get("first_error"):
             attention.append(Attention("cell error", R.first_error_line(result["first_error"])))
+    if result.get("late"):
+        attention.append(Attention("late", Late(**result["late"]).english()))
     pending = _cells_with(result, R.MANUAL_PENDING)
     attention.extend(Attention("manual grading pending", text) for text in pending)
-    if result.get("tampered"):
-        state = TAMPERED
-    elif status != R.GRADED:
-        state = status
-    else:
-        state = MANUAL_PENDING if pending else GRADED
-    return state, attention
+    return R.state(result), attention
 
 
 def _cells_with(result: dict[str, Any], status: str) -> list[str]:

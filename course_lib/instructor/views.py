@@ -17,6 +17,7 @@ import jinja2
 from matplotlib import pyplot
 from matplotlib.figure import Figure
 
+from course_lib import french
 from course_lib.errors import CourseError
 from course_lib.gradebook import with_manual_grades
 from course_lib.results import read_results
@@ -74,7 +75,8 @@ _TEMPLATES = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_TEMPLATES.filters["number"] = number
+_TEMPLATES.filters["number"] = number  # the instructor's pages
+_TEMPLATES.filters["score"] = french.score  # the students' pages: a decimal comma
 
 
 def render_html(template: str, **context: Any) -> str:

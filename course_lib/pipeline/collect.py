@@ -74,6 +74,7 @@ import nbformat
 from course_lib.course import check_assignments, course_root, due_date, last_line, nbgrader_api
 from course_lib.errors import CourseError
 from course_lib.gradebook import open_gradebook
+from course_lib.late import late_rule, late_words
 from course_lib.safe_text import printable
 from course_lib.student_ids import id_problem, look_alikes
 from course_lib.submissions import (
@@ -155,6 +156,7 @@ def collect(
     practicals = _practicals_cells(root)
     people = _read_roster(Path(roster)) if roster is not None else None
     due = due_date(root, assignment)
+    late_rule(root)  # a bad [late] is said before anything is written
     if str(source) == EXCHANGE:
         entries = _collect_exchange(root, assignment, replace, practicals)
         _register(root, people or [], [_Student(entry["student"]) for entry in entries])
@@ -441,7 +443,7 @@ def _collect_one(
     if status in (COLLECTED, REPLACED):
         if student.moodle:
             write_moodle_identity(folder, student.moodle)
-        late = _late(file.modified, due)
+        late = _late(root, file.modified, due)
         message = "; ".join(filter(None, [late, message, notes]))
     return _entry(student.id, status, message, file.source, released, file.modified)
 
@@ -467,11 +469,11 @@ def _reject(root: Path, assignment: str, student: _Student, reason: str, files: 
     return _entry(student.id, REJECTED, reason, sources, None, modified)
 
 
-def _late(submitted: datetime, due: datetime | None) -> str:
-    """A note when the submission came after the due date (nbgrader's penalty applies)."""
+def _late(root: Path, submitted: datetime, due: datetime | None) -> str:
+    """A note when the submission came after the due date, with the course's rule."""
     if due is None or submitted.replace(tzinfo=None) <= due:
         return ""
-    return f"late: submitted {_when(submitted)}, due {_when(due)} (nbgrader's late penalty applies)"
+    return f"{late_words(due, submitted.replace(tzinfo=None))}: {late_rule(root).english()}"
 
 
 def _entry(

@@ -23,15 +23,14 @@ from tqdm import tqdm
 from course_lib import results as R
 from course_lib.course import check_assignments, course_root, grading_settings, released_notebook
 from course_lib.errors import CourseError
-from course_lib.gradebook import require_released
+from course_lib.gradebook import require_released, with_manual_grades
+from course_lib.late import Late, late_rule
 from course_lib.pipeline.cluster import failure_message, runner
 from course_lib.pipeline.jobs import Pending, clear_outputs, finish, make_job
 from course_lib.pipeline.record import record
 from course_lib.pipeline.sandbox import bubblewrap
 from course_lib.safe_text import printable
 from course_lib.submissions import submission_digest, submitted_dir, submitted_students
-
-SKIPPED = "skipped"
 
 
 def grade(
@@ -46,8 +45,10 @@ def grade(
     course_dir: str | Path = ".",
 ) -> list[dict[str, Any]]:
     """Grade the collected submissions of `assignment` (all, or `students`); return a summary
-    per student: {"student", "status", "score", "max_score", "seconds", "cached", "tampered",
-    "message"}, in the order of the students.
+    per student: {"student", "status" (the state `course status` says: graded, manual-pending,
+    tampered, or how grading failed), "score", "max_score", "seconds", "cached", "tampered",
+    "skipped" (already graded, unchanged), "message" (skipped, late, what went wrong)}, in the
+    order of the students.
 
     Jobs run in this process (`workers` 1), on a local Dask cluster of `workers` processes, or
     on the Dask cluster at `scheduler`. Without `use_cache` every notebook runs again. Student
@@ -61,14 +62,14 @@ def grade(
         bubblewrap()
     todo = _submissions(root, assignment, students)
     require_released(root, assignment)
+    late_rule(root)  # a bad [late] is said before anything runs
     settings = grading_settings(root, assignment)
-    summaries: dict[str, dict[str, Any]] = {}
+    finished: dict[str, tuple[dict[str, Any], bool]] = {}  # student → (result, skipped)
     where = runner(workers=workers, scheduler=scheduler)
     try:
         with tqdm(total=len(todo), desc=f"grading {assignment}", unit="submission", file=sys.stderr) as bar:
-            def done(result: dict[str, Any], status: str | None = None, message: str | None = None) -> None:
-                summaries[result["student"]] = _summary(result, status or result["status"],
-                                                        message or result["message"])
+            def done(result: dict[str, Any], skipped: bool = False) -> None:
+                finished[result["student"]] = (result, skipped)
                 bar.set_postfix_str(printable(result["student"]))
                 bar.update()
 
@@ -77,7 +78,9 @@ def grade(
                 done(_store(root, _result(root, pending, answer)))
     finally:
         where.close()
-    return [summaries[student] for student in todo]
+    # The state said is status's: with the written answers graded so far in formgrader.
+    current = with_manual_grades(root, [finished[student][0] for student in todo])
+    return [_summary(result, finished[student][1]) for student, result in zip(todo, current)]
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -107,7 +110,7 @@ def _pendings(root: Path, assignment: str, todo: list[str], force: bool, setting
             digest = submission_digest(submitted_dir(root, student, assignment))
             previous = _previous(root, assignment, student)
             if previous and previous["submission_sha256"] == digest and previous["status"] != R.ERROR and not force:
-                done(previous, SKIPPED, "already graded, unchanged (--force grades it again)")
+                done(previous, skipped=True)
                 continue
             pending = make_job(root=root, assignment=assignment, student=student, settings=settings,
                                sandbox=sandbox, use_cache=use_cache)
@@ -172,14 +175,18 @@ def _failed(root: Path, assignment: str, student: str, digest: str, error: BaseE
     return R.with_status(result, R.ERROR, failure_message(error))
 
 
-def _summary(result: dict[str, Any], status: str, message: str) -> dict[str, Any]:
+def _summary(result: dict[str, Any], skipped: bool) -> dict[str, Any]:
+    """What `course grade` says of a student: the state `course status` will say, and why."""
+    late = Late(**result["late"]).english() if result.get("late") else ""
+    skip = "skipped: already graded, unchanged (--force grades it again)" if skipped else ""
     return {
         "student": result["student"],
-        "status": status,
+        "status": R.state(result),
         "score": result["score"],
         "max_score": result["max_score"],
         "seconds": result["seconds"],
         "cached": result.get("cached", False),
         "tampered": result.get("tampered", False),
-        "message": message,
+        "skipped": skipped,
+        "message": "; ".join(filter(None, [skip, late, result["message"]])),
     }

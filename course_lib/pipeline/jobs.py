@@ -26,6 +26,7 @@ import numpy as np
 from course_lib import results as R
 from course_lib.course import released_notebook
 from course_lib.errors import CourseError
+from course_lib.late import lateness
 from course_lib.pipeline import cache
 from course_lib.pipeline.diagnosis import assigned_names, diagnose, read_names
 from course_lib.pipeline.execute import HISTORY, MAX_OUTPUT_BYTES, MODEL, PREDICTIONS
@@ -142,7 +143,9 @@ def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> dict[str, An
     if result["earlier_release"]:
         message = "; ".join(filter(None, ["made from an earlier release (graded with the current one)", message]))
     result["accuracy"] = verdicts.get("accuracy")
-    result["late_penalty"] = _late_penalty(root, assignment, student, R.total_score(result["cells"], 0.0))
+    late = lateness(root, assignment, student, R.total_score(result["cells"], 0.0))
+    result["late"] = late.as_json() if late else None
+    result["late_penalty"] = late.penalty if late else 0.0
     result["files"] = {kind: name if name in answer["files"] else None
                        for kind, name in (("history", HISTORY), ("model", MODEL), ("predictions", PREDICTIONS))}
     return R.with_status(result, status, message)
@@ -179,24 +182,6 @@ def _draw_requests(assignment: str) -> dict[str, list[dict[str, Any]]]:
     spec = _spec(assignment)
     draw = np.random.default_rng(secrets.randbits(128))
     return {gid: check.exports(draw) for gid, check in spec.CHECKS.items()}
-
-
-def _late_penalty(root: Path, assignment: str, student: str, score: float) -> float:
-    """nbgrader's late-submission rule (nbgrader_config.py) after course.toml's due date; none
-    when the submission has no readable time (make_job's note says so)."""
-    from nbgrader.plugins import LateSubmissionPlugin
-
-    from course_lib.course import due_date, nbgrader_config
-
-    due = due_date(root, assignment)
-    try:
-        stamp = submission_time(submitted_dir(root, student, assignment))
-    except ValueError:
-        return 0.0
-    if due is None or stamp is None or (stamp - due).total_seconds() <= 0:
-        return 0.0
-    plugin = LateSubmissionPlugin(config=nbgrader_config(root))
-    return float(plugin.late_submission_penalty(student, score, (stamp - due).total_seconds()) or 0.0)
 
 
 def _spec(assignment: str) -> Any:

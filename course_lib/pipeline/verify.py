@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.checks._format import integer
+from course_lib.french import integer
 from course_lib.checks.architecture import TENSORFLOW_ACTIVATIONS
 from course_lib.pipeline.kernel_export import INDEX
 from course_lib.safe_text import printable

@@ -24,7 +24,7 @@ from course_lib.checks import (
     model_inputs, predicted_probabilities,
 )
 from course_lib.checks.training import VALIDATION_ACCURACY
-from course_lib.checks._format import integer
+from course_lib.french import integer
 from course_lib.checks.arrays import assert_kind, assert_shape, assert_values_in
 
 SAMPLED_ROWS = 256

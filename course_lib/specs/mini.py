@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from course_lib.checks import dense
-from course_lib.checks._format import integer
+from course_lib.french import integer
 from course_lib.specs.common import (
     Check, Context, Items, accuracy_cell, architecture_cell, call, integers_cell, onehot_cell,
     predict_cell, prepare_cell,

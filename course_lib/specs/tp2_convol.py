@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from course_lib.checks import Grade, conv2d, dense, flatten, max_pool
-from course_lib.checks._format import decimal, integer, points_text
+from course_lib.french import decimal, integer, points_text
 from course_lib.specs.common import (
     Check, Context, Items, accuracy_cell, architecture_cell, array, call, compile_cell,
     integers_cell, load_cell, onehot_cell, own_prepare_cell, predict_cell, prepare_cell,

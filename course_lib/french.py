@@ -1,4 +1,5 @@
-"""Text formatting shared by the checks, so every message spells shapes and numbers alike.
+"""French text for students: the checks' messages, the self-check, feedback pages and plots
+spell shapes, numbers and points alike.
 
 Numbers are written the French way, as students read them: a decimal comma, a narrow no-break
 space between thousands (623 290) and a no-break space before % (97,27 %).
@@ -42,3 +43,8 @@ def threshold_percent(fraction: float) -> str:
 def points_text(points: float) -> str:
     """A count of points, singular below 2 as French has it: "0 point", "1,5 point", "2 points"."""
     return f"{decimal(points)} point" + ("s" if abs(points) >= 2 else "")
+
+
+def score(value: float | None) -> str:
+    """A score as a French page writes it: 0.525 → "0,53", 17.0 → "17", None → ""."""
+    return "" if value is None else decimal(round(value, 2))
