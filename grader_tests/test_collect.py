@@ -76,6 +76,11 @@ def test_per_student_folders(course, tmp_path):
         "student": "alice", "status": "collected", "message": "",
         "source": str(source / "alice" / RELEASED), "notebook": RELEASED,
         "timestamp": "2026-11-20T09:02:00+00:00",
+        "files": [
+            {"file": str(source / "alice" / RELEASED), "action": "collected", "why": ""},
+            {"file": str(source / "alice" / ".ipynb_checkpoints" / "old-checkpoint.ipynb"),
+             "action": "ignored", "why": "hidden file"},
+        ],
     }
     assert entries["bob"]["status"] == "collected"
     assert entries["bob"]["message"] == f"renamed mon_tp1.ipynb to {RELEASED}; ignored notes.txt"
@@ -143,7 +148,8 @@ def test_several_notebooks_none_with_the_released_name_are_rejected(course, tmp_
     _write(tmp_path / "source" / "dave" / "b.ipynb", UNDERTRAINED)
     [entry] = _collect(course, tmp_path / "source").values()
     assert entry["status"] == "rejected"
-    assert entry["message"] == f"2 notebooks, none named {RELEASED}: a.ipynb, b.ipynb"
+    assert entry["message"] == (f"2 notebooks (a.ipynb, b.ipynb): which one to grade is not clear; "
+                                f"the student hands in one (named {RELEASED})")
 
 
 def test_flat_files(course, tmp_path):
@@ -183,7 +189,9 @@ def test_moodle_zip_with_accents_and_homonyms(course, tmp_path):
     assert {s: e["status"] for s, e in entries.items()} == {
         "elodie_lefevre_roy": "collected", "jeanne_dupont_1001": "collected",
         "jeanne_dupont_1003": "collected", "zoe_martin": "rejected",
+        "": "ignored",  # __MACOSX/._rapport.pdf: the zipping Mac's, a line of its own
     }
+    assert entries[""]["message"] == "__MACOSX/._rapport.pdf: hidden file (the system's or an editor's)"
     assert entries["elodie_lefevre_roy"]["source"] == (
         f"{source}:Élodie Lefèvre-Roy_1002_assignsubmission_file_/Mon TP1 (2).ipynb"
     )
@@ -340,7 +348,7 @@ def test_exchange_is_collected_by_nbgrader(course, tmp_path):
     entries = _collect(course, "exchange")
     assert entries == {"alice": {
         "student": "alice", "status": "collected", "message": "", "source": "exchange",
-        "notebook": RELEASED, "timestamp": "2026-11-20T09:02:00+00:00",
+        "notebook": RELEASED, "timestamp": "2026-11-20T09:02:00+00:00", "files": [],
     }}
     assert (_submitted(course, "alice") / RELEASED).read_bytes() == SOLUTION
     assert _collect(course, "exchange")["alice"]["status"] == "kept"
@@ -446,7 +454,7 @@ def test_a_late_submission_says_so(course, tmp_path):
     _write(tmp_path / "source" / "bob" / RELEASED, UNDERTRAINED, datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc))
     entries = _collect(course, tmp_path / "source")
     assert entries["alice"]["message"] == (
-        "late: submitted 2026-11-20 09:02 UTC, due 2026-11-20 09:00 UTC (nbgrader's late penalty applies)")
+        "late: submitted 2026-11-20 09:02 UTC, due 2026-11-20 09:00 UTC (2 min late): a late submission scores 0")
     assert entries["bob"]["message"] == ""
 
 
@@ -596,3 +604,95 @@ def test_another_practicals_notebook_is_rejected_at_collect(tmp_path, mnist_dir)
     assert entries["carl"]["message"].startswith(f"{RELEASED} was not made from tp1_dense's release: 0 of its "
                                                  "0 graded cells are tp1_dense's, of ")
     assert (course / "rejected" / "bob" / "tp1_dense").is_dir() and not _submitted(course, "bob").exists()
+
+
+# --- Every file accounted for -------------------------------------------------------------
+
+
+def test_flat_files_beside_student_folders_are_collected_too(course, tmp_path, capsys):
+    from course_lib.cli import main
+
+    source = tmp_path / "source"
+    _write(source / "alice" / RELEASED, SOLUTION)
+    _write(source / f"karim_{RELEASED}", UNDERTRAINED)
+    _write(source / "alice_rapport.pdf", b"%PDF")  # alice's, beside her folder
+    _write(source / ".DS_Store", b"\0")
+    entries = _collect(course, source)
+    assert {s: e["status"] for s, e in entries.items()} == {"alice": "collected", "karim": "collected", "": "ignored"}
+    assert entries["alice"]["message"] == "ignored alice_rapport.pdf"
+    assert (_submitted(course, "karim") / RELEASED).read_bytes() == UNDERTRAINED
+    assert main(["--course-dir", str(course), "collect", "tp1_dense", str(source)]) == 0
+    out = capsys.readouterr().out
+    for path in (source / "alice" / RELEASED, source / "alice_rapport.pdf", source / f"karim_{RELEASED}",
+                 source / ".DS_Store"):
+        assert str(path) in out or path.name in out  # every file of the source has its line
+    assert f"ignored   {source / 'alice_rapport.pdf'} (not a notebook: only the notebook is collected)" in out
+
+
+def test_the_newest_copy_of_one_notebook_is_taken_and_two_different_ones_rejected(course, tmp_path):
+    later = datetime(2026, 11, 20, 11, 30, tzinfo=timezone.utc)
+    _write(tmp_path / "a" / "alice" / RELEASED, SOLUTION)
+    _write(tmp_path / "a" / "alice" / "TP1_MNIST_dense (1).ipynb", UNDERTRAINED, later)  # a browser's
+    entry = _collect(course, tmp_path / "a")["alice"]
+    assert entry["status"] == "collected" and entry["source"].endswith("TP1_MNIST_dense (1).ipynb")
+    assert entry["message"].startswith("took TP1_MNIST_dense (1).ipynb, the newest of 2 copies of one file "
+                                       "(2026-11-20 11:30 UTC); renamed")
+    assert {f["action"] for f in entry["files"]} == {"collected", "ignored"}
+    assert (_submitted(course, "alice") / RELEASED).read_bytes() == UNDERTRAINED
+
+    _write(tmp_path / "b" / "bob" / RELEASED, SOLUTION)
+    _write(tmp_path / "b" / "bob" / "brouillon.ipynb", UNDERTRAINED, later)
+    _write(tmp_path / "b" / "carol" / RELEASED, SOLUTION)
+    _write(tmp_path / "b" / "carol" / "TP1_MNIST_dense - Copie.ipynb", UNDERTRAINED)  # same time: which?
+    entries = _collect(course, tmp_path / "b")
+    for student in ("bob", "carol"):
+        assert entries[student]["status"] == "rejected"
+        assert "which one to grade is not clear" in entries[student]["message"]
+        assert not _submitted(course, student).exists()
+
+
+def _zip_without_utf8_flag(path: Path, entries: dict[str, bytes]) -> Path:
+    """A zip as Info-ZIP or Windows' compressed folders write it: names in UTF-8 bytes (or the
+    OEM code page) without the UTF-8 flag. Python always sets the flag for a non-ASCII name,
+    so the zip is written with ASCII names of the same length, then their bytes replaced."""
+    placeholders = {name: f"{n:0{len(name.encode())}d}" for n, name in enumerate(entries)}
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(zipfile.ZipInfo(placeholders[name], date_time=(2026, 11, 20, 10, 2, 0)), data)
+    raw = path.read_bytes()
+    for name, placeholder in placeholders.items():
+        raw = raw.replace(placeholder.encode(), name.encode())
+    path.write_bytes(raw)
+    with zipfile.ZipFile(path) as archive:
+        assert not any(info.flag_bits & 0x800 for info in archive.infolist())
+    return path
+
+
+def test_a_zip_without_the_utf8_flag_keeps_its_accents(course, tmp_path):
+    roster = _write(tmp_path / "roster.csv", "id,first_name,last_name,email\nblefevre,Bruno,Lefèvre,b@example.org\n")
+    source = _zip_without_utf8_flag(tmp_path / "moodle.zip", {
+        f"Bruno Lefèvre_2001_assignsubmission_file/{RELEASED}": SOLUTION,
+    })
+    entries = _collect(course, source, roster=roster)
+    assert {s: e["status"] for s, e in entries.items()} == {"blefevre": "collected"}
+    assert entries["blefevre"]["source"] == f"{source}:Bruno Lefèvre_2001_assignsubmission_file/{RELEASED}"
+
+
+def test_a_name_that_is_no_identifier_is_rejected_not_invented(course, tmp_path):
+    source = tmp_path / "flat"
+    _write(source / "lea dupont - TP1.ipynb", SOLUTION)
+    _write(source / "marc dupont_TP1.ipynb", SOLUTION)
+    _write(source / "alice_TP1.ipynb", SOLUTION)
+    entries = collect(assignment="tp1_dense", source=source, course_dir=course)
+    assert [(e["student"], e["status"]) for e in entries] == [
+        ("_unidentified", "rejected"), ("_unidentified", "rejected"), ("alice", "collected")]
+    assert sorted(e["message"] for e in entries[:2]) == [
+        '"marc dupont" is not a student id (letters, digits and . - _ @ + only, no space), from the '
+        f"file name marc dupont_TP1.ipynb: expected <student>_{RELEASED}",
+        f"no student in the file name lea dupont - TP1.ipynb: expected <student>_{RELEASED}",
+    ]
+    _write(tmp_path / "folders" / "Lea Dupont" / RELEASED, SOLUTION)
+    [entry] = _collect(course, tmp_path / "folders").values()
+    assert entry["status"] == "rejected" and entry["message"].startswith('"Lea Dupont" is not a student id')
+    assert not (course / "submitted" / "Lea Dupont").exists()
+    assert (course / "rejected" / "_unidentified" / "tp1_dense").is_dir()

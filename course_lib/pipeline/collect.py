@@ -88,6 +88,12 @@ COLLECTED, UNCHANGED, KEPT, REPLACED, REJECTED, NOT_SUBMITTED = (
 # Statuses that leave a usable submission in submitted/.
 USABLE = (COLLECTED, UNCHANGED, KEPT, REPLACED)
 EXCHANGE = "exchange"
+IGNORED = "ignored"  # a file that is nobody's submission (the system's hidden files)
+NO_STUDENT = ""  # the "student" of such files
+# What browsers and file managers append to a copy's name.
+COPY_SUFFIX = re.compile(r"(\s*\(\d+\)|\s*-?\s*(copie|copy)(\s*\(?\d+\)?)?)+$")
+# An id read from a folder or file name: a letter or digit first, then no space.
+PLAUSIBLE_ID = re.compile(r"[^\W_][\w.@+-]*")
 ROSTER_COLUMNS = ("id", "first_name", "last_name", "email")
 ROSTER_OPTIONAL = ("idnumber",)
 # nbgrader's exchange writes timestamp.txt so; nbgrader.utils.parse_utc reads it back.
@@ -115,6 +121,7 @@ class _File:
     source: str  # where it was found, for the report
     modified: datetime  # UTC
     read: Callable[[], bytes]  # lazy: a student's other files are never read
+    hidden: bool = False  # an editor's or the system's (.ipynb_checkpoints, .DS_Store, __MACOSX)
 
 
 @dataclass
@@ -165,7 +172,7 @@ def collect(
         students = _find_submissions(Path(source), released, open_files)
         if people is not None:
             students = _enforce_roster(students, people, allow_unknown)
-        _register(root, people or [], [s for s in students if not s.refused])
+        _register(root, people or [], [s for s in students if not s.refused and s.id != NO_STUDENT])
         entries = [_collect_one(root, assignment, released, student, replace, due, practicals)
                    for student in students]
     _say_look_alikes(root, assignment, entries)
@@ -187,13 +194,20 @@ def nothing_collected(entries: list[dict[str, Any]]) -> bool:
 
 
 def format_report(entries: list[dict[str, Any]]) -> str:
-    """One line per student, as `course collect` prints them."""
+    """One line per student, as `course collect` prints them; under a student with several
+    files, one line per file: every file of the source is accounted for."""
     width = max([10, *(len(entry["student"]) for entry in entries)])
-    return "\n".join(
-        f"{entry['student']:<{width}} {entry['status']:<11} "
-        f"{entry['message'] or entry['notebook'] or ''}"
-        for entry in entries
-    )
+    lines = []
+    for entry in entries:
+        line = f"{entry['student']:<{width}} {entry['status']:<11} {entry['message'] or entry['notebook'] or ''}"
+        files = entry.get("files", [])
+        if len(files) == 1 and Path(files[0]["file"]).name not in line:
+            line += f"  ({files[0]['file']})"
+        lines.append(line)
+        if len(files) > 1:
+            lines += [f"{'':<{width}}   {file['action']:<9} {file['file']}" + (f" ({file['why']})" if file["why"] else "")
+                      for file in files]
+    return "\n".join(lines)
 
 
 def _released_notebook(root: Path, assignment: str) -> str:
@@ -248,7 +262,7 @@ def _enforce_roster(
     for row in roster:
         by_name.setdefault(_slug(f"{row['first_name']} {row['last_name']}"), []).append(row["id"])
     for student in students:
-        if student.refused or student.id in ids:
+        if student.refused or student.id in ids or student.id == NO_STUDENT:
             continue
         named = by_name.get(_slug(student.moodle.full_name), []) if student.moodle else []
         if len(named) == 1:
@@ -305,19 +319,36 @@ def _register(root: Path, roster: list[dict[str, str]], students: list[_Student]
 
 
 def _find_submissions(source: Path, released: str, open_files: ExitStack) -> list[_Student]:
-    """The students of `source`, sorted by id, whatever its format."""
+    """The students of `source`, sorted by id, whatever its format: a zip, or a folder whose
+    sub-folders and files (`<student>_<name>`) may sit side by side (one student's files
+    in both places are that student's)."""
     if not source.exists():
         raise CourseError(f"{source} does not exist")
     if source.is_file():
         students = _from_moodle_zip(source, open_files)
     else:
-        students = _from_student_folders(source) or _from_flat_files(source, released)
-    if not students:
+        students = _merged([*_from_student_folders(source), *_from_flat_files(source, released)])
+    if not any(_is_notebook(file.name) and not file.hidden for student in students for file in student.files):
         raise CourseError(
             f"no submission in {source}: expected <student>/<notebook>.ipynb, "
             "<student>_<name>.ipynb or a Moodle zip"
         )
     return sorted(students, key=lambda student: student.id)
+
+
+def _merged(students: list[_Student]) -> list[_Student]:
+    """One student per id (the files of `alice/` and of `alice_TP1.ipynb` together); the
+    files that named no student and the source's own hidden files stay apart."""
+    merged: dict[str, _Student] = {}
+    apart = []
+    for student in students:
+        if student.id in (UNIDENTIFIED, NO_STUDENT) or student.refused:
+            apart.append(student)
+        elif student.id in merged:
+            merged[student.id].files.extend(student.files)
+        else:
+            merged[student.id] = student
+    return [*merged.values(), *apart]
 
 
 def _skipped(parts: tuple[str, ...]) -> bool:
@@ -329,19 +360,20 @@ def _is_notebook(name: str) -> bool:
 
 
 def _folder_files(folder: Path, paths: list[Path]) -> list[_File]:
-    """The regular files among `paths`; a symbolic link is listed but never followed (reading
-    it is an error, so a linked notebook is rejected and nothing it points to is copied)."""
+    """The regular files among `paths`, hidden ones marked; a symbolic link is listed but
+    never followed (reading it is an error, so a linked notebook is rejected and nothing it
+    points to is copied)."""
     files = []
     for path in sorted(paths):
         inside = path.relative_to(folder)
-        if _skipped(inside.parts):
-            continue
+        hidden = _skipped(inside.parts)
+        shown = str(inside) if hidden else path.name
         if any((folder / Path(*inside.parts[:n])).is_symlink() for n in range(1, len(inside.parts) + 1)):
             when = datetime.fromtimestamp(path.lstat().st_mtime, timezone.utc)
-            files.append(_File(path.name, str(path), when, partial(_refuse_link, path.name)))
+            files.append(_File(shown, str(path), when, partial(_refuse_link, path.name), hidden))
         elif path.is_file():
             when = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-            files.append(_File(path.name, str(path), when, path.read_bytes))
+            files.append(_File(shown, str(path), when, path.read_bytes, hidden))
     return files
 
 
@@ -350,35 +382,45 @@ def _refuse_link(name: str) -> bytes:
 
 
 def _from_student_folders(source: Path) -> list[_Student]:
-    """One student per sub-folder, when some sub-folder holds a notebook."""
-    students = [
-        _Student(folder.name, files=_folder_files(folder, list(folder.rglob("*"))))
-        for folder in source.iterdir()
+    """One student per sub-folder, named by it (refused when the name is no identifier)."""
+    return [
+        _Student(folder.name, files=_folder_files(folder, list(folder.rglob("*"))),
+                 refused=_implausible(folder.name))
+        for folder in sorted(source.iterdir())
         if folder.is_dir() and not _skipped((folder.name,))
     ]
-    has_notebook = any(_is_notebook(file.name) for student in students for file in student.files)
-    return students if has_notebook else []
 
 
 def _from_flat_files(source: Path, released: str) -> list[_Student]:
-    """Files `<student>_<anything>` grouped by student, when some of them is a notebook; a
-    file without a student part is a refused student of its own."""
-    files = _folder_files(source, list(source.iterdir()))
-    if not any(_is_notebook(file.name) for file in files):
-        return []
+    """The files at the top of `source`, grouped by student (`<student>_<anything>`); a file
+    without a plausible student part is a refused student of its own, a hidden file (the
+    system's) a line of its own."""
     students: dict[str, _Student] = {}
-    unidentified = []
+    apart = []
     released_stem = Path(released).stem.lower()
-    for file in files:
-        student = Path(file.name).stem.partition("_")[0]
-        if not student or file.name.lower().startswith(released_stem):
-            unidentified.append(_Student(
+    for file in _folder_files(source, [path for path in source.iterdir() if not path.is_dir()]):
+        student, underscore, _ = Path(file.name).stem.partition("_")
+        if file.hidden:
+            apart.append(_Student(NO_STUDENT, files=[file]))
+        elif not underscore or not student or file.name.lower().startswith(released_stem):
+            apart.append(_Student(
                 UNIDENTIFIED, files=[file],
                 refused=f"no student in the file name {file.name}: expected <student>_{released}",
             ))
-            continue
-        students.setdefault(student, _Student(student)).files.append(file)
-    return [*students.values(), *unidentified]
+        elif _implausible(student):
+            apart.append(_Student(UNIDENTIFIED, files=[file], refused=(
+                f"{_implausible(student)}, from the file name {file.name}: expected <student>_{released}")))
+        else:
+            students.setdefault(student, _Student(student)).files.append(file)
+    return [*students.values(), *apart]
+
+
+def _implausible(student: str) -> str:
+    """Why a name found in the source is not a student id ('' when it is one)."""
+    if id_problem(student) or PLAUSIBLE_ID.fullmatch(student):
+        return id_problem(student)
+    return (f'"{printable(student)}" is not a student id (letters, digits and . - _ @ + only, '
+            "no space)")
 
 
 def _from_moodle_zip(path: Path, open_files: ExitStack) -> list[_Student]:
@@ -388,20 +430,25 @@ def _from_moodle_zip(path: Path, open_files: ExitStack) -> list[_Student]:
     except (zipfile.BadZipFile, OSError) as error:
         raise CourseError(f"cannot read the zip {path}: {error}") from None
     found: dict[str, tuple[str, list[_File]]] = {}  # moodle id -> (full name, files)
+    apart = []
     for info in archive.infolist():
-        if info.is_dir() or _skipped(tuple(info.filename.split("/"))):
+        if info.is_dir():
             continue
-        match = MOODLE_ENTRY.fullmatch(info.filename)
+        name = _entry_name(info)
+        modified = datetime(*info.date_time).astimezone(timezone.utc)  # naive = local time
+        if _skipped((name.split("/")[0],)):  # __MACOSX/, .DS_Store: the zipping system's
+            apart.append(_Student(NO_STUDENT, files=[_File(name, f"{path}:{name}", modified, bytes, True)]))
+            continue
+        match = MOODLE_ENTRY.fullmatch(name)
         if not match:
             raise CourseError(
-                f"{path} is not a Moodle submissions zip: {info.filename} is not in a "
+                f"{path} is not a Moodle submissions zip: {name} is not in a "
                 "<Full Name>_<id>_assignsubmission_file_ folder"
             )
-        modified = datetime(*info.date_time).astimezone(timezone.utc)  # naive = local time
-        file = _File(
-            PurePosixPath(match["path"]).name, f"{path}:{info.filename}", modified,
-            partial(archive.read, info),
-        )
+        inside = PurePosixPath(match["path"])
+        hidden = _skipped(inside.parts)
+        file = _File(str(inside) if hidden else inside.name, f"{path}:{name}", modified,
+                     partial(archive.read, info), hidden)
         found.setdefault(match["moodle_id"], (match["name"], []))[1].append(file)
     slugs = Counter(_slug(full_name) for full_name, _ in found.values())
     students = []
@@ -411,7 +458,19 @@ def _from_moodle_zip(path: Path, open_files: ExitStack) -> list[_Student]:
         first_name, _, last_name = full_name.strip().partition(" ")
         identity = MoodleIdentity(participant_id=moodle_id, full_name=full_name.strip())
         students.append(_Student(student, first_name, last_name, files, identity))
-    return students
+    return students + apart
+
+
+def _entry_name(info: zipfile.ZipInfo) -> str:
+    """A zip entry's name as its author wrote it: without the UTF-8 flag (Info-ZIP, Windows'
+    compressed folders) Python reads the bytes as cp437, which turns "Lefèvre" into
+    "LefÞvre"; bytes that are valid UTF-8 are UTF-8."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except UnicodeError:
+        return info.filename
 
 
 def _slug(full_name: str) -> str:
@@ -427,12 +486,16 @@ def _collect_one(
     root: Path, assignment: str, released: str, student: _Student, replace: bool,
     due: datetime | None, practicals: dict[str, set[str]],
 ) -> dict[str, Any]:
+    if student.id == NO_STUDENT:  # the system's files, nobody's submission
+        [file] = student.files
+        return _entry("", IGNORED, f"{file.name}: hidden file (the system's or an editor's)", file.source,
+                      None, None, [_line(file, IGNORED, "hidden file")])
     try:
         if student.refused:
             raise _Rejected(student.refused)
         if id_problem(student.id):
             raise _Rejected(id_problem(student.id))
-        file, notes = _pick_notebook(student.files, released)
+        file, notes, ignored = _pick_notebook(student.files, released)
         data = _notebook_bytes(file)
         _check_practical(file, data, assignment, practicals)
     except _Rejected as rejected:
@@ -445,7 +508,13 @@ def _collect_one(
             write_moodle_identity(folder, student.moodle)
         late = _late(root, file.modified, due)
         message = "; ".join(filter(None, [late, message, notes]))
-    return _entry(student.id, status, message, file.source, released, file.modified)
+    lines = [_line(file, status, ""), *(_line(other, IGNORED, why) for other, why in ignored)]
+    return _entry(student.id, status, message, file.source, released, file.modified, lines)
+
+
+def _line(file: _File, action: str, why: str) -> dict[str, str]:
+    """What became of one file of the source."""
+    return {"file": printable(file.source), "action": action, "why": printable(why)}
 
 
 def _reject(root: Path, assignment: str, student: _Student, reason: str, files: list[_File]) -> dict[str, Any]:
@@ -466,7 +535,8 @@ def _reject(root: Path, assignment: str, student: _Student, reason: str, files: 
         student=kept_as, assignment=assignment, reason=reason, source=sources,
         timestamp=modified.isoformat() if modified else None, files=sorted(contents),
     ), contents)
-    return _entry(student.id, REJECTED, reason, sources, None, modified)
+    lines = [_line(file, REJECTED, "kept in rejected/") for file in student.files]
+    return _entry(student.id, REJECTED, reason, sources, None, modified, lines)
 
 
 def _late(root: Path, submitted: datetime, due: datetime | None) -> str:
@@ -478,11 +548,12 @@ def _late(root: Path, submitted: datetime, due: datetime | None) -> str:
 
 def _entry(
     student: str, status: str, message: str, source: str, notebook: str | None,
-    timestamp: datetime | None,
+    timestamp: datetime | None, files: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     return {
         "student": student, "status": status, "message": printable(message), "source": printable(source),
         "notebook": notebook, "timestamp": timestamp.isoformat() if timestamp else None,
+        "files": files or [],
     }
 
 
@@ -526,25 +597,42 @@ def _check_practical(file: _File, data: bytes, assignment: str, practicals: dict
                         f"{len(found)} graded cells are {assignment}'s, of {len(practicals[assignment])}", file)
 
 
-def _pick_notebook(files: list[_File], released: str) -> tuple[_File, str]:
-    """The student's notebook, and a note of what was renamed or ignored."""
-    notebooks = [file for file in files if _is_notebook(file.name)]
+def _pick_notebook(files: list[_File], released: str) -> tuple[_File, str, list[tuple[_File, str]]]:
+    """The student's notebook, a note of what was renamed or chosen, and each other file with
+    why it was left. Several notebooks are refused, unless all are copies of one file (a
+    browser's `TP1 (1).ipynb`, `TP1 - Copie.ipynb`) and one is the newest: then it is taken."""
+    shown = [file for file in files if not file.hidden]
+    notebooks = [file for file in shown if _is_notebook(file.name)]
     if not notebooks:
-        others = ", ".join(file.name for file in files)
+        others = ", ".join(file.name for file in shown)
         raise _Rejected(f"not a notebook: {others}" if others else "no file")
-    right = [file for file in notebooks if _is_released(file.name, released)]
-    if len(right or notebooks) > 1:
-        names = ", ".join(file.name for file in notebooks)
-        raise _Rejected(
-            f"{len(right)} notebooks named {released}" if right
-            else f"{len(notebooks)} notebooks, none named {released}: {names}"
-        )
-    [file] = right or notebooks
-    notes = [f"renamed {file.name} to {released}"] if not right else []
-    ignored = [other.name for other in files if other is not file]
-    if ignored:
-        notes.append(f"ignored {', '.join(ignored)}")
-    return file, "; ".join(notes)
+    ignored = [(file, "hidden file") for file in files if file.hidden]
+    ignored += [(file, "not a notebook: only the notebook is collected") for file in shown
+                if not _is_notebook(file.name)]
+    notes = []
+    file = max(notebooks, key=lambda notebook: notebook.modified)
+    if len(notebooks) > 1:
+        names = ", ".join(notebook.name for notebook in notebooks)
+        same_file = len({_copied_from(notebook.name) for notebook in notebooks}) == 1
+        newest = sum(notebook.modified == file.modified for notebook in notebooks) == 1
+        if not (same_file and newest):
+            raise _Rejected(f"{len(notebooks)} notebooks ({names}): which one to grade is not clear; "
+                            f"the student hands in one (named {released})")
+        notes.append(f"took {file.name}, the newest of {len(notebooks)} copies of one file "
+                     f"({_when(file.modified)})")
+        ignored += [(other, f"an older copy of {file.name}") for other in notebooks if other is not file]
+    if not _is_released(file.name, released):
+        notes.append(f"renamed {file.name} to {released}")
+    left = [other.name for other, _ in ignored if not other.hidden]
+    if left:
+        notes.append(f"ignored {', '.join(left)}")
+    return file, "; ".join(notes), ignored
+
+
+def _copied_from(name: str) -> str:
+    """The name a copy was made from: `TP1 (2).ipynb`, `TP1 - Copie.ipynb`, `TP1 copy 2.ipynb` → `tp1`."""
+    stem = Path(name).stem.lower()
+    return COPY_SUFFIX.sub("", stem).strip()
 
 
 def _is_released(name: str, released: str) -> bool:
