@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 # The real MNIST of a checkout with ../shared beside it; elsewhere course.toml falls back to keras.
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: demo test test-fast lock clean
+.PHONY: demo test test-fast student-package lock clean
 
 demo: $(VENV)/installed
 	$(BIN)/course demo
@@ -18,6 +18,10 @@ test: $(VENV)/installed
 
 test-fast: $(VENV)/installed
 	$(BIN)/python -m pytest -m "not slow"
+
+# What students install (dist/student/): never the repository, which holds the solutions.
+student-package: $(VENV)/installed
+	$(BIN)/course student-package
 
 # Installs course_lib (editable) with the versions pinned in constraints.txt. pip -qq prints
 # its errors only: no warning block (setuptools' "Editable installation" notice, a machine's
@@ -33,7 +37,7 @@ lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install --quiet --upgrade pip
 	.venv-lock/bin/python -m pip install --quiet '.[test]'
-	.venv-lock/bin/python -m pip freeze --exclude course_lib > constraints.txt
+	.venv-lock/bin/python -m pip freeze --all --exclude pip --exclude course_lib > constraints.txt
 	rm -rf .venv-lock
 
 clean:

@@ -70,6 +70,15 @@ def suite_line() -> str:
             f"({run['machine']['cpu']}, {run['machine']['cores']} cores, commit {run['machine']['commit']}).")
 
 
+def demo_line() -> str:
+    run = json.loads((RESULTS / "demo.json").read_text())
+    minutes, seconds = divmod(round(run["seconds"]), 60)
+    return (f"`make demo` took **{minutes} min {seconds:02d} s** once the environment existed, on "
+            f"{run['machine']['date'][:10]} ({run['machine']['cpu']}, {run['machine']['cores']} cores, "
+            f"commit {run['machine']['commit']}; bench/demo.py); creating `.venv` first adds the download "
+            "of the pinned packages.")
+
+
 def suite_table() -> str:
     run = json.loads((RESULTS / "suite.json").read_text())
     machine = run["machine"]
@@ -84,7 +93,7 @@ def suite_table() -> str:
 
 
 TABLES = {"calibration": calibration_table, "suite": suite_table, "practicals": practicals_table,
-          "suite_line": suite_line}
+          "suite_line": suite_line, "demo_line": demo_line}
 DOCUMENTS = (PROJECT / "README.md", PROJECT / "docs" / "benchmarks.md")
 
 

@@ -1,7 +1,11 @@
-"""`python -m course_lib` is the `course` command."""
+"""`python -m course_lib` is the `course` command: the instructor's, or in the student package
+(which holds no course_lib.cli) the students' `course check`."""
 
 import sys
 
-from course_lib.cli import main
+try:
+    from course_lib.cli import main
+except ModuleNotFoundError:  # the student package: course_lib.student_cli only
+    from course_lib.student_cli import main
 
 sys.exit(main())

@@ -19,18 +19,12 @@ from typing import TYPE_CHECKING
 from course_lib import __version__
 from course_lib.course import last_line
 from course_lib.errors import CourseError
-from course_lib.runtime import CELL_TIMEOUT
 from course_lib.quiet import quiet_third_parties
-from course_lib.safe_text import printable
+from course_lib.selfcheck import add_check_command
+from course_lib.safe_text import say
 
 if TYPE_CHECKING:
     from course_lib.instructor.views import Exported
-
-
-def say(*parts: object, file=None, flush: bool = False) -> None:
-    """print, with the control characters of student text (ids, file names, error messages)
-    written as escapes: nothing printed acts on the instructor's terminal."""
-    print(printable(" ".join(map(str, parts)), newlines=True), file=file or sys.stdout, flush=flush)
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -113,6 +107,16 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _student_package(args: argparse.Namespace) -> int:
+    from course_lib.student_package import student_package
+
+    built = student_package(course_dir=args.course_dir, output=args.output)
+    say(f"wheel {built.wheel}\nnotebooks {built.notebooks}")
+    say("give students these two files, never the course's repository: it holds the solutions "
+        "and the hidden checks", file=sys.stderr)
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from course_lib.demo import demo
 
@@ -123,20 +127,6 @@ def _demo(args: argparse.Namespace) -> int:
         for path in paths:
             say(f"  {kind:<10} {path}")
     return 0
-
-
-def _check(args: argparse.Namespace) -> int:
-    """A student's self-check: its own French error line (the other commands speak English)."""
-    from course_lib.selfcheck import check, format_report
-
-    try:
-        report = check(notebook=args.notebook, timeout=args.timeout,
-                       say=lambda line: say(line, file=sys.stderr, flush=True))
-    except CourseError as error:
-        say(f"course check : erreur : {error}", file=sys.stderr)
-        return 2
-    say(format_report(report))
-    return 0 if report.ok else 1
 
 
 def _global_options(parser: argparse.ArgumentParser, default: str) -> None:
@@ -227,14 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
     report = command("report", _report, "write the class report (HTML with plots)")
     report.add_argument("-o", "--output", help="the HTML file (default: reports/report.html)")
 
-    check = command("check", _check, "(étudiants) vérifier son notebook avant de le rendre, depuis "
-                    "n'importe quel dossier : tests publics seulement, cellules de démonstration "
-                    "sautées comme à la correction", in_course=False)
-    check.epilog = ("code de sortie : 0 si tous les tests publics sont réussis, 1 si l'un a échoué ou "
-                    "n'a pas été exécuté, 2 si le fichier n'est pas un notebook lisible")
-    check.add_argument("notebook", metavar="NOTEBOOK", help="le notebook à vérifier, ex. TP1_MNIST_dense.ipynb")
-    check.add_argument("--timeout", type=int, metavar="SECONDES",
-                       help=f"temps limite par cellule (par défaut celui de la correction, {CELL_TIMEOUT} s)")
+    package = command("student-package", _student_package, "build what students install: a wheel with "
+                      "`course check` and what the notebooks import (no solution, no hidden check), and a "
+                      "zip of the released notebooks")
+    package.add_argument("-o", "--output", metavar="DIR", help="where (default: dist/student/)")
+
+    add_check_command(commands)
 
     demo = command("demo", _demo, "run the whole workflow on a simulated class, in a new folder")
     demo.add_argument("--folder", default="demo-course", help="where the demo course is made (default: demo-course)")

@@ -12,6 +12,7 @@ leading apostrophe (OWASP's rule for CSV injection).
 from __future__ import annotations
 
 import re
+import sys
 
 # C0 (but tab and newline, kept where asked), DEL and C1, the line and paragraph separators,
 # and the bidirectional controls (Trojan Source).
@@ -38,3 +39,9 @@ def spreadsheet_cell(value: object) -> str:
     """A CSV cell that a spreadsheet shows as text, never evaluates."""
     text = printable(str(value), newlines=True)
     return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def say(*parts: object, file=None, flush: bool = False) -> None:
+    """print, with the control characters of student text (ids, file names, error messages)
+    written as escapes: nothing printed acts on the instructor's terminal."""
+    print(printable(" ".join(map(str, parts)), newlines=True), file=file or sys.stdout, flush=flush)

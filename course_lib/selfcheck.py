@@ -15,6 +15,7 @@ written (a copy runs in memory). Everything the student reads is French.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any, Literal
 from course_lib.french import decimal, points_text
 from course_lib.errors import CourseError
 from course_lib.runtime import CELL_TIMEOUT
+from course_lib.safe_text import say
 from course_lib.stubs import still_stub
 from course_lib.titles import cell_phrase, cell_titles
 
@@ -295,3 +297,31 @@ def format_report(report: CheckReport) -> str:
                  f"{points_text(report.at_grading)} de plus à confirmer à la correction")
     return "\n".join(lines)
 
+
+
+def add_check_command(commands: Any) -> None:
+    """`course check`, in the instructor's `course` (course_lib.cli) and in the students' own
+    (course_lib.student_cli, the student package): one definition."""
+    check = commands.add_parser(
+        "check", help="(étudiants) vérifier son notebook avant de le rendre, depuis n'importe quel "
+        "dossier : tests publics seulement, cellules de démonstration sautées comme à la correction",
+        epilog="code de sortie : 0 si tous les tests publics sont réussis, 1 si l'un a échoué ou n'a pas "
+        "été exécuté, ou si une cellule de test a été modifiée, 2 si le fichier n'est pas un notebook lisible")
+    check.add_argument("notebook", metavar="NOTEBOOK", help="le notebook à vérifier, ex. TP1_MNIST_dense.ipynb")
+    check.add_argument("--timeout", type=int, metavar="SECONDES",
+                       help=f"temps limite par cellule (par défaut celui de la correction, {CELL_TIMEOUT} s)")
+    check.set_defaults(run=run_check)
+
+
+def run_check(args: Any) -> int:
+    """A student's self-check: its own French error line (the instructor's commands speak English)."""
+    def progress(line: str) -> None:
+        say(line, file=sys.stderr, flush=True)
+
+    try:
+        report = check(notebook=args.notebook, timeout=args.timeout, say=progress)
+    except CourseError as error:
+        say(f"course check : erreur : {error}", file=sys.stderr)
+        return 2
+    say(format_report(report))
+    return 0 if report.ok else 1

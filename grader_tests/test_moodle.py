@@ -84,8 +84,10 @@ def test_a_moodle_zip_round_trips(tmp_path, mnist_dir, capsys):
     noise = [line for line in graded.stderr.replace("\r", "\n").splitlines()
              if line.strip() and not line.startswith(f"grading {MINI}:")]
     assert noise == []
+    # The state `course status` says: each has a written answer to grade by hand.
     assert [line.split()[:2] for line in graded.stdout.splitlines()] == [
-        ["elefevre", "graded"], ["jdupont", "graded"]]
+        ["elefevre", "manual-pending"], ["jdupont", "manual-pending"]]
+    assert "late: submitted 2026-11-21" in graded.stdout.splitlines()[0]
     with open_gradebook(course) as gradebook:
         grade = gradebook.find_grade("answer_why", MINI, MINI, "jdupont")
         grade.manual_score = 1.0
