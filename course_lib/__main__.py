@@ -5,7 +5,9 @@ import sys
 
 try:
     from course_lib.cli import main
-except ModuleNotFoundError:  # the student package: course_lib.student_cli only
+except ModuleNotFoundError as missing:  # the student package has no course_lib.cli
+    if missing.name != "course_lib.cli":
+        raise
     from course_lib.student_cli import main
 
 sys.exit(main())

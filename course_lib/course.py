@@ -125,6 +125,11 @@ def released_notebook(root: Path, assignment: str) -> Path:
     return found[0]
 
 
+def released_assignments(root: Path) -> list[str]:
+    """The practicals with a student version in release/."""
+    return sorted(p.name for p in (root / "release").glob("*") if p.is_dir() and any(p.glob("*.ipynb")))
+
+
 def assignments(root: Path) -> list[str]:
     """The practicals of the course: the folders of source/ that hold a notebook."""
     source = root / "source"

@@ -10,6 +10,7 @@ from typing import Any
 
 from course_lib import results as R
 from course_lib.errors import CourseError
+from course_lib.late import read_late
 
 
 SQLITE = "sqlite:///"
@@ -104,8 +105,8 @@ def with_manual_grades(root: Path, results: list[dict[str, Any]]) -> list[dict[s
 def _apply_manual(
     result: dict[str, Any], manual: dict[tuple[str, str], float], comments: dict[tuple[str, str], str]
 ) -> dict[str, Any]:
-    """A copy of `result` with the manual scores in its cells and total; a written answer's
-    message is the instructor's comment, if any."""
+    """A copy of `result` with the manual scores in its cells and total, and its late penalty
+    for that total; a written answer's message is the instructor's comment, if any."""
     result = {**result, "cells": [dict(cell) for cell in result["cells"]]}
     for cell in result["cells"]:
         key = (cell["notebook"], cell["grade_id"])
@@ -114,5 +115,9 @@ def _apply_manual(
             cell["points"] = score
             cell["status"] = R.cell_status(score, cell["max_points"], ran=True)
             cell["message"] = comments.get(key, "graded by hand")
+    late = read_late(result)
+    if late is not None:  # the penalty of the score with the answers graded so far
+        late = late.for_score(R.total_score(result["cells"], 0.0))
+        result["late"], result["late_penalty"] = late.as_json(), late.penalty
     result["score"] = R.total_score(result["cells"], result["late_penalty"])
     return result

@@ -35,6 +35,12 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def spreadsheet_delimiter(header: str) -> str:
+    """The delimiter of a CSV from a spreadsheet: ";" when its header line has more of them
+    than commas (a spreadsheet set to French writes ";"), else ","."""
+    return ";" if header.count(";") > header.count(",") else ","
+
+
 def spreadsheet_cell(value: object) -> str:
     """A CSV cell that a spreadsheet shows as text, never evaluates."""
     text = printable(str(value), newlines=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import course_lib
-from course_lib.course import course_root, released_notebook
+from course_lib.course import course_root, released_assignments, released_notebook
 from course_lib.errors import CourseError
 
 PACKAGE = Path(course_lib.__file__).parent
@@ -51,7 +51,7 @@ def student_package(*, course_dir: str | Path = ".", output: str | Path | None =
         raise CourseError(f"{PACKAGING} is missing: the student package is built from the course's repository")
     out = Path(output) if output is not None else root / "dist" / "student"
     out.mkdir(parents=True, exist_ok=True)
-    notebooks = [released_notebook(root, assignment) for assignment in _released(root)]
+    notebooks = [released_notebook(root, assignment) for assignment in released_assignments(root)]
     if not notebooks:
         raise CourseError(f"nothing is released in {root / 'release'}: run `course release` first")
     with tempfile.TemporaryDirectory(prefix="student-package-") as staging:
@@ -80,7 +80,3 @@ def student_package(*, course_dir: str | Path = ".", output: str | Path | None =
             zipped.write(digit, f"{SAMPLE_DIGITS}/{digit.name}")
         zipped.write(PACKAGING / "LISEZMOI.md", "LISEZMOI.md")
     return StudentPackage(wheel_path, archive)
-
-
-def _released(root: Path) -> list[str]:
-    return sorted(p.name for p in (root / "release").glob("*") if p.is_dir() and any(p.glob("*.ipynb")))

@@ -210,3 +210,19 @@ def test_a_late_submission_gets_the_late_penalty(graded):
         late_submission = gradebook.find_submission("tp1_dense", "late")
         assert (late_submission.score, late_submission.late_submission_penalty) == (8, 8)
         assert gradebook.find_submission("tp1_dense", "early").late_submission_penalty == 0
+
+
+def test_a_changed_late_rule_grades_the_late_submission_again(graded, capsys):
+    """The last test of the module: it changes course.toml. The next `course grade` grades
+    again what the new rule concerns (its run comes from the execution cache), skips the rest."""
+    with (graded / "course.toml").open("a") as config:
+        config.write('\n[late]\npenalty = "per-hour"\npoints_per_hour = 0.25\n')
+    code, out, _ = run(capsys, graded, "grade", "tp1_dense")
+    assert code == 0
+    lines = {line.split()[0]: line for line in out.splitlines()}
+    assert "skipped: already graded" in lines["early"] and "skipped" not in lines["late"]
+    late = _result(graded, "late")
+    assert late["cached"] and late["late"]["method"] == "per-hour"
+    hours = -(-(late["late"]["penalty"] / 0.25) // 1)  # started hours, from the penalty
+    assert late["score"] == 8 - late["late"]["penalty"] and 0 < late["late"]["penalty"] <= 8 and hours >= 1
+    assert "late: submitted" in lines["late"] and "0.25 point(s) per started hour late" in lines["late"]

@@ -554,9 +554,9 @@ def test_ids_that_would_act_on_a_terminal_are_refused_and_look_alikes_reported(c
     printed = capsys.readouterr().out
     assert "\x1b" not in printed and "\x07" not in printed
     assert "\\x1b]52" in printed  # shown as an escape
-    entries = _collect(course, source)  # again: the same verdicts, as data
-    assert entries[escape]["status"] == "rejected"
-    assert "control or invisible characters" in entries[escape]["message"]
+    entries = _collect(course, source)  # again: the same verdicts, as data; the id is never one
+    assert entries["_unidentified"]["status"] == "rejected"
+    assert "control or invisible characters" in entries["_unidentified"]["message"]
     assert not _submitted(course, escape).exists()
     assert (course / "rejected" / "_unidentified" / "tp1_dense").is_dir()  # kept, under no name
     assert entries["alice"]["status"] == entries["\u0430lice"]["status"] == "unchanged"
@@ -696,3 +696,16 @@ def test_a_name_that_is_no_identifier_is_rejected_not_invented(course, tmp_path)
     assert entry["status"] == "rejected" and entry["message"].startswith('"Lea Dupont" is not a student id')
     assert not (course / "submitted" / "Lea Dupont").exists()
     assert (course / "rejected" / "_unidentified" / "tp1_dense").is_dir()
+
+
+def test_a_stray_folder_is_no_student_in_the_gradebook(course, tmp_path):
+    source = tmp_path / "source"
+    _write(source / "alice" / RELEASED, SOLUTION)
+    _write(source / "images" / "schema.png", b"\x89PNG")
+    _write(source / "Nouveau dossier" / RELEASED, UNDERTRAINED)
+    _write(source / "Thumbs.db", b"\0")
+    entries = collect(assignment="tp1_dense", source=source, course_dir=course)
+    assert [(e["student"], e["status"]) for e in entries] == [
+        ("", "ignored"), ("_unidentified", "rejected"), ("alice", "collected"), ("images", "rejected")]
+    assert not (course / "rejected" / "Nouveau dossier").exists()
+    assert set(_students(course)) == {"alice"}

@@ -70,13 +70,37 @@ def test_the_late_rule_of_course_toml(fresh_clone, settings, score, hours, penal
     assert late_rule(fresh_clone).penalty(score, 0) == 0
 
 
-@pytest.mark.parametrize("settings", ['penalty = "half"', 'penalty = "per-hour"', 'penality = "zero"'])
+@pytest.mark.parametrize("settings", ['[late]\npenalty = "half"', '[late]\npenalty = "per-hour"',
+                                      '[late]\npenality = "zero"', 'late = "zero"',
+                                      '[late]\npenalty = "per-hour"\npoints_per_hour = nan'])
 def test_a_wrong_late_rule_is_one_line_before_anything_is_collected(fresh_clone, settings, capsys):
-    (fresh_clone / "course.toml").write_text(f"[late]\n{settings}\n")
+    (fresh_clone / "course.toml").write_text(f"{settings}\n")
     incoming = fresh_clone / "incoming"
     incoming.mkdir()
     shutil.copy(fresh_clone / "release" / "tp1_dense" / NOTEBOOK, incoming / f"alice_{NOTEBOOK}")
     assert main(["--course-dir", str(fresh_clone), "collect", "tp1_dense", str(incoming)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("course: error: course.toml [late]: ") and err.count("\n") == 1
+    assert err.startswith("course: error: course.toml") and "late" in err and err.count("\n") == 1
     assert not (fresh_clone / "submitted").exists()
+
+
+def test_the_late_penalty_follows_the_written_answers_graded_by_hand():
+    """"zero" stays 0 once the instructor gives the written answer its points; "per-hour" is
+    taken from the new total (course_lib.gradebook applies formgrader's manual scores)."""
+    from course_lib.gradebook import _apply_manual
+    from course_lib.late import Late
+
+    cells = [{"notebook": "nb", "grade_id": "test", "kind": "auto", "points": 3.0, "max_points": 4.0,
+              "status": "partial", "message": ""},
+             {"notebook": "nb", "grade_id": "answer", "kind": "manual", "points": None, "max_points": 4.0,
+              "status": "manual-pending", "message": ""}]
+    for method, per_hour, expected in (("zero", 0.0, (0.0, 7.0)), ("per-hour", 2.0, (3.0, 4.0)),
+                                       ("none", 0.0, (7.0, 0.0))):
+        late = Late(due="2026-01-05T18:00:00", submitted="2026-01-05T19:30:00", penalty=0.0, method=method,
+                    points_per_hour=per_hour).for_score(3.0)
+        result = {"cells": cells, "late": late.as_json(), "late_penalty": late.penalty, "score": 3.0 - late.penalty}
+        graded = _apply_manual(result, {("nb", "answer"): 4.0}, {})
+        assert (graded["score"], graded["late_penalty"]) == expected, method
+        assert graded["late"]["penalty"] == expected[1]
+    assert "pas de pénalité" in Late(due="2026-01-05T18:00:00", submitted="2026-01-05T19:30:00", penalty=0.0,
+                                     method="none").french()

@@ -388,20 +388,20 @@ def test_late_work_is_said_in_status_export_report_and_the_students_page(course,
     from course_lib.late import Late
 
     monkeypatch.setenv("COURSE_MNIST_DIR", str(mnist_dir))
-    late = Late(due="2026-01-05T18:00:00", submitted="2026-01-06T09:12:00", penalty=10.0,
-                rule="a late submission scores 0")
+    late = Late(due="2026-01-05T18:00:00", submitted="2026-01-06T09:12:00", penalty=10.0, method="zero")
     dave = read_result(course, TP1, "dave")
     write_result(course, dave | {"late": late.as_json(), "late_penalty": 10.0, "score": 0.0})
     said = "late: submitted 2026-01-06 09:12 UTC, due 2026-01-05 18:00 UTC (15 h late): -10 points"
     [line] = [line for line in status(course_dir=course, assignment=TP1) if line.student == "dave"]
     assert line.reason.startswith(said)  # before the pending answer: late ranks above it
     rows = {row["student_id"]: row for row in read_csv(export(course_dir=course).path)}
-    assert rows["dave"][f"{TP1}_late"] == "15 h late, -10 points" and rows["alice"][f"{TP1}_late"] == ""
+    assert rows["dave"][f"{TP1}_late"] == "2026-01-06 09:12 UTC (due 2026-01-05 18:00 UTC): 15 h late, -10 points"
+    assert rows["alice"][f"{TP1}_late"] == ""
     assert said in rows["dave"]["needs_attention"]
     assert said in report(course_dir=course).read_text()
     [page] = feedback(course_dir=course, assignment=TP1, students=["dave"])
-    assert ("Rendu le 06/01/2026 à 09:12 (UTC), après la date limite du 05/01/2026 à 18:00 (UTC) : "
-            "pénalité de retard de 10 points.") in page.read_text()
+    assert ("Rendu le 06/01/2026 à 09:12 (UTC), après la date limite du 05/01/2026 à 18:00 (UTC ; un rendu "
+            "en retard vaut 0) : pénalité de retard de 10 points.") in page.read_text().replace("&#39;", "'")
 
 
 def test_the_page_has_the_practicals_title_the_pending_points_and_french_numbers(course, mnist_dir, monkeypatch):
@@ -413,7 +413,8 @@ def test_the_page_has_the_practicals_title_the_pending_points_and_french_numbers
     page = feedback(course_dir=course, assignment=TP1, students=["dave"])[0].read_text()
     title = "TP1 — Reconnaissance de chiffres écrits à la main avec un réseau dense"
     assert f"<h1>Retour sur {title}</h1>" in page and f"<title>Retour sur {title} — dave</title>" in page
-    assert re.search(r"<strong>10,53 / 16</strong>,\s+dont 2 points de question rédigée pas encore corrigée", page)
+    assert re.search(r"<strong>10,53 / 16</strong> ;\s+2 points d'une question rédigée restent à corriger : "
+                     r"la note peut encore monter\.", page.replace("&#39;", "'"))
     assert "0,53 / 4" in page and "0.5" not in page and "point(s)" not in page
 
 
@@ -440,7 +441,7 @@ def test_tampering_is_summarised_and_listed_whole_in_the_detail(course, tmp_path
     write_result(course, bob | {"tampered": True, "tampering": disagreements})
     [line] = [line for line in status(course_dir=course, assignment=TP1) if line.student == "bob"]
     assert line.reason == (
-        "tampered: 50 disagreements (first: test_0: the kernel said passed, the verifier failed; "
+        "tampered: 50 findings (first: test_0: the kernel said passed, the verifier failed; "
         "test_1: the kernel said passed, the verifier failed; test_2: the kernel said passed, the "
         "verifier failed; and 47 more: `course export --detail` lists them)")
     rows = read_csv(export(course_dir=course, detail=True, output=tmp_path / "cells.csv").path)
@@ -498,11 +499,21 @@ def test_moodles_grading_worksheet_is_filled_by_participant_id_in_its_own_langua
     # alice 16/16 scaled to Moodle's 20; bob 7/16 → 8,75; dave's answer waits: untouched.
     assert (alice[4], bob[4]) == ("20,00", "8,75")
     assert alice[9] == "Note du correcteur automatique : 16 / 16 ; le détail est dans ta page de retour."
+    assert bob[9] == "Vu en séance"  # the instructor's own comment stays
     assert dave == original[3]  # nothing written where no final grade
     assert unknown == original[4][:1] + ["'" + original[4][1]] + original[4][2:]  # a name is never a formula
     assert [cell for row in (alice, bob) for n, cell in enumerate(row) if n not in (4, 9)] == [
         cell for row in original[1:3] for n, cell in enumerate(row) if n not in (4, 9)]
     assert "dave (manual grading pending: q_explain)" in exported.left_out
+    # One participant collected as two students (with and without a roster): neither is written.
+    folder = submitted_dir(course, "bob2", TP1)
+    folder.mkdir(parents=True)
+    (folder / f"{NOTEBOOK}.ipynb").write_text("{}")
+    write_moodle_identity(folder, MoodleIdentity("5002", "Bob"))
+    write_result(course, read_result(course, TP1, "bob") | {"student": "bob2", "submission_sha256": submission_digest(folder)})
+    again = export(course_dir=course, format="moodle-worksheet", worksheet=worksheet, assignment=TP1)
+    assert list(csv.reader(again.path.open(encoding="utf-8")))[2][4] == "12,00"  # Moodle's, untouched
+    assert any(line.startswith("bob, bob2 (one Moodle participant, 5002") for line in again.left_out)
     with pytest.raises(CourseError, match="not a Moodle grading worksheet: no column Identifier"):
         (tmp_path / "other.csv").write_text("id,grade\n1,2\n")
         export(course_dir=course, format="moodle-worksheet", worksheet=tmp_path / "other.csv", assignment=TP1)

@@ -13,9 +13,9 @@ from pathlib import Path
 from course_lib import results as R
 from course_lib.course import course_root
 from course_lib.errors import CourseError
-from course_lib.late import Late
+from course_lib.late import late_texts
 from course_lib.instructor.roll import (
-    GRADED, MANUAL_PENDING, TAMPERED, Standing, Student, class_roll, gradebook_students, max_score,
+    Standing, Student, class_roll, gradebook_students, max_score,
     require_work, tampering_lines,
 )
 from course_lib.instructor.moodle_worksheet import fill_worksheet
@@ -23,8 +23,6 @@ from course_lib.instructor.views import Exported, graded_results, number, output
 from course_lib.safe_text import spreadsheet_cell
 
 FORMATS = ("csv", "moodle", "moodle-worksheet")
-# States whose score Moodle may take with include_provisional: a grade exists, not yet final.
-PROVISIONAL = (MANUAL_PENDING, TAMPERED)
 
 Table = tuple[list[str], list[list[str]]]
 
@@ -99,8 +97,8 @@ def export(
         if format == "moodle-worksheet":
             assignment = _moodle_assignment(standings, assignment)
             return fill_worksheet(
-                root=root, standings=_of_assignment(standings, assignment), assignment=assignment,
-                worksheet=Path(worksheet), include_provisional=include_provisional, provisional=PROVISIONAL,
+                root=root, standings=[s for s in standings if s.assignment == assignment], assignment=assignment,
+                worksheet=Path(worksheet), include_provisional=include_provisional,
                 output=output_path(root, output, f"exports/grading-worksheet-{assignment}.csv"))
         if format == "moodle":
             assignment = _moodle_assignment(standings, assignment)
@@ -140,7 +138,7 @@ def _grades_table(root: Path, standings: list[Standing], known: dict[str, Studen
             columns += [number(result["score"]) if result else "", number(maximum),
                         standing.state if standing else "",
                         ("yes" if result.get("tampered") else "no") if result else "",
-                        Late(**result["late"]).short() if result and result.get("late") else ""]
+                        (late_texts(result) or {}).get("short", "") if result else ""]
         reasons = sorted(((a.rank, f"{s.assignment}: {a.text}") for s in mine.values() for a in s.attention))
         rows.append([
             student, names.first_name, names.last_name, number(total), number(max_total),
@@ -178,9 +176,8 @@ def _moodle_table(
     column, field_name = ("ID number", "idnumber") if with_idnumber else ("Email address", "email")
     rows, left_out = [], []
     for standing in mine:
-        writable = standing.state == GRADED or (include_provisional and standing.state in PROVISIONAL)
         identifier = getattr(known.get(standing.student, Student(standing.student)), field_name)
-        if not writable:
+        if not standing.exportable(include_provisional):
             left_out.append(f"{standing.student} ({standing.not_final})")
         elif not identifier:
             left_out.append(f"{standing.student} (no {'ID number' if with_idnumber else 'e-mail'} "

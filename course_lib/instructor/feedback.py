@@ -35,7 +35,7 @@ from course_lib.results import (
     CELL_ERROR, CELL_TIMEOUT, ERROR, FAILED, INVALID_NOTEBOOK, KERNEL_DIED, MANUAL_PENDING,
     MISSING, NOT_ANSWERED, PARTIAL, PASSED, TIMEOUT, result_path,
 )
-from course_lib.late import Late
+from course_lib.late import late_texts
 from course_lib.titles import cell_phrase, practical_title
 
 ACCURACY_CELL = "test_accuracy"
@@ -145,9 +145,8 @@ def _page(root: Path, result: dict[str, Any]) -> dict[str, Any]:
         "assignment": result["assignment"],
         "title": _practical_title(root, result["assignment"]),
         "student": result["student"],
-        "pending_points": french.points_text(sum(c["max_points"] for c in pending)) if pending else "",
-        "pending_count": len(pending),
-        "late": Late(**result["late"]).french() if result.get("late") else "",
+        "pending": _pending_text(pending),
+        "late": (late_texts(result) or {}).get("french", ""),
         "status_text": SUBMISSION_STATUS.get(result["status"], ""),
         "tampered": [entry["grade_id"] for entry in result.get("tampering", [])]
                     + (["cellules verrouillées"] if result.get("notes") else []),
@@ -166,6 +165,16 @@ def _page(root: Path, result: dict[str, Any]) -> dict[str, Any]:
         "curves": _curves(folder, files.get("history")),
         "confusion": _confusion(root, folder, files.get("predictions")),
     }
+
+
+def _pending_text(pending: list[dict[str, Any]]) -> str:
+    """« 6 points de questions rédigées restent à corriger : la note peut encore monter »."""
+    if not pending:
+        return ""
+    points = sum(c["max_points"] for c in pending)
+    questions = "de questions rédigées" if len(pending) > 1 else "d'une question rédigée"
+    verb = "restent" if points >= 2 else "reste"
+    return f"{french.points_text(points)} {questions} {verb} à corriger : la note peut encore monter"
 
 
 def _practical_title(root: Path, assignment: str) -> str:

@@ -8,9 +8,11 @@ that also names the submission folders of "Download all submissions", which `cou
 keeps in moodle.json. Moodle finds its columns by their header text in the language of the
 download (mod/assign/feedback/offline/importgradeslib.php), so the file is written back with
 its headers, its delimiter, its other cells and its byte-order mark untouched; only the
-"Grade" cells (and "Feedback comments", when the column is there) of the students with a final
-grade are filled, with the file's decimal mark. A cell that a spreadsheet would read as a
-formula (a full name is the student's own) is made text, as in every export. Grades are scaled to the worksheet's
+"Grade" cells (and an empty "Feedback comments", when the column is there) of the students
+with a final grade are filled, with the file's decimal mark. A cell Moodle does not read back
+(a full name, the student's own) that a spreadsheet would take for a formula is made text, as
+in every export. A participant collected as two students (the same zip collected with and
+without a roster) gets no grade: which is theirs is not clear. Grades are scaled to the worksheet's
 "Maximum Grade" when it differs from the practical's points (Moodle refuses a grade above it).
 """
 
@@ -24,9 +26,9 @@ from pathlib import Path
 
 from course_lib.errors import CourseError
 from course_lib import french
-from course_lib.instructor.roll import GRADED, NOT_SUBMITTED, Standing
+from course_lib.instructor.roll import NOT_SUBMITTED, Standing
 from course_lib.instructor.views import Exported
-from course_lib.safe_text import spreadsheet_cell
+from course_lib.safe_text import spreadsheet_cell, spreadsheet_delimiter
 from course_lib.submissions import read_moodle_identity
 
 # Moodle's language strings of the columns read or filled (English, French).
@@ -34,6 +36,7 @@ IDENTIFIER = ("Identifier", "Identifiant")  # assign: recordid
 GRADE = ("Grade", "Note")  # moodle: grade / gradenoun
 MAXIMUM = ("Maximum Grade", "Maximum grade", "Note maximale")  # assign: maxgrade
 COMMENTS = ("Feedback comments", "Feedback par commentaires")  # assignfeedback_comments: pluginname
+MODIFIED = ("Last modified (grade)", "Dernière modification (note)")  # assign: lastmodifiedgrade
 PARTICIPANT = re.compile(r"^\s*\S.*?(?P<id>\d+)\s*$")  # "Participant 1234567", "Participant1234567"
 
 
@@ -57,8 +60,7 @@ def read_worksheet(path: Path) -> Worksheet:
         text = data.decode("utf-8-sig")
     except (OSError, UnicodeError) as error:
         raise CourseError(f"cannot read the Moodle worksheet {path}: {error}") from None
-    first = text.partition("\n")[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
+    delimiter = spreadsheet_delimiter(text.partition("\n")[0])
     table = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     if not table:
         raise CourseError(f"{path} is empty: download the grading worksheet from the Moodle assignment")
@@ -75,49 +77,66 @@ def read_worksheet(path: Path) -> Worksheet:
 
 def fill_worksheet(
     *, root: Path, standings: list[Standing], assignment: str, worksheet: Path, output: Path,
-    include_provisional: bool, provisional: tuple[str, ...],
+    include_provisional: bool,
 ) -> Exported:
     """Write `worksheet` filled with the final grades of `assignment` into `output`."""
     sheet = read_worksheet(worksheet)
     identifier, grade, maximum, comments = (sheet.column(names) for names in (IDENTIFIER, GRADE, MAXIMUM, COMMENTS))
-    by_participant: dict[str, Standing] = {}
+    imported = {identifier, grade, comments, sheet.column(MODIFIED)}  # what Moodle reads back
+    by_participant: dict[str, list[Standing]] = {}
     left_out: list[str] = []
     for standing in standings:
         identity = read_moodle_identity(root, standing.student, assignment)
         if identity is not None:
-            by_participant[identity.participant_id] = standing
-        elif standing.state != NOT_SUBMITTED:
+            by_participant.setdefault(identity.participant_id, []).append(standing)
+        elif standing.state != NOT_SUBMITTED and standing.result is not None:
             left_out.append(f"{standing.student} (not collected from a Moodle zip: no participant id)")
     filled, seen = 0, set()
     for row in sheet.rows:
         found = PARTICIPANT.match(row[identifier]) if row else None
-        standing = by_participant.get(found["id"]) if found else None
-        if standing is None:
+        mine = by_participant.get(found["id"], []) if found else []
+        seen.update(s.student for s in mine)
+        if len(mine) > 1:
+            left_out.append(f"{', '.join(s.student for s in mine)} (one Moodle participant, {found['id']}, "
+                            "collected as several students: which grade is theirs is not clear)")
             continue
-        seen.add(standing.student)
-        writable = standing.state == GRADED or (include_provisional and standing.state in provisional)
-        if not writable:
+        if not mine:
+            continue
+        [standing] = mine
+        if not standing.exportable(include_provisional):
             left_out.append(f"{standing.student} ({standing.not_final})")
             continue
         result = standing.result
         top = _number(row[maximum]) if maximum is not None else None
-        score = result["score"] * top / result["max_score"] if top and result["max_score"] and top != result["max_score"] else result["score"]
-        row[grade] = _written(score, sheet.french)
-        if comments is not None:
+        scaled = top is not None and top > 0 and result["max_score"] > 0 and top != result["max_score"]
+        row[grade] = _written(result["score"] * top / result["max_score"] if scaled else result["score"],
+                              _decimal_comma(sheet, maximum))
+        if comments is not None and not row[comments].strip():  # the instructor's own comment stays
             row[comments] = (f"Note du correcteur automatique : {french.score(result['score'])} / "
                              f"{french.score(result['max_score'])} ; le détail est dans ta page de retour.")
         filled += 1
-    left_out += [f"{s.student} (participant not in the worksheet)" for s in by_participant.values()
-                 if s.student not in seen and s.result is not None]
+    left_out += [f"{s.student} (participant not in the worksheet)" for group in by_participant.values()
+                 for s in group if s.student not in seen and s.result is not None]
     if not filled:
         raise CourseError(f"no grade of {assignment} went into {worksheet.name}: " + ("; ".join(left_out[:3]) or
                           "none of its participants was collected from this assignment's Moodle zip"))
+    # Cells Moodle does not read back (names, e-mails, statuses) are made inert for a
+    # spreadsheet; the ones it imports stay as they are.
+    inert = [[cell if n in imported or cell.strip() in ("", "-") else spreadsheet_cell(cell)
+              for n, cell in enumerate(row)] for row in sheet.rows]
     buffer = io.StringIO()
-    inert = [[cell if cell.strip() in ("", "-") else spreadsheet_cell(cell) for cell in row] for row in sheet.rows]
     csv.writer(buffer, delimiter=sheet.delimiter, lineterminator="\n").writerows([sheet.header, *inert])
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(("\ufeff" if sheet.bom else "") + buffer.getvalue(), encoding="utf-8")
     return Exported(output, left_out)
+
+
+def _decimal_comma(sheet: Worksheet, maximum: int | None) -> bool:
+    """The file's decimal mark: its "Maximum Grade" cells' ("20,00"), else its language's."""
+    marks = {cell for row in sheet.rows if row and maximum is not None for cell in (row[maximum],) if _number(cell)}
+    if marks:
+        return any("," in cell for cell in marks)
+    return sheet.french
 
 
 def _number(text: str) -> float | None:

@@ -16,10 +16,10 @@ from typing import Any
 import nbformat
 
 from course_lib import results as R
-from course_lib.course import due_date
+from course_lib.course import due_date, released_assignments
 from course_lib.errors import CourseError
 from course_lib.gradebook import gradebook_exists, open_gradebook, with_manual_grades
-from course_lib.late import Late
+from course_lib.late import late_texts
 from course_lib.student_ids import look_alikes
 from course_lib.submissions import (
     UNIDENTIFIED, Rejection, latest_rejections, submission_digest, submitted_dir, submitted_students,
@@ -59,6 +59,11 @@ class Standing:
         """The severity of the most severe reason (len(SEVERITY) when all is in order)."""
         return min((a.rank for a in self.attention), default=len(SEVERITY))
 
+    def exportable(self, include_provisional: bool) -> bool:
+        """Whether a Moodle file may carry this grade: a final one, or with
+        `include_provisional` one pending manual grading or tampered, at its current score."""
+        return self.state == GRADED or (include_provisional and self.state in (MANUAL_PENDING, TAMPERED))
+
     @property
     def not_final(self) -> str:
         """Why the grade is not final (for who is left out of a Moodle file): the first
@@ -93,7 +98,7 @@ def class_roll(root: Path, students: dict[str, Student] | None = None) -> list[S
     """Every (student, assignment) standing, sorted by assignment then student."""
     known = gradebook_students(root) if students is None else students
     results = {(r["student"], r["assignment"]): r for r in with_manual_grades(root, R.read_results(root))}
-    assignments = sorted({a for _, a in results} | set(_released(root)) | _seen(root))
+    assignments = sorted({a for _, a in results} | set(released_assignments(root)) | _seen(root))
     rejections = {a: latest_rejections(root, a) for a in assignments}
     submitted = {a: set(submitted_students(root, a)) for a in assignments}
     everyone = set(known) | {s for s, _ in results}
@@ -159,11 +164,11 @@ def _expected(root: Path, assignment: str, handed_in: bool) -> bool:
 
 
 def tampering_summary(result: dict[str, Any], shown: int = 3) -> str:
-    """'tampered: 50 disagreements (first: …; …; …; and 47 more: export --detail lists them)'."""
+    """'tampered: 50 findings (first: …; …; …; and 47 more: export --detail lists them)'."""
     lines = tampering_lines(result)
     if len(lines) <= shown:
         return "tampered: " + "; ".join(lines)
-    return (f"tampered: {len(lines)} disagreements (first: {'; '.join(lines[:shown])}; and {len(lines) - shown} "
+    return (f"tampered: {len(lines)} findings (first: {'; '.join(lines[:shown])}; and {len(lines) - shown} "
             "more: `course export --detail` lists them)")
 
 
@@ -204,8 +209,8 @@ def _graded(result: dict[str, Any]) -> tuple[str, list[Attention]]:
             attention.extend(Attention(category, text) for text in _cells_with(result, cell_status))
         if result.get("first_error"):
             attention.append(Attention("cell error", R.first_error_line(result["first_error"])))
-    if result.get("late"):
-        attention.append(Attention("late", Late(**result["late"]).english()))
+    if late := late_texts(result):
+        attention.append(Attention("late", late["english"]))
     pending = _cells_with(result, R.MANUAL_PENDING)
     attention.extend(Attention("manual grading pending", text) for text in pending)
     return R.state(result), attention
@@ -216,10 +221,6 @@ def _cells_with(result: dict[str, Any], status: str) -> list[str]:
              R.MANUAL_PENDING: "manual grading pending"}[status]
     grade_ids = [cell["grade_id"] for cell in result["cells"] if cell["status"] == status]
     return [f"{label}: {', '.join(grade_ids)}"] if grade_ids else []
-
-
-def _released(root: Path) -> list[str]:
-    return [p.name for p in (root / "release").glob("*") if p.is_dir() and any(p.glob("*.ipynb"))]
 
 
 def _seen(root: Path) -> set[str]:

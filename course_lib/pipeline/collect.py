@@ -75,7 +75,7 @@ from course_lib.course import check_assignments, course_root, due_date, last_lin
 from course_lib.errors import CourseError
 from course_lib.gradebook import open_gradebook
 from course_lib.late import late_rule, late_words
-from course_lib.safe_text import printable
+from course_lib.safe_text import printable, spreadsheet_delimiter
 from course_lib.student_ids import id_problem, look_alikes
 from course_lib.submissions import (
     UNIDENTIFIED, MoodleIdentity, Rejection, keep_rejected, submission_time, submitted_dir,
@@ -88,6 +88,8 @@ COLLECTED, UNCHANGED, KEPT, REPLACED, REJECTED, NOT_SUBMITTED = (
 # Statuses that leave a usable submission in submitted/.
 USABLE = (COLLECTED, UNCHANGED, KEPT, REPLACED)
 EXCHANGE = "exchange"
+# What operating systems and editors leave beside files: macOS's zips, Windows' thumbnails.
+SYSTEM_FILES = {"__MACOSX", "Thumbs.db", "desktop.ini", "Desktop.ini", "__pycache__"}
 IGNORED = "ignored"  # a file that is nobody's submission (the system's hidden files)
 NO_STUDENT = ""  # the "student" of such files
 # What browsers and file managers append to a copy's name.
@@ -172,9 +174,12 @@ def collect(
         students = _find_submissions(Path(source), released, open_files)
         if people is not None:
             students = _enforce_roster(students, people, allow_unknown)
-        _register(root, people or [], [s for s in students if not s.refused and s.id != NO_STUDENT])
         entries = [_collect_one(root, assignment, released, student, replace, due, practicals)
                    for student in students]
+        # The gradebook learns the roster, Moodle's participants and the students whose work
+        # was taken, never a stray folder's name.
+        usable = {entry["student"] for entry in entries if entry["status"] in USABLE}
+        _register(root, people or [], [s for s in students if s.id in usable or (s.moodle and not s.refused)])
     _say_look_alikes(root, assignment, entries)
     return _with_missing(root, assignment, people, entries)
 
@@ -228,10 +233,7 @@ def _read_roster(path: Path) -> list[dict[str, str]]:
         text = path.read_text(encoding="utf-8-sig")  # -sig: spreadsheets often write a BOM
     except (OSError, UnicodeError) as error:
         raise CourseError(f"cannot read the roster {path}: {error}") from None
-    header = text.partition("\n")[0]
-    # A spreadsheet set to French writes ";" between fields: the header says which it is.
-    delimiter = ";" if header.count(";") > header.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.DictReader(io.StringIO(text), delimiter=spreadsheet_delimiter(text.partition("\n")[0]))
     missing = [column for column in ROSTER_COLUMNS if column not in (reader.fieldnames or [])]
     if missing:
         raise CourseError(
@@ -352,7 +354,8 @@ def _merged(students: list[_Student]) -> list[_Student]:
 
 
 def _skipped(parts: tuple[str, ...]) -> bool:
-    return any(part.startswith(".") or part == "__MACOSX" for part in parts)
+    """A hidden file or folder, the system's: nobody's submission."""
+    return any(part.startswith(".") or part in SYSTEM_FILES for part in parts)
 
 
 def _is_notebook(name: str) -> bool:
@@ -522,7 +525,7 @@ def _reject(root: Path, assignment: str, student: _Student, reason: str, files: 
     no student when the id itself was refused). Names and reasons quote file names: they are
     stored with their control characters escaped."""
     reason, sources = printable(reason), printable(", ".join(f.source for f in files))
-    kept_as = UNIDENTIFIED if id_problem(student.id) else student.id
+    kept_as = UNIDENTIFIED if _implausible(student.id) else student.id
     modified = max((f.modified for f in files), default=None)
     contents: dict[str, bytes] = {}
     for number, file in enumerate(student.files):
@@ -536,7 +539,7 @@ def _reject(root: Path, assignment: str, student: _Student, reason: str, files: 
         timestamp=modified.isoformat() if modified else None, files=sorted(contents),
     ), contents)
     lines = [_line(file, REJECTED, "kept in rejected/") for file in student.files]
-    return _entry(student.id, REJECTED, reason, sources, None, modified, lines)
+    return _entry(kept_as, REJECTED, reason, sources, None, modified, lines)
 
 
 def _late(root: Path, submitted: datetime, due: datetime | None) -> str:

@@ -8,7 +8,8 @@ says why it was not graded. Each result is recorded, then written whole as soon 
 ends; a batch stopped midway (killed, a power cut) is resumed by running it again: finished
 submissions are skipped, and one whose run had reached the coordinator is only verified again
 (the execution cache). Work already graded is skipped unless its files changed, its grading
-failed (status `error`: a worker or the verifier, not the student) or `force` is set.
+failed (status `error`: a worker or the verifier, not the student), its due date or the late
+rule changed, or `force` is set.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from course_lib import results as R
 from course_lib.course import check_assignments, course_root, grading_settings, released_notebook
 from course_lib.errors import CourseError
 from course_lib.gradebook import require_released, with_manual_grades
-from course_lib.late import Late, late_rule
+from course_lib.late import late_rule, late_texts, lateness, read_late
 from course_lib.pipeline.cluster import failure_message, runner
 from course_lib.pipeline.jobs import Pending, clear_outputs, finish, make_job
 from course_lib.pipeline.record import record
@@ -109,7 +110,8 @@ def _pendings(root: Path, assignment: str, todo: list[str], force: bool, setting
         try:
             digest = submission_digest(submitted_dir(root, student, assignment))
             previous = _previous(root, assignment, student)
-            if previous and previous["submission_sha256"] == digest and previous["status"] != R.ERROR and not force:
+            if (previous and previous["submission_sha256"] == digest and previous["status"] != R.ERROR
+                    and _same_lateness(root, assignment, student, previous) and not force):
                 done(previous, skipped=True)
                 continue
             pending = make_job(root=root, assignment=assignment, student=student, settings=settings,
@@ -122,6 +124,13 @@ def _pendings(root: Path, assignment: str, todo: list[str], force: bool, setting
             done(_store(root, _failed(root, assignment, student, digest, error)))
             continue
         yield pending
+
+
+def _same_lateness(root: Path, assignment: str, student: str, previous: dict[str, Any]) -> bool:
+    """Whether the due date and the late rule are still those `previous` was graded with (a
+    changed one grades the submission again: the execution cache spares the run)."""
+    now, then = lateness(root, assignment, student, 0.0), read_late(previous)
+    return now.same_lateness(then) if now else then is None and not previous.get("late_penalty")
 
 
 def _previous(root: Path, assignment: str, student: str) -> dict[str, Any] | None:
@@ -177,7 +186,7 @@ def _failed(root: Path, assignment: str, student: str, digest: str, error: BaseE
 
 def _summary(result: dict[str, Any], skipped: bool) -> dict[str, Any]:
     """What `course grade` says of a student: the state `course status` will say, and why."""
-    late = Late(**result["late"]).english() if result.get("late") else ""
+    late = (late_texts(result) or {}).get("english", "")
     skip = "skipped: already graded, unchanged (--force grades it again)" if skipped else ""
     return {
         "student": result["student"],
