@@ -5,7 +5,9 @@ The baseline is `jupyter nbconvert --execute` of the same notebook with
 NBGRADER_EXECUTION=autograde set, so that the same cells run (the demonstration trainings are
 skipped in both): what an unconfined autograde of the notebook costs. With --repeat N the two
 alternate N times and the medians are compared (this machine's timings vary by a few seconds).
-Prints the wall times and the ratio of the medians (the goal: at most 1.10).
+Prints the wall times and the ratio of the medians (the goal: at most 1.10); writes them with the
+machine to bench/results/grading-time-<assignment>.json (docs/benchmarks.md's table, and the
+200-student projection, are written from it by bench/render.py).
 
     python bench/grading_time.py tp1_dense --repeat 3
 """
@@ -22,6 +24,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine import machine
 
 from course_lib.pipeline.collect import place_submission
 from course_lib.release import copy_course
@@ -74,7 +78,9 @@ def main() -> None:
     parser.add_argument("assignment")
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
+    load = os.getloadavg()
     result = measure(assignment=args.assignment, repeat=args.repeat)
+    result["machine"] = machine(threads=os.cpu_count(), load_before=load)
     out = PROJECT / "bench" / "results" / f"grading-time-{args.assignment}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -1,12 +1,12 @@
 """Grading throughput on 1 and 2 local Dask workers and on a Dask cluster started from the
 command line (`dask scheduler` and two `dask worker` processes on 127.0.0.1), measured in one
-command on this machine, with a projection of a 200-student year group.
+command on this machine (bench/results/parallel-grading.json, with the machine).
 
 This machine has 2 cores, so the batch is 8 submissions of the small practical (`mini`, a
 short training: CPU-light) to show the shape of the scaling; every configuration must give the
-same scores. The 200-student projection multiplies the per-submission cost of TP1 and TP2
-(`course grade` of one submission, bench/results/grading-time-*.json, bench/grading_time.py)
-by 200 and divides it by the 2-worker speed-up measured here.
+same scores. bench/render.py projects a 200-student year group from it: the per-submission
+cost of TP1 and TP2 (`course grade` of one submission, bench/results/grading-time-*.json)
+times 200, divided by the 2-worker speed-up measured here.
 
     python bench/parallel_grading.py
 """
@@ -26,6 +26,8 @@ sys.path.insert(0, str(PROJECT / "grader_tests"))
 from dask_cli import dask_cli_cluster  # noqa: E402
 from e2e import ADVERSARIAL, MINI, mini_course  # noqa: E402
 
+from machine import machine  # noqa: E402
+
 from course_lib.pipeline.collect import place_submission  # noqa: E402
 from course_lib.pipeline.grade import grade  # noqa: E402
 
@@ -34,7 +36,6 @@ BATCH = {  # student → the mini case they submit
     "s1": "twin_solution", "s2": "twin_partial", "s3": "twin_release", "s4": "twin_nb_train_float",
     "s5": "twin_not_normalised", "s6": "twin_nb_train_5999", "s7": "twin_solution", "s8": "twin_partial",
 }
-STUDENTS = 200
 
 
 def timed(**where: object) -> tuple[float, dict[str, float]]:
@@ -45,6 +46,7 @@ def timed(**where: object) -> tuple[float, dict[str, float]]:
 
 def main() -> None:
     global COURSE
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory() as scratch:
         COURSE = mini_course(Path(scratch) / "course", MNIST)
         for student, case in BATCH.items():
@@ -54,10 +56,6 @@ def main() -> None:
         two, scores_two = timed(workers=2)
         with dask_cli_cluster(Path(scratch), workers=2) as (address, _):
             cluster, scores_cluster = timed(scheduler=address)
-    costs = {}
-    for assignment in ("tp1_dense", "tp2_convol"):
-        measured = json.loads((PROJECT / "bench" / "results" / f"grading-time-{assignment}.json").read_text())
-        costs[assignment] = min(measured["course_grade_seconds"])
     speedup = one / two
     result = {
         "batch": f"{len(BATCH)} submissions of {MINI}", "cores": os.cpu_count(),
@@ -68,12 +66,7 @@ def main() -> None:
         "scaling_efficiency_2_workers": round(speedup / 2, 2),
         "speedup_dask_cli_cluster": round(one / cluster, 2),
         "same_scores": scores_one == scores_two == scores_cluster,
-        "projection_200_students_hours": {
-            assignment: {"per_submission_seconds": cost,
-                         "workers_1": round(STUDENTS * cost / 3600, 2),
-                         "workers_2_this_machine": round(STUDENTS * cost / speedup / 3600, 2)}
-            for assignment, cost in costs.items()
-        },
+        "machine": machine(threads=os.cpu_count(), load_before=load),
     }
     out = PROJECT / "bench" / "results" / "parallel-grading.json"
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -14,9 +14,12 @@ submission (its start, once per batch, comes on top).
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
+
+from machine import machine
 
 from course_lib.pipeline.collect import place_submission
 from course_lib.pipeline.grade import grade
@@ -34,6 +37,7 @@ CLASS = {**{p.stem: p for p in sorted(FIXTURES.glob("*.ipynb"))},
 
 
 def main() -> None:
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory() as scratch:
         course = copy_course(origin=PROJECT, folder=Path(scratch) / "course", assignments=[ASSIGNMENT],
                              mnist_dir=MNIST)
@@ -54,6 +58,7 @@ def main() -> None:
         "ratio_cold_over_warm": round(timings["cold"] / timings["warm"], 1),
         "warm_verify_seconds_per_submission": verified,
         "same_scores": scores["cold"] == scores["warm"], "scores": scores["warm"],
+        "machine": machine(threads=os.cpu_count(), load_before=load),
     }
     out = PROJECT / "bench" / "results" / "regrade-cache.json"
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -92,8 +92,67 @@ def suite_table() -> str:
     return "\n".join(lines)
 
 
+def _where(machine: dict) -> str:
+    return f"{machine.get('date', '?')[:10]}, {machine.get('cpu', '?')}, commit {machine.get('commit', '?')}"
+
+
+def _median(values: list[float]) -> float:
+    import statistics
+
+    return statistics.median(values)
+
+
+def grading_time_table() -> str:
+    lines = ["| practical | `course grade` of the solution | of which the sandboxed run | "
+             "`nbconvert --execute` (autograde cells) | ratio | score | runs | measured |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for assignment, name in PRACTICALS.items():
+        run = json.loads((RESULTS / f"grading-time-{assignment}.json").read_text())
+        lines.append(
+            f"| {name} | {_median(run['course_grade_seconds']):.1f} s | {_median(run['sandboxed_run_seconds']):.1f} s | "
+            f"{_median(run['nbconvert_execute_autograde_seconds']):.1f} s | "
+            f"**{run['ratio_of_medians_grade_over_execute']:.3f}** | {run['course_grade_score']} | {run['repeat']} | "
+            f"{_where(run.get('machine', {}))} |")
+    return "\n".join(lines)
+
+
+def parallel_table() -> str:
+    """Throughput on 1 and 2 workers, and the 200-student projection computed here from the
+    grading-time files and this speed-up (one source for each figure)."""
+    run = json.loads((RESULTS / "parallel-grading.json").read_text())
+    seconds, per_minute = run["seconds"], run["throughput_per_minute"]
+    names = {"workers_1": "`--workers 1`", "workers_2": "`--workers 2`",
+             "dask_cli_cluster_2": "`--scheduler` (a `dask scheduler` and 2 `dask worker`)"}
+    lines = [f"{run['batch']}, {_where(run.get('machine', {}))}, {run['cores']} cores; same scores everywhere: "
+             f"{'yes' if run['same_scores'] else '**no**'}.", "",
+             "| where | wall time | submissions per minute |", "| --- | --- | --- |"]
+    lines += [f"| {names[key]} | {seconds[key]:.1f} s | {per_minute[key]:.2f} |" for key in names]
+    lines += ["", f"Speed-up of 2 workers: **{run['speedup_2_workers']:.2f}** (scaling efficiency "
+              f"{run['scaling_efficiency_2_workers']:.2f}). A year group of 200, from the solution's "
+              "grading time above and this speed-up:", "",
+              "| practical | per submission | 200 on 1 worker | 200 on 2 workers (this machine) |",
+              "| --- | --- | --- | --- |"]
+    for assignment, name in PRACTICALS.items():
+        cost = _median(json.loads((RESULTS / f"grading-time-{assignment}.json").read_text())["course_grade_seconds"])
+        lines.append(f"| {name} | {cost:.0f} s | {200 * cost / 3600:.1f} h | "
+                     f"{200 * cost / run['speedup_2_workers'] / 3600:.1f} h |")
+    return "\n".join(lines)
+
+
+def regrade_table() -> str:
+    run = json.loads((RESULTS / "regrade-cache.json").read_text())
+    verify = run["warm_verify_seconds_per_submission"]
+    return "\n".join([
+        f"{run['batch']}, {_where(run.get('machine', {}))}; same scores: {'yes' if run['same_scores'] else '**no**'}.",
+        "", "| cold (every notebook run) | warm (`--force`, the cache answers) | ratio | verifier per submission (warm) |",
+        "| --- | --- | --- | --- |",
+        f"| {run['cold_seconds']:.1f} s | {run['warm_seconds']:.1f} s | **{run['ratio_cold_over_warm']:.1f}** | "
+        f"{min(verify):.1f}–{max(verify):.1f} s |"])
+
+
 TABLES = {"calibration": calibration_table, "suite": suite_table, "practicals": practicals_table,
-          "suite_line": suite_line, "demo_line": demo_line}
+          "suite_line": suite_line, "demo_line": demo_line, "grading_time": grading_time_table,
+          "parallel": parallel_table, "regrade": regrade_table}
 DOCUMENTS = (PROJECT / "README.md", PROJECT / "docs" / "benchmarks.md")
 
 
