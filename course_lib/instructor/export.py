@@ -159,10 +159,12 @@ def _moodle_assignment(standings: list[Standing], assignment: str | None) -> str
     graded = sorted({s.assignment for s in standings if s.result})
     if assignment is not None:
         return assignment
+    if not graded:
+        raise CourseError("nothing is graded yet: a Moodle file carries grades (run `course grade` first)")
     if len(graded) != 1:
         raise CourseError(
             "Moodle imports one grade item at a time (a blank cell would clear a grade): "
-            f"choose --assignment ({', '.join(graded) or 'none is graded'})"
+            f"choose --assignment ({', '.join(graded)})"
         )
     return graded[0]
 
