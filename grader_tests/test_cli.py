@@ -215,10 +215,12 @@ def test_a_late_submission_gets_the_late_penalty(graded):
 def test_a_changed_late_rule_grades_the_late_submission_again(graded, capsys):
     """The last test of the module: it changes course.toml. The next `course grade` grades
     again what the new rule concerns (its run comes from the execution cache), skips the rest."""
-    with (graded / "course.toml").open("a") as config:
-        config.write('\n[late]\npenalty = "per-hour"\npoints_per_hour = 0.25\n')
-    code, out, _ = run(capsys, graded, "grade", "tp1_dense")
-    assert code == 0
+    settings = graded / "course.toml"
+    assert '[late]\npenalty = "zero"' in settings.read_text()
+    settings.write_text(settings.read_text().replace('[late]\npenalty = "zero"',
+                                                     '[late]\npenalty = "per-hour"\npoints_per_hour = 0.25'))
+    code, out, err = run(capsys, graded, "grade", "tp1_dense")
+    assert code == 0, err
     lines = {line.split()[0]: line for line in out.splitlines()}
     assert "skipped: already graded" in lines["early"] and "skipped" not in lines["late"]
     late = _result(graded, "late")
