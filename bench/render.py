@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from statistics import median
 import tomllib
 from pathlib import Path
 
@@ -96,12 +97,6 @@ def _where(machine: dict) -> str:
     return f"{machine.get('date', '?')[:10]}, {machine.get('cpu', '?')}, commit {machine.get('commit', '?')}"
 
 
-def _median(values: list[float]) -> float:
-    import statistics
-
-    return statistics.median(values)
-
-
 def grading_time_table() -> str:
     lines = ["| practical | `course grade` of the solution | of which the sandboxed run | "
              "`nbconvert --execute` (autograde cells) | ratio | score | runs | measured |",
@@ -109,8 +104,8 @@ def grading_time_table() -> str:
     for assignment, name in PRACTICALS.items():
         run = json.loads((RESULTS / f"grading-time-{assignment}.json").read_text())
         lines.append(
-            f"| {name} | {_median(run['course_grade_seconds']):.1f} s | {_median(run['sandboxed_run_seconds']):.1f} s | "
-            f"{_median(run['nbconvert_execute_autograde_seconds']):.1f} s | "
+            f"| {name} | {median(run['course_grade_seconds']):.1f} s | {median(run['sandboxed_run_seconds']):.1f} s | "
+            f"{median(run['nbconvert_execute_autograde_seconds']):.1f} s | "
             f"**{run['ratio_of_medians_grade_over_execute']:.3f}** | {run['course_grade_score']} | {run['repeat']} | "
             f"{_where(run.get('machine', {}))} |")
     return "\n".join(lines)
@@ -133,7 +128,7 @@ def parallel_table() -> str:
               "| practical | per submission | 200 on 1 worker | 200 on 2 workers (this machine) |",
               "| --- | --- | --- | --- |"]
     for assignment, name in PRACTICALS.items():
-        cost = _median(json.loads((RESULTS / f"grading-time-{assignment}.json").read_text())["course_grade_seconds"])
+        cost = median(json.loads((RESULTS / f"grading-time-{assignment}.json").read_text())["course_grade_seconds"])
         lines.append(f"| {name} | {cost:.0f} s | {200 * cost / 3600:.1f} h | "
                      f"{200 * cost / run['speedup_2_workers'] / 3600:.1f} h |")
     return "\n".join(lines)

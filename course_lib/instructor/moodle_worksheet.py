@@ -83,6 +83,7 @@ def fill_worksheet(
     sheet = read_worksheet(worksheet)
     identifier, grade, maximum, comments = (sheet.column(names) for names in (IDENTIFIER, GRADE, MAXIMUM, COMMENTS))
     imported = {identifier, grade, comments, sheet.column(MODIFIED)}  # what Moodle reads back
+    comma = _decimal_comma(sheet, maximum)
     by_participant: dict[str, list[Standing]] = {}
     left_out: list[str] = []
     for standing in standings:
@@ -109,8 +110,7 @@ def fill_worksheet(
         result = standing.result
         top = _number(row[maximum]) if maximum is not None else None
         scaled = top is not None and top > 0 and result["max_score"] > 0 and top != result["max_score"]
-        row[grade] = _written(result["score"] * top / result["max_score"] if scaled else result["score"],
-                              _decimal_comma(sheet, maximum))
+        row[grade] = _written(result["score"] * top / result["max_score"] if scaled else result["score"], comma)
         if comments is not None and not row[comments].strip():  # the instructor's own comment stays
             row[comments] = (f"Note du correcteur automatique : {french.score(result['score'])} / "
                              f"{french.score(result['max_score'])} ; le détail est dans ta page de retour.")
