@@ -134,6 +134,27 @@ def parallel_table() -> str:
     return "\n".join(lines)
 
 
+def training_speed_table() -> str:
+    """Epoch times of the final training, bare / in `course grade` / under nbconvert, one run."""
+    runs = json.loads((RESULTS / "training-speed.json").read_text())
+    lines = ["| practical | bare epoch (a) | in `course grade` (b) | under `nbconvert` (c) | (b)/(a) | (c)/(a) | "
+             "GFLOP an epoch | GFLOP/s (a) / (b) / (c) | grading the solution, in bare epochs | measured |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for assignment, name in PRACTICALS.items():
+        if assignment not in runs:
+            continue
+        run, machine = runs[assignment], runs[assignment]["machine"]
+        epoch, rate = run["epoch_seconds"], run["gflops_per_second"]
+        lines.append(
+            f"| {name} | {epoch['bare']:.2f} s | {epoch['course_grade']:.2f} s | {epoch['nbconvert']:.2f} s | "
+            f"**{run['ratio_grade_over_bare']:.3f}** | {run['ratio_nbconvert_over_bare']:.3f} | "
+            f"{run['bare']['flops_per_epoch'] / 1e9:.1f} | {rate['bare']:.2f} / {rate['course_grade']:.2f} / "
+            f"{rate['nbconvert']:.2f} | **{run['grading_cost_bare_epochs']:.1f}** "
+            f"({run['course_grade']['grade_seconds']:.0f} s, {run['course_grade']['epochs']} epochs) | "
+            f"{_where(machine)}, {machine['threads']} thread(s) |")
+    return "\n".join(lines)
+
+
 def regrade_table() -> str:
     run = json.loads((RESULTS / "regrade-cache.json").read_text())
     verify = run["warm_verify_seconds_per_submission"]
@@ -147,7 +168,7 @@ def regrade_table() -> str:
 
 TABLES = {"calibration": calibration_table, "suite": suite_table, "practicals": practicals_table,
           "suite_line": suite_line, "demo_line": demo_line, "grading_time": grading_time_table,
-          "parallel": parallel_table, "regrade": regrade_table}
+          "parallel": parallel_table, "regrade": regrade_table, "training_speed": training_speed_table}
 DOCUMENTS = (PROJECT / "README.md", PROJECT / "docs" / "benchmarks.md")
 
 

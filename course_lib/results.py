@@ -15,6 +15,7 @@ A result:
       "seconds": 61.2,                       # wall time of the sandboxed run
       "cached": false,                       # the run came from the execution cache
       "verify_seconds": 1.8,                 # the verifier's time on its exports
+      "cell_seconds": {"train": 41.3, …},    # each grade id's cell: its wall time in the run
       "score": 17.0, "max_score": 24.0,      # after the late penalty, manual answers counted
       "late_penalty": 0.0,                   #   at their current (possibly pending) score
       "late": {"due": "2026-12-18T18:00:00", "submitted": "2026-12-19T09:12:00",  # UTC
@@ -121,7 +122,8 @@ def empty_result(student: str, assignment: str, digest: str, release: Any, name:
             )))
     return {
         "student": student, "assignment": assignment, "status": GRADED, "message": "",
-        "submission_sha256": digest, "seconds": 0.0, "cached": False, "verify_seconds": 0.0, "score": 0.0,
+        "submission_sha256": digest, "seconds": 0.0, "cached": False, "verify_seconds": 0.0, "cell_seconds": {},
+        "score": 0.0,
         "max_score": sum(c["max_points"] for c in cells), "late_penalty": 0.0, "late": None, "accuracy": None,
         "tampered": False, "tampering": [], "notes": [], "earlier_release": False, "first_error": None,
         "unanswered": [],

@@ -118,7 +118,7 @@ def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> dict[str, An
     for name, data in answer["files"].items():
         if name in (HISTORY, MODEL, PREDICTIONS):
             (private / name).write_bytes(data)
-    result.update(seconds=execution["seconds"], cached=pending.cached,
+    result.update(seconds=execution["seconds"], cached=pending.cached, cell_seconds=_cell_seconds(job["prepared"], ran),
                   verify_seconds=round(sum(v["seconds"] for v in verdicts["cells"].values()), 1))
     status, message = _status(execution)
     if ran is None and not (execution["oom_killed"] or execution["timed_out"]):
@@ -201,6 +201,16 @@ def _request(assignment: str, exports: dict, release: Any, settings: dict) -> di
     }
     return {"assignment": assignment, "exports": exports, "settings": settings["checks"],
             "points": {gid: points.get(gid, 0.0) for gid in exports}}
+
+
+def _cell_seconds(prepared: Any, ran: dict[str, Any] | None) -> dict[str, float]:
+    """The wall time of each cell with a grade id in the run, as the runner measured it."""
+    seconds = ran.get("cell_seconds") if ran else None
+    if not isinstance(seconds, list):
+        return {}
+    return {cell["metadata"]["nbgrader"]["grade_id"]: float(spent)
+            for cell, spent in zip(prepared["cells"], seconds)
+            if "grade_id" in cell["metadata"].get("nbgrader", {}) and isinstance(spent, (int, float))}
 
 
 def _status(execution: dict[str, Any]) -> tuple[str, str]:

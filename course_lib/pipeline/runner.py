@@ -1,8 +1,10 @@
 """Inside the runner's sandbox: execute the prepared notebook, cell by cell, in the kernel's sandbox.
 
 Reads {"notebook", "cell_timeout", "max_output_bytes", "connection", "alive_fd"} as JSON on
-stdin and writes {"notebook", "kernel_died", "timeout_cell", "dead_cell", "truncated"} as JSON
-on stdout (the index of the cell that timed out, and of the cell running when the kernel died).
+stdin and writes {"notebook", "kernel_died", "timeout_cell", "dead_cell", "truncated",
+"cell_seconds"} as JSON on stdout (the index of the cell that timed out, and of the cell running
+when the kernel died; the wall time of each cell run, as this process saw it: what
+bench/training_speed.py reads of a grading's training).
 The kernel is not this process's child: it runs in a sandbox of its own, as another user
 (course_lib.pipeline.execute starts both), and is reached through the ZeroMQ sockets of its
 `connection` (IPC files in the one folder both sandboxes see). It cannot signal, trace or
@@ -22,6 +24,7 @@ import ctypes
 import json
 import select
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -112,7 +115,7 @@ def execute(
         # graceful shutdown would only wait (about 2.5 s) for TensorFlow's threads to end.
         shutdown_kernel="immediate",
     )
-    kernel_died, timeout_cell, dead_cell, index = False, None, None, 0
+    kernel_died, timeout_cell, dead_cell, index, cell_seconds = False, None, None, 0, []
     if connection is not None:
         session = _external_kernel(client, connection, alive_fd)
     else:
@@ -124,8 +127,10 @@ def execute(
     try:
         with session:
             for index, cell in enumerate(notebook.cells):
+                started = time.perf_counter()
                 try:
                     client.execute_cell(cell, index)
+                    cell_seconds.append(round(time.perf_counter() - started, 3))
                 except CellTimeoutError:
                     timeout_cell = index
                     break
@@ -136,7 +141,7 @@ def execute(
         kernel_died, dead_cell = True, index
     return {
         "notebook": notebook, "kernel_died": kernel_died, "timeout_cell": timeout_cell,
-        "dead_cell": dead_cell, "truncated": client.truncated,
+        "dead_cell": dead_cell, "truncated": client.truncated, "cell_seconds": cell_seconds,
     }
 
 
