@@ -32,11 +32,15 @@ def calibration_table() -> str:
         "sample digits: mean (min) | T_full | T_part |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for assignment, name in PRACTICALS.items():
-        path = RESULTS / f"calibration-{assignment}.json"
+    rows = [(f"calibration-{a}{tail}.json", name) for a, name in PRACTICALS.items() for tail in ("", "-previous")]
+    for file, name in rows:
+        path = RESULTS / file
         if not path.is_file():
             continue
         run = json.loads(path.read_text())
+        assignment = run["assignment"]
+        if "recipe" in run:
+            name = f"{name} ({run['recipe']})"
         machine = run.get("machine", {})
         where = (f"{machine.get('date', '?')[:10]}, {machine.get('cpu', '?')}, {run['threads']} thread(s) a run, "
                  f"{run.get('parallel', 1)} at a time, commit {machine.get('commit', '?')}")
@@ -51,15 +55,31 @@ def calibration_table() -> str:
 
 
 def practicals_table() -> str:
-    """The README's one line per practical: the solution's accuracy over the calibration's seeds."""
-    lines = ["| practical | mean over the seeds | range | shipped seed | 99 % or more | measured |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    """The README's one line per practical: the solution's accuracy over the calibration's
+    seeds, and what grading it costs in epochs of its own training (bench/training_speed.py)."""
+    speed = json.loads((RESULTS / "training-speed.json").read_text())
+    lines = ["| practical | mean over the seeds | range | shipped seed | 99 % or more | "
+             "grading the solution, in bare epochs | measured |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for assignment, name in PRACTICALS.items():
         run = json.loads((RESULTS / f"calibration-{assignment}.json").read_text())
         high = sum(r["accuracy"] >= 0.99 for r in run["runs"])
+        cost = speed[assignment]["grading_cost_bare_epochs"]
         lines.append(f"| {name} | {percent(run['mean'])} | {percent(run['min'])} – {percent(run['max'])} | "
-                     f"{percent(run['shipped_seed_accuracy'])} | {high} of {run['seeds']} seeds | "
+                     f"{percent(run['shipped_seed_accuracy'])} | {high} of {run['seeds']} seeds | {cost:.1f} | "
                      f"{run['machine']['date'][:10]}, {run['machine']['cpu']} |")
+    return "\n".join(lines)
+
+
+def digit_samples_table() -> str:
+    """course_lib/digit_samples/README.md: the solutions on MNIST and on the 50 sample digits."""
+    lines = ["| solution | measured | MNIST test accuracy (mean; min – max) | accuracy on these 50 digits (mean; min – max) |",
+             "| --- | --- | --- | --- |"]
+    for assignment, name in PRACTICALS.items():
+        run = json.loads((RESULTS / f"calibration-{assignment}.json").read_text())
+        digits = [r["sample_digits_accuracy"] for r in run["runs"]]
+        lines.append(f"| {name} | {_where(run['machine'])} | {run['mean']:.4f}; {run['min']:.4f} – {run['max']:.4f} | "
+                     f"**{run['sample_digits_mean']:.3f}**; {min(digits):.2f} – {max(digits):.2f} |")
     return "\n".join(lines)
 
 
@@ -168,8 +188,9 @@ def regrade_table() -> str:
 
 TABLES = {"calibration": calibration_table, "suite": suite_table, "practicals": practicals_table,
           "suite_line": suite_line, "demo_line": demo_line, "grading_time": grading_time_table,
-          "parallel": parallel_table, "regrade": regrade_table, "training_speed": training_speed_table}
-DOCUMENTS = (PROJECT / "README.md", PROJECT / "docs" / "benchmarks.md")
+          "parallel": parallel_table, "regrade": regrade_table, "training_speed": training_speed_table,
+          "digit_samples": digit_samples_table}
+DOCUMENTS = (PROJECT / "README.md", PROJECT / "docs" / "benchmarks.md", PROJECT / "course_lib" / "digit_samples" / "README.md")
 
 
 def render(documents: tuple[Path, ...] = DOCUMENTS) -> None:

@@ -18,7 +18,8 @@ import nbformat
 from course_lib.french import percent
 from course_lib.instructor.export import export
 from course_lib.instructor.feedback import feedback_page
-from e2e import UNTOUCHED, in_calibrated_range, lost, points
+from conftest import PROJECT
+from e2e import THRESHOLD_MARGIN, UNTOUCHED, in_calibrated_range, lost, points
 
 pytestmark = pytest.mark.slow
 
@@ -140,6 +141,19 @@ def test_the_shipped_seed_lands_in_the_calibrated_range(graded):
     assignment, results = graded
     inside, bounds = in_calibrated_range(assignment, results["solution"]["accuracy"])
     assert inside, (results["solution"]["accuracy"], bounds)
+
+
+def test_every_fixture_is_clear_of_the_thresholds(graded):
+    """A fixture's accuracy is at least THRESHOLD_MARGIN from T_full and T_part: another CPU,
+    training it to another figure, does not move it across a threshold."""
+    import tomllib
+
+    assignment, results = graded
+    thresholds = tomllib.loads((PROJECT / "course.toml").read_text())["assignments"][assignment]["accuracy"]
+    close = {name: result["accuracy"] for name, result in results.items()
+             if result["accuracy"] is not None
+             and any(abs(result["accuracy"] - t) < THRESHOLD_MARGIN for t in thresholds.values())}
+    assert not close, (close, thresholds)
 
 
 def test_every_test_the_self_check_passes_gets_its_full_points(fixture_batch, assignment_name):

@@ -129,3 +129,24 @@ def test_each_test_cell_says_whether_the_grader_checks_more_as_its_spec_does(ass
              if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata.nbgrader.get("solution")}
     assert set(tests) == set(checks)
     assert tests == {grade_id: check.hidden is not no_hidden_check for grade_id, check in checks.items()}
+
+
+def _comma(number: float, digits: int) -> str:
+    return f"{number:.{digits}f}".replace(".", ",")
+
+
+def test_the_figures_tp2_shows_students_are_the_calibrations():
+    """TP2's comparison table states what bench/calibrate.py measured for both solutions
+    (bench/results/calibration-*.json): re-calibrating without updating it fails here."""
+    import json
+
+    [released] = _notebooks(PROJECT / "release" / "tp2_convol")
+    [cell] = [c for c in nbformat.read(released, as_version=4).cells
+              if c.metadata.get("nbgrader", {}).get("grade_id") == "compare_table_md"]
+    for assignment, network in (("tp1_dense", "réseau dense (TP1)"), ("tp2_convol", "réseau convolutif (TP2)")):
+        run = json.loads((PROJECT / "bench" / "results" / f"calibration-{assignment}.json").read_text())
+        digits = [r["sample_digits_accuracy"] for r in run["runs"]]
+        row = (f"| {network} | {_comma(100 * run['mean'], 2)} % ; {_comma(100 * run['min'], 2)} – "
+               f"{_comma(100 * run['max'], 2)} % | {_comma(100 * run['sample_digits_mean'], 1)} % ; "
+               f"{100 * min(digits):.0f} – {100 * max(digits):.0f} % |")
+        assert row in cell.source, row
