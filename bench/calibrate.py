@@ -88,13 +88,13 @@ def grade_seeds(*, assignment: str, seeds: list[int]) -> list[dict]:
             place_submission(course_dir=course, assignment=assignment, student=student, notebook=submission)
             grade(assignment=assignment, students=[student], course_dir=course)
             result = read_result(course, assignment, student)
-            assert result["accuracy"] is not None, f"seed {seed}: {result['status']} {result['message']}"
-            assert not result["tampered"], f"seed {seed}: {result['notes']} {result['tampering']}"
+            assert result.accuracy is not None, f"seed {seed}: {result.status} {result.message}"
+            assert not result.tampered, f"seed {seed}: {result.notes} {result.tampering}"
             private = private_dir(course, assignment, student)
-            epochs = len(json.loads((private / result["files"]["history"]).read_text())["val_accuracy"])
-            runs.append({"seed": seed, "accuracy": result["accuracy"], "epochs": epochs,
-                         "sample_digits_accuracy": sample_accuracy(private / result["files"]["model"]),
-                         "seconds": result["seconds"]})
+            epochs = len(json.loads((private / result.files.history).read_text())["val_accuracy"])
+            runs.append({"seed": seed, "accuracy": result.accuracy, "epochs": epochs,
+                         "sample_digits_accuracy": sample_accuracy(private / result.files.model),
+                         "seconds": result.seconds})
             print(json.dumps(runs[-1]), flush=True)
     return runs
 

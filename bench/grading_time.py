@@ -59,8 +59,8 @@ def measure(*, assignment: str, repeat: int = 1) -> dict:
             grade(assignment=assignment, course_dir=course, force=True, use_cache=False)
             grades.append(time.perf_counter() - started)
             graded = read_result(course, assignment, "bench")
-            runs.append(graded["seconds"])
-            score = f"{graded['score']:g}/{graded['max_score']:g}"
+            runs.append(graded.seconds)
+            score = f"{graded.score:g}/{graded.max_score:g}"
     median_grade, median_execute = statistics.median(grades), statistics.median(executes)
     return {
         "assignment": assignment,

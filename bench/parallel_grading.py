@@ -41,7 +41,7 @@ BATCH = {  # student → the mini case they submit
 def timed(**where: object) -> tuple[float, dict[str, float]]:
     started = time.perf_counter()
     summaries = grade(assignment=MINI, course_dir=COURSE, force=True, use_cache=False, **where)
-    return time.perf_counter() - started, {s["student"]: s["score"] for s in summaries}
+    return time.perf_counter() - started, {s.student: s.score for s in summaries}
 
 
 def main() -> None:

@@ -48,9 +48,9 @@ def main() -> None:
             started = time.perf_counter()
             summaries = grade(assignment=ASSIGNMENT, course_dir=course, force=True, use_cache=use_cache)
             timings[turn] = time.perf_counter() - started
-            scores[turn] = {s["student"]: s["score"] for s in summaries}
-            assert all(s["cached"] == use_cache for s in summaries), summaries
-            verified = [read_result(course, ASSIGNMENT, name)["verify_seconds"] for name in CLASS]
+            scores[turn] = {s.student: s.score for s in summaries}
+            assert all(s.cached == use_cache for s in summaries), summaries
+            verified = [read_result(course, ASSIGNMENT, name).verify_seconds for name in CLASS]
     result = {
         "batch": (f"{len(CLASS)} submissions of {ASSIGNMENT}: its {len(CLASS) - SOLUTION_COPIES} fixtures "
                   f"and {SOLUTION_COPIES} copies of the solution"),

@@ -1,7 +1,7 @@
 """How fast each practical's final training runs when graded, against the floor this machine
 gives the same recipe, measured in one command.
 
-For each practical, the solution's final training (its `train` cell) is timed three ways, all
+For each practical, the solution's final training (the answer above the test of its kept history) is timed three ways, all
 on the same `--threads` cores (this process is pinned to them, as a grading job of `course
 grade --workers` gets its share of the machine):
   (a) bare: a plain Python process runs the solution's code cells up to and including `train`
@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import functools
 import re
 import shutil
 import subprocess
@@ -40,16 +41,17 @@ import nbformat
 
 from machine import machine
 
+from course_lib.cells import grade_id, is_answer
 from course_lib.pipeline.collect import place_submission
 from course_lib.pipeline.grade import grade
 from course_lib.release import copy_course
 from course_lib.results import private_dir, read_result
+from course_lib.specs.protocol import load_spec
 
 PROJECT = Path(__file__).resolve().parents[1]
 MNIST = PROJECT.parent / "shared" / "data" / "mnist"
 RESULT = PROJECT / "bench" / "results" / "training-speed.json"
 ASSIGNMENTS = ("tp1_dense", "tp2_convol")
-TRAIN = "train"
 EPOCH_LINE = re.compile(r"^Epoch (\d+)/\d+$", flags=re.M)
 VALIDATION_SPLIT = re.compile(r"validation_split\s*=\s*([0-9.]+)")
 
@@ -91,8 +93,8 @@ def bare_run(assignment: str) -> dict:
             if cell.cell_type != "code":
                 continue
             started = time.perf_counter()
-            exec(compile(cell.source, cell.metadata.get("nbgrader", {}).get("grade_id", "cell"), "exec"), namespace)
-            if cell.metadata.get("nbgrader", {}).get("grade_id") == TRAIN:
+            exec(compile(cell.source, grade_id(cell) or "cell", "exec"), namespace)
+            if grade_id(cell) == training_cell(assignment):
                 seconds, source = time.perf_counter() - started, cell.source
                 break
     history, model = namespace["hist"].history, namespace["model"]
@@ -101,6 +103,20 @@ def bare_run(assignment: str) -> dict:
     macs = multiply_adds(model)
     return {"train_seconds": round(seconds, 2), "epochs": len(history["loss"]), "multiply_adds_per_image": macs,
             "flops_per_epoch": 2 * macs * (3 * (samples - validation) + validation)}
+
+
+@functools.cache
+def training_cell(assignment: str) -> str:
+    """The answer that trains the network: the last code answer above the test cell whose
+    history the spec keeps (its KEEP.history)."""
+    tested, _ = load_spec(assignment).KEEP.history
+    answers = []
+    for cell in nbformat.read(solution(assignment), as_version=4).cells:
+        if grade_id(cell) == tested:
+            return answers[-1]
+        if is_answer(cell) and cell.cell_type == "code":
+            answers.append(grade_id(cell))
+    raise SystemExit(f"{assignment}: no test cell {tested}")
 
 
 def bare(assignment: str, threads: int) -> dict:
@@ -118,9 +134,9 @@ def graded(assignment: str, scratch: Path) -> dict:
     grade(assignment=assignment, course_dir=course, use_cache=False)
     total = time.perf_counter() - started
     result = read_result(course, assignment, "bench")
-    history = json.loads((private_dir(course, assignment, "bench") / result["files"]["history"]).read_text())
-    return {"train_seconds": result["cell_seconds"][TRAIN], "epochs": len(history["loss"]),
-            "grade_seconds": round(total, 1), "accuracy": result["accuracy"]}
+    history = json.loads((private_dir(course, assignment, "bench") / result.files.history).read_text())
+    return {"train_seconds": result.cell_seconds[training_cell(assignment)], "epochs": len(history["loss"]),
+            "grade_seconds": round(total, 1), "accuracy": result.accuracy}
 
 
 def converted(assignment: str, scratch: Path, threads: int) -> dict:
@@ -134,7 +150,7 @@ def converted(assignment: str, scratch: Path, threads: int) -> dict:
                    check=True, capture_output=True, cwd=folder, env=thread_env(threads))
     total = time.perf_counter() - started
     [cell] = [c for c in nbformat.read(folder / "executed.ipynb", as_version=4).cells
-              if c.metadata.get("nbgrader", {}).get("grade_id") == TRAIN]
+              if grade_id(c) == training_cell(assignment)]
     stamps = cell.metadata["execution"]
     seconds = (datetime.fromisoformat(stamps["shell.execute_reply"].replace("Z", "+00:00"))
                - datetime.fromisoformat(stamps["iopub.execute_input"].replace("Z", "+00:00"))).total_seconds()

@@ -24,7 +24,7 @@ from course_lib.selfcheck import add_check_command
 from course_lib.safe_text import say
 
 if TYPE_CHECKING:
-    from course_lib.instructor.views import Exported
+    from course_lib.instructor.views import ExportedFile
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -86,7 +86,7 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _say_left_out(exported: Exported) -> None:
+def _say_left_out(exported: ExportedFile) -> None:
     """Who a Moodle file leaves out, on stderr: the file itself holds only what Moodle takes."""
     if exported.left_out:
         say(f"left out of {exported.path.name} ({len(exported.left_out)}): "

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nbformat
 
+from course_lib.cells import grade_id, is_answer
 from course_lib.pipeline.collect import collect, format_report
 from course_lib.release import copy_course
 from course_lib.data import configured_mnist_dir
@@ -27,8 +28,6 @@ from course_lib.instructor.report import report
 REPOSITORY = Path(__file__).resolve().parents[1]
 FIXTURES = REPOSITORY / "grader_tests" / "fixtures"
 MARKER = ".course-demo"
-# The solution cells a "partial" student completed: the first steps, up to the labels.
-PARTIAL_UNTIL = "onehot"
 # Simulated students: name → fixture notebook (or the release / a broken file).
 CLASS = {
     "alice": "solution",
@@ -131,13 +130,10 @@ def _simulated_submissions(root: Path, assignment: str, students: dict) -> Path:
 
 
 def _partial(released: Path, solution: Path) -> nbformat.NotebookNode:
-    """The release with the solution cells completed up to PARTIAL_UNTIL, the rest untouched."""
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nbformat.read(solution, 4).cells}
+    """The release with the first half of its code answers completed, the rest untouched."""
+    answers = {grade_id(c): c.source for c in nbformat.read(solution, 4).cells}
     notebook = nbformat.read(released, 4)
-    for cell in notebook.cells:
-        grade_id = cell.metadata["nbgrader"]["grade_id"]
-        if cell.metadata["nbgrader"].get("solution") and cell.cell_type == "code":
-            cell.source = answers[grade_id]
-        if grade_id == PARTIAL_UNTIL:
-            break
+    code_answers = [cell for cell in notebook.cells if is_answer(cell) and cell.cell_type == "code"]
+    for cell in code_answers[: len(code_answers) // 2]:
+        cell.source = answers[grade_id(cell)]
     return notebook

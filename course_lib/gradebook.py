@@ -5,12 +5,12 @@ Only the grading batch writes it (course_lib.pipeline.record)."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from course_lib import results as R
 from course_lib.errors import CourseError
-from course_lib.late import read_late
 
 
 SQLITE = "sqlite:///"
@@ -71,7 +71,7 @@ def _safe(url: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
-def with_manual_grades(root: Path, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def with_manual_grades(root: Path, results: list[R.SubmissionResult]) -> list[R.SubmissionResult]:
     """The results with the manual scores given so far in formgrader (read, never written:
     the stored results stay the grader's)."""
     from nbgrader.api import MissingEntry
@@ -82,7 +82,7 @@ def with_manual_grades(root: Path, results: list[dict[str, Any]]) -> list[dict[s
     with open_gradebook(root) as gradebook:
         for result in results:
             try:
-                submission = gradebook.find_submission(result["assignment"], result["student"])
+                submission = gradebook.find_submission(result.assignment, result.student)
             except MissingEntry:
                 updated.append(result)
                 continue
@@ -103,21 +103,18 @@ def with_manual_grades(root: Path, results: list[dict[str, Any]]) -> list[dict[s
 
 
 def _apply_manual(
-    result: dict[str, Any], manual: dict[tuple[str, str], float], comments: dict[tuple[str, str], str]
-) -> dict[str, Any]:
+    result: R.SubmissionResult, manual: dict[tuple[str, str], float], comments: dict[tuple[str, str], str]
+) -> R.SubmissionResult:
     """A copy of `result` with the manual scores in its cells and total, and its late penalty
     for that total; a written answer's message is the instructor's comment, if any."""
-    result = {**result, "cells": [dict(cell) for cell in result["cells"]]}
-    for cell in result["cells"]:
-        key = (cell["notebook"], cell["grade_id"])
-        score = manual.get(key)
-        if cell["kind"] == R.MANUAL and score is not None:
-            cell["points"] = score
-            cell["status"] = R.cell_status(score, cell["max_points"], ran=True)
-            cell["message"] = comments.get(key, "graded by hand")
-    late = read_late(result)
-    if late is not None:  # the penalty of the score with the answers graded so far
-        late = late.for_score(R.total_score(result["cells"], 0.0))
-        result["late"], result["late_penalty"] = late.as_json(), late.penalty
-    result["score"] = R.total_score(result["cells"], result["late_penalty"])
-    return result
+    cells = []
+    for cell in result.cells:
+        key, score = (cell.notebook, cell.grade_id), manual.get((cell.notebook, cell.grade_id))
+        if cell.kind == R.CellKind.MANUAL and score is not None:
+            cell = replace(cell, points=score, status=R.cell_status(score, cell.max_points, ran=True),
+                           message=comments.get(key, "graded by hand"))
+        cells.append(cell)
+    # The penalty of the score with the answers graded so far.
+    late = result.late.for_score(R.total_score(cells, 0.0)) if result.late else None
+    penalty = late.penalty if late else result.late_penalty
+    return replace(result, cells=cells, late=late, late_penalty=penalty, score=R.total_score(cells, penalty))

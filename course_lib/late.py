@@ -13,10 +13,9 @@ the student's page) says the due date, the submission time and the penalty.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from course_lib.course import course_settings, due_date
 from course_lib.errors import CourseError
@@ -94,30 +93,8 @@ class Late:
         """Whether `other` has this due date, submission time and rule (the penalty aside)."""
         return other is not None and replace(other, penalty=self.penalty) == self
 
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
-
     def _lost(self) -> str:
         return f"-{self.penalty:g} points" if self.penalty else "no penalty"
-
-
-def read_late(result: dict[str, Any]) -> Late | None:
-    """A result's lateness (None when on time, or graded before lateness was recorded)."""
-    return Late(**result["late"]) if result.get("late") else None
-
-
-def late_texts(result: dict[str, Any]) -> dict[str, str] | None:
-    """What each reader says of a result's lateness: "english" (status, report), "short" (a
-    spreadsheet cell), "french" (the student's page); None when it is on time. A result graded
-    before lateness was recorded still says its penalty."""
-    late = read_late(result)
-    if late is not None:
-        return {"english": late.english(), "short": late.short(), "french": late.french()}
-    penalty = result.get("late_penalty") or 0.0
-    if not penalty:
-        return None
-    return {"english": f"late: -{penalty:g} points", "short": f"late, -{penalty:g} points",
-            "french": f"Pénalité de retard : {points_text(round(penalty, 2))}."}
 
 
 def late_rule(root: Path) -> LateRule:

@@ -8,11 +8,15 @@ import re
 import shutil
 from pathlib import Path
 
+import nbformat
+
 from course_lib.course import (
     NBGRADER_CONFIG, check_assignments, course_root, due_date, last_line, nbgrader_api, nbgrader_config,
+    released_notebook,
 )
 from course_lib.gradebook import open_gradebook
 from course_lib.errors import CourseError
+from course_lib.specs.protocol import checked_spec
 
 
 def release(
@@ -29,6 +33,7 @@ def release(
     released = []
     for assignment in wanted:
         _check(assignment, "generate", api.generate_assignment(assignment, force=True, create=True))
+        checked_spec(assignment, nbformat.read(released_notebook(root, assignment), as_version=4))
         _set_due_date(root, assignment)
         if exchange:
             _check(assignment, "publish", api.release_assignment(assignment))

@@ -57,7 +57,7 @@ def in_calibrated_range(assignment: str, accuracy: float) -> tuple[bool, tuple[f
 
 def points(result: dict[str, Any]) -> dict[str, float]:
     """grade_id → points of the autograded cells (written answers are graded by hand)."""
-    return {c["grade_id"]: c["points"] for c in result["cells"] if c["kind"] == "auto"}
+    return {c.grade_id: c.points for c in result.cells if c.kind == "auto"}
 
 
 def lost(result: dict[str, Any], full: dict[str, float]) -> dict[str, float]:

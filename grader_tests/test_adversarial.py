@@ -162,7 +162,7 @@ def corpus(tmp_path_factory, mnist_dir):
         "results": results, "courses": {name: c for c, half in zip(courses, halves) for name in half},
         "before": before, "after": after, "received": listener.received,
         "left": sandbox_processes(), "detached": Path("/tmp/detached.txt").exists(),
-        "summaries": {summary["student"]: summary for summary in summaries},
+        "summaries": {summary.student: summary for summary in summaries},
         "scratch_left": sorted(map(str, set(Path(tempfile.gettempdir()).glob("course-*-*")) - scratch_before)),
     }
 
@@ -207,11 +207,11 @@ def test_every_submission_is_graded_and_the_twins_as_expected(corpus):
         "test_relu": 1, "test_counts": 1, "test_prepare": 2, "test_onehot": 1,
         "test_architecture": 2, "test_predict": 1, "test_accuracy": 2,
     }
-    assert results["twin_partial"]["score"] == 7  # relu (1) and the hidden layer (2) are wrong
-    assert results["twin_release"]["score"] == 0
+    assert results["twin_partial"].score == 7  # relu (1) and the hidden layer (2) are wrong
+    assert results["twin_release"].score == 0
     for name in TWINS:
-        assert results[name]["status"] == "graded", name
-        assert not results[name]["tampered"], (name, results[name]["tampering"], results[name]["notes"])
+        assert results[name].status == "graded", name
+        assert not results[name].tampered, (name, results[name].tampering, results[name].notes)
 
 
 @pytest.mark.parametrize("name", sorted(name for name, case in CASES.items() if not case.bomb))
@@ -219,15 +219,15 @@ def test_an_attack_earns_exactly_what_its_twin_earns(corpus, name):
     case, result = CASES[name], corpus["results"][name]
     twin = points(corpus["results"][case.twin])
     expected = {cell: 0.0 if cell in case.lose else value for cell, value in twin.items()}
-    assert (result["status"], points(result)) == (case.status, expected), result["message"]
-    assert result["tampered"] == case.tampered, (result["tampering"], result["notes"])
+    assert (result.status, points(result)) == (case.status, expected), result.message
+    assert result.tampered == case.tampered, (result.tampering, result.notes)
 
 
 @pytest.mark.parametrize("name", sorted(name for name, case in CASES.items() if case.bomb or case.status != "graded"))
 def test_bombs_and_loops_cost_at_most_their_limits(corpus, name):
     result = corpus["results"][name]
-    assert result["seconds"] <= WALL_SECONDS + 5
-    assert result["status"] in ("graded", "timeout", "kernel-died")
+    assert result.seconds <= WALL_SECONDS + 5
+    assert result.status in ("graded", "timeout", "kernel-died")
 
 
 def test_attacks_change_nothing_outside_their_sandbox(corpus):
@@ -248,14 +248,14 @@ def test_what_an_attack_looked_for_it_did_not_find(corpus, name):
 
 def test_a_notebook_of_an_earlier_release_is_no_tampering(corpus):
     result = corpus["results"]["earlier_release_notebook"]
-    assert result["earlier_release"] and result["notes"] == [] and not result["tampered"]
-    assert not corpus["results"]["twin_solution"]["earlier_release"]
+    assert result.earlier_release and result.notes == [] and not result.tampered
+    assert not corpus["results"]["twin_solution"].earlier_release
 
 
 def test_a_timestamp_that_is_not_a_time_stops_nothing(corpus):
     result = corpus["results"]["timestamp_not_a_time"]
-    assert (result["status"], points(result)) == ("graded", points(corpus["results"]["twin_solution"]))
-    assert result["tampered"] and any("timestamp.txt is not a submission time" in n for n in result["notes"])
+    assert (result.status, points(result)) == ("graded", points(corpus["results"]["twin_solution"]))
+    assert result.tampered and any("timestamp.txt is not a submission time" in n for n in result.notes)
 
 
 def test_links_to_the_gradebook_are_never_followed(corpus):
@@ -266,8 +266,8 @@ def test_links_to_the_gradebook_are_never_followed(corpus):
     outputs = [out.get("text", "") for cell in executed.cells for out in cell.get("outputs", [])]
     assert any("no link here" in text for text in outputs), outputs
     instead = corpus["results"]["notebook_is_a_link"]
-    assert (instead["status"], instead["score"]) == ("invalid-notebook", 0)
-    assert "symbolic link" in instead["message"]
+    assert (instead.status, instead.score) == ("invalid-notebook", 0)
+    assert "symbolic link" in instead.message
 
 
 @pytest.mark.parametrize("name", ["output_100mb", "display_updates_flood"])
@@ -289,7 +289,7 @@ def test_what_the_cache_keeps_is_what_the_verifier_asked_for(corpus):
                                   "hdf5_bomb_in_model"])
 def test_a_refused_model_is_never_kept(corpus, name):
     private = corpus["courses"][name] / "autograded" / name / f"{MINI}.grading"
-    assert corpus["results"][name]["files"]["model"] is None
+    assert corpus["results"][name].files.model is None
     assert not (private / "model.keras").exists()
 
 
@@ -307,7 +307,7 @@ def test_no_control_character_reaches_the_instructor(corpus):
     result = corpus["results"]["terminal_escapes_in_an_error"]
     controls = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e]")
     assert [text for text in strings(result) if controls.search(text)] == []
-    assert "\\x1b]52" in result["message"]  # shown, as an escape
+    assert "\\x1b]52" in result.message  # shown, as an escape
     printed = format_summary(corpus["summaries"]["terminal_escapes_in_an_error"])
     assert "\x1b" not in printed and "\r" not in printed
 

@@ -4,7 +4,6 @@ kernel and an invalid notebook, re-runs that skip graded work, and every output 
 from __future__ import annotations
 
 import csv
-import json
 import os
 import re
 import shutil
@@ -16,6 +15,7 @@ import pytest
 from conftest import PROJECT
 
 from course_lib.cli import main
+from course_lib.results import SubmissionResult, read_result
 from course_lib.release import copy_course
 from course_lib.gradebook import open_gradebook
 from test_release import _secret_lines
@@ -65,8 +65,8 @@ def graded(course) -> Path:
     return course
 
 
-def _result(course: Path, student: str) -> dict:
-    return json.loads((course / "autograded" / student / "tp1_dense.grading" / "grading.json").read_text())
+def _result(course: Path, student: str) -> SubmissionResult:
+    return read_result(course, "tp1_dense", student)
 
 
 def _hidden_check_lines() -> set[str]:
@@ -80,19 +80,19 @@ def test_a_dead_kernel_and_an_invalid_notebook_do_not_stop_the_batch(graded):
     kevin, ivan = _result(graded, "kevin"), _result(graded, "ivan")
     # Its kernel dies in the loading cell: what the tests of the numpy functions exported
     # before still counts, no later test cell ran.
-    assert kevin["status"] == "kernel-died" and kevin["score"] == 4
-    statuses = {c["grade_id"]: c["status"] for c in kevin["cells"] if c["kind"] == "auto"}
+    assert kevin.status == "kernel-died" and kevin.score == 4
+    statuses = {c.grade_id: c.status for c in kevin.cells if c.kind == "auto"}
     before = ("test_activations", "test_heaviside", "test_softmax", "test_cross_entropy")
     assert [statuses.pop(t) for t in before] == ["passed"] * 4 and set(statuses.values()) == {"missing"}
-    assert ivan["status"] == "invalid-notebook" and ivan["score"] == 0
-    assert "cannot be read" in ivan["message"]
+    assert ivan.status == "invalid-notebook" and ivan.score == 0
+    assert "cannot be read" in ivan.message
 
     paula, rita = _result(graded, "paula"), _result(graded, "rita")
-    assert paula["status"] == rita["status"] == "graded"
-    passed = {c["grade_id"] for c in paula["cells"] if c["status"] == "passed"}
+    assert paula.status == rita.status == "graded"
+    passed = {c.grade_id for c in paula.cells if c.status == "passed"}
     assert passed == {"test_activations", "test_heaviside", "test_softmax", "test_cross_entropy",
                       "test_load", "test_prepare", "test_onehot"}
-    assert paula["score"] == 8 and rita["score"] == 0
+    assert paula.score == 8 and rita.score == 0
 
 
 def test_a_rerun_skips_graded_work_unless_changed_or_forced(graded, capsys):
@@ -203,9 +203,9 @@ def test_a_late_submission_gets_the_late_penalty(graded):
     """course.toml's deadline and its [late] rule ("zero") take the late student's points, in
     the stored result and in the gradebook; the result says when and by how much."""
     early, late = _result(graded, "early"), _result(graded, "late")
-    assert (early["score"], early["late_penalty"]) == (8, 0)
-    assert (late["score"], late["late_penalty"]) == (0, 8)
-    assert (early["late"], late["late"]["due"], late["late"]["penalty"]) == (None, "2026-01-05T18:00:00", 8)
+    assert (early.score, early.late_penalty) == (8, 0)
+    assert (late.score, late.late_penalty) == (0, 8)
+    assert (early.late, late.late.due, late.late.penalty) == (None, "2026-01-05T18:00:00", 8)
     with open_gradebook(graded) as gradebook:
         late_submission = gradebook.find_submission("tp1_dense", "late")
         assert (late_submission.score, late_submission.late_submission_penalty) == (8, 8)
@@ -224,7 +224,7 @@ def test_a_changed_late_rule_grades_the_late_submission_again(graded, capsys):
     lines = {line.split()[0]: line for line in out.splitlines()}
     assert "skipped: already graded" in lines["early"] and "skipped" not in lines["late"]
     late = _result(graded, "late")
-    assert late["cached"] and late["late"]["method"] == "per-hour"
-    hours = -(-(late["late"]["penalty"] / 0.25) // 1)  # started hours, from the penalty
-    assert late["score"] == 8 - late["late"]["penalty"] and 0 < late["late"]["penalty"] <= 8 and hours >= 1
+    assert late.cached and late.late.method == "per-hour"
+    hours = -(-(late.late.penalty / 0.25) // 1)  # started hours, from the penalty
+    assert late.score == 8 - late.late.penalty and 0 < late.late.penalty <= 8 and hours >= 1
     assert "late: submitted" in lines["late"] and "0.25 point(s) per started hour late" in lines["late"]

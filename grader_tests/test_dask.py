@@ -32,7 +32,7 @@ def grades(course: Path) -> dict[str, tuple]:
     found = {}
     for student in BATCH:
         result = read_result(course, MINI, student)
-        found[student] = result and (result["status"], result["score"], points(result))
+        found[student] = result and (result.status, result.score, points(result))
     return found
 
 
@@ -79,7 +79,7 @@ def test_a_worker_killed_mid_job_loses_nothing(ungraded, sequential, tmp_path):
         kill_group(workers[0])
         batch.join(timeout=600)
         assert not batch.is_alive()
-    assert sorted(s["student"] for s in summaries) == sorted(BATCH)
+    assert sorted(s.student for s in summaries) == sorted(BATCH)
     assert grades(course) == sequential
     assert sandboxes_left() == []  # the killed worker's sandbox died with it
 

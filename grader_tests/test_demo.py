@@ -24,7 +24,7 @@ SAME_NOTEBOOKS = {"alice": "solution", "chloe": "wrong_hidden_units", "david": U
 
 
 def graded_as(result: dict) -> tuple:
-    return result["status"], result["score"], [c["points"] for c in result["cells"]]
+    return result.status, result.score, [c.points for c in result.cells]
 
 
 def test_demo_outputs_exist_and_agree(tmp_path, capsys, monkeypatch, fixture_batch):
@@ -44,19 +44,19 @@ def test_demo_outputs_exist_and_agree(tmp_path, capsys, monkeypatch, fixture_bat
     [gradebook] = re.findall(r"^  gradebook\s+sqlite:///(\S+)$", out, flags=re.M)
     assert Path(gradebook) == root / "gradebook.db" and Path(gradebook).is_file()
 
-    results = {r["student"]: r for r in read_results(root, "tp1_dense")}
+    results = {r.student: r for r in read_results(root, "tp1_dense")}
     assert set(results) == {"alice", "bruno", "chloe", "david"}
-    assert results["alice"]["score"] == 23 and results["chloe"]["score"] == 21
+    assert results["alice"].score == 23 and results["chloe"].score == 21
     # alice hands in the solution: the shipped seed lands in the calibration's range.
-    inside, bounds = in_calibrated_range("tp1_dense", results["alice"]["accuracy"])
-    assert inside, (results["alice"]["accuracy"], bounds)
+    inside, bounds = in_calibrated_range("tp1_dense", results["alice"].accuracy)
+    assert inside, (results["alice"].accuracy, bounds)
     rows = {r["student_id"]: r for r in csv.DictReader((root / "exports" / "grades.csv").open())}
     with open_gradebook(root) as gradebook:
         for student, result in results.items():
             submission = gradebook.find_submission("tp1_dense", student)
-            assert submission.score == result["score"] == float(rows[student]["tp1_dense"])
+            assert submission.score == result.score == float(rows[student]["tp1_dense"])
             page = (root / "feedback" / student / "tp1_dense" / "TP1_MNIST_dense.html").read_text()
-            assert f"{result['score']:g} / {result['max_score']:g}" in page
+            assert f"{result.score:g} / {result.max_score:g}" in page
     assert rows["emma"]["tp1_dense_status"] == "rejected"
     assert rows["emma"]["needs_attention"].startswith("tp1_dense: rejected: not a notebook: invalid JSON")
     moodle = list(csv.reader((root / "exports" / "grades-moodle-tp1_dense.csv").open()))
@@ -69,9 +69,9 @@ def test_demo_outputs_exist_and_agree(tmp_path, capsys, monkeypatch, fixture_bat
     again = subprocess.run([sys.executable, "-m", "course_lib.cli", "grade", "tp1_dense", "--workers", "2",
                             "--force", "--course-dir", str(root)], capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
-    regraded = {r["student"]: r for r in read_results(root, "tp1_dense")}
+    regraded = {r.student: r for r in read_results(root, "tp1_dense")}
     assert {s: graded_as(r) for s, r in regraded.items()} == {s: graded_as(r) for s, r in results.items()}
-    assert all(r["cached"] for r in regraded.values())
+    assert all(r.cached for r in regraded.values())
     # ...and the notebooks the demo's students handed in (fixtures), run again as one batch on
     # two local workers (the end-to-end tests' batch), get what one process gave them.
     batch = fixture_batch("tp1_dense").results

@@ -6,7 +6,9 @@ import nbformat
 
 from course_lib.pipeline.diagnosis import diagnose
 from course_lib.pipeline.prepare import EXPORT_MARK
-from course_lib.results import explain
+from course_lib.pipeline.explain import explain
+from course_lib.results import CellKind, CellRef, CellResult, CellStatus, SubmissionResult, Status
+from course_lib.verdicts import Verdict
 
 
 def _code(grade_id: str | None, source: str, *, solution=False, grade=False, error: tuple[str, str] | None = None):
@@ -32,9 +34,13 @@ TITLES = {"load": "Chargement", "test_load": "Données chargées", "prepare": "P
           "test_prepare": "Mise à plat", "build": "Réseau", "test_build": "Architecture"}
 
 
+MISSING, EXPORTED = Verdict(0.0, False, "m", missing=True), Verdict(0.0, False, "m")
+
+
 def _results(*grade_ids, message="m"):
-    return {"cells": [{"grade_id": gid, "kind": "auto", "points": 0.0, "max_points": 1.0, "status": "failed",
-                       "message": message, "knock_on": False} for gid in grade_ids]}
+    cells = [CellResult("nb", gid, TITLES.get(gid, gid), CellKind.AUTO, 0.0, 1.0, CellStatus.FAILED, message)
+             for gid in grade_ids]
+    return SubmissionResult("alice", "tp", Status.GRADED, "", "0" * 64, cells, max_score=float(len(cells)))
 
 
 def test_the_first_error_is_named_and_later_errors_are_its_knock_ons():
@@ -55,11 +61,11 @@ def test_the_first_error_is_named_and_later_errors_are_its_knock_ons():
     assert not found.providers["test_prepare"]["x"].direct and not found.unanswered
 
     result = _results("test_load", "test_prepare")
-    explain(result, found, {"test_load": {"missing": True}, "test_prepare": {"missing": True}},
+    explain(result, found, {"test_load": MISSING, "test_prepare": MISSING},
             {"test_load": {"im_train"}, "test_prepare": {"x"}})
-    assert [c["message"] for c in result["cells"]] == [
+    assert [c.message for c in result.cells] == [
         "non vérifié : la cellule « Chargement » (load) plus haut a échoué, et cette vérification en dépend"] * 2
-    assert all(c["knock_on"] for c in result["cells"])
+    assert all(c.knock_on for c in result.cells)
 
 
 def test_a_stub_is_not_an_error_and_its_test_is_not_answered():
@@ -79,15 +85,15 @@ def test_a_stub_is_not_an_error_and_its_test_is_not_answered():
     assert found.upstream["test_train"].grade_id == "build" and "test_load" not in found.upstream
 
     result = _results("test_build", "test_train")
-    explain(result, found, {"test_build": {"missing": True}, "test_train": {"missing": True}},
+    explain(result, found, {"test_build": MISSING, "test_train": MISSING},
             {"test_build": {"model"}, "test_train": {"hist", "model"}})
-    build, train = result["cells"]
-    assert (build["status"], build["message"]) == ("not-answered", "la cellule « Réseau » (build) n'est pas remplie")
+    build, train = result.cells
+    assert (build.status, build.message) == ("not-answered", "la cellule « Réseau » (build) n'est pas remplie")
     # Its own answer (hist) was written, and failed for want of the network: a knock-on.
-    assert train["knock_on"] and train["status"] == "failed"
-    assert train["message"] == ("non vérifié : la cellule « Réseau » (build) plus haut n'est pas remplie, "
+    assert train.knock_on and train.status == "failed"
+    assert train.message == ("non vérifié : la cellule « Réseau » (build) plus haut n'est pas remplie, "
                                 "et cette vérification en dépend")
-    assert result["unanswered"] == [{"grade_id": "build", "title": "Réseau"}] and result["first_error"] is None
+    assert result.unanswered == [CellRef("build", "Réseau")] and result.first_error is None
 
 
 def test_a_filled_answer_keeps_the_verifiers_message_whatever_stubs_lie_above():
@@ -103,9 +109,9 @@ def test_a_filled_answer_keeps_the_verifiers_message_whatever_stubs_lie_above():
     )
     found = diagnose(executed, {"view_sorted"}, TITLES, answers={"view_sorted": {"examples"}})
     result = _results("test_prepare", message="x_train a des valeurs entre 0 et 255, attendu entre 0 et 1")
-    explain(result, found, {"test_prepare": {"missing": False}}, {"test_prepare": set()})  # x_train exported
-    assert result["cells"][0]["message"] == "x_train a des valeurs entre 0 et 255, attendu entre 0 et 1"
-    assert result["cells"][0]["status"] == "failed" and not result["cells"][0]["knock_on"]
+    explain(result, found, {"test_prepare": EXPORTED}, {"test_prepare": set()})  # x_train exported
+    assert result.cells[0].message == "x_train a des valeurs entre 0 et 255, attendu entre 0 et 1"
+    assert result.cells[0].status == "failed" and not result.cells[0].knock_on
 
 
 def test_a_cell_the_student_added_is_named_by_the_cell_it_follows():
@@ -117,8 +123,8 @@ def test_a_cell_the_student_added_is_named_by_the_cell_it_follows():
     found = diagnose(executed, set(), TITLES)
     assert (found.first_error.grade_id, found.first_error.title) == ("", "Chargement")
     result = _results("test_load")
-    explain(result, found, {"test_load": {"missing": True}}, {"test_load": {"im_train"}})
-    assert result["cells"][0]["message"] == (
+    explain(result, found, {"test_load": MISSING}, {"test_load": {"im_train"}})
+    assert result.cells[0].message == (
         "non vérifié : la cellule ajoutée après « Chargement » plus haut a échoué, et cette vérification en dépend")
 
 
@@ -136,12 +142,12 @@ def test_a_stub_above_an_earlier_test_is_that_tests_own_and_a_knock_on_below():
     found = diagnose(executed, {"build"}, {**TITLES, "compile": "Compiler"}, answers={"build": {"model"}})
     assert found.since == {"test_build": -1, "test_compile": 1}
     result = _results("test_build", "test_compile", message="le fichier n'existe pas")
-    explain(result, found, {"test_build": {"missing": True}, "test_compile": {"missing": True}},
+    explain(result, found, {"test_build": MISSING, "test_compile": MISSING},
             {"test_build": {"model"}, "test_compile": {"model"}})
-    build, compile_ = result["cells"]
-    assert (build["status"], build["knock_on"]) == ("not-answered", False)
-    assert (compile_["status"], compile_["knock_on"]) == ("failed", True)
-    assert compile_["message"] == ("non vérifié : la cellule « Réseau » (build) plus haut n'est pas remplie, "
+    build, compile_ = result.cells
+    assert (build.status, build.knock_on) == ("not-answered", False)
+    assert (compile_.status, compile_.knock_on) == ("failed", True)
+    assert compile_.message == ("non vérifié : la cellule « Réseau » (build) plus haut n'est pas remplie, "
                                    "et cette vérification en dépend")
 
 
@@ -157,5 +163,5 @@ def test_a_lack_whose_cells_all_ran_keeps_the_verifiers_message():
     )
     found = diagnose(executed, {"build"}, {**TITLES, "sizes": "Tailles"}, answers={"build": {"model"}})
     result = _results("test_sizes", message="« size(28, 5) » n'a pas pu être lu dans le notebook (ZeroDivisionError)")
-    explain(result, found, {"test_sizes": {"missing": True}}, {"test_sizes": {"size"}})
-    assert result["cells"][0]["message"].startswith("« size(28, 5) »") and not result["cells"][0]["knock_on"]
+    explain(result, found, {"test_sizes": MISSING}, {"test_sizes": {"size"}})
+    assert result.cells[0].message.startswith("« size(28, 5) »") and not result.cells[0].knock_on

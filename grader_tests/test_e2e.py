@@ -16,6 +16,7 @@ import re
 import nbformat
 
 from course_lib.french import percent
+from course_lib.results import GraderFiles
 from course_lib.instructor.export import export
 from course_lib.instructor.feedback import feedback_page
 from conftest import PROJECT
@@ -124,23 +125,23 @@ def graded(request, fixture_batch):
 def test_the_solution_gets_every_autograded_point(graded):
     assignment, results = graded
     spec, result = PRACTICALS[assignment], results["solution"]
-    assert result["status"] == "graded", result["message"]
+    assert result.status == "graded", result.message
     assert points(result) == spec["autograded"]
-    assert {c["grade_id"] for c in result["cells"] if c["kind"] == "manual"} == spec["manual"]
-    assert {c["status"] for c in result["cells"] if c["kind"] == "manual"} == {"manual-pending"}
-    message = next(c["message"] for c in result["cells"] if c["grade_id"] == "test_accuracy")
+    assert {c.grade_id for c in result.cells if c.kind == "manual"} == spec["manual"]
+    assert {c.status for c in result.cells if c.kind == "manual"} == {"manual-pending"}
+    message = next(c.message for c in result.cells if c.grade_id == "test_accuracy")
     assert "4 points sur 4" in message
     # The grader re-measured the saved model in its own process: the same figure.
-    assert f"précision {percent(result['accuracy'])} : au moins" in message
-    assert result["files"] == {"history": "history.json", "model": "model.keras", "predictions": "predictions.json"}
-    assert result["sandbox"] == "bubblewrap" and not result["tampered"], result["tampering"]
+    assert f"précision {percent(result.accuracy)} : au moins" in message
+    assert result.files == GraderFiles("history.json", "model.keras", "predictions.json")
+    assert result.sandbox == "bubblewrap" and not result.tampered, result.tampering
 
 
 def test_the_shipped_seed_lands_in_the_calibrated_range(graded):
     """The batch's two workers train on one thread each, as the calibration's runs did."""
     assignment, results = graded
-    inside, bounds = in_calibrated_range(assignment, results["solution"]["accuracy"])
-    assert inside, (results["solution"]["accuracy"], bounds)
+    inside, bounds = in_calibrated_range(assignment, results["solution"].accuracy)
+    assert inside, (results["solution"].accuracy, bounds)
 
 
 def test_every_fixture_is_clear_of_the_thresholds(graded):
@@ -150,9 +151,9 @@ def test_every_fixture_is_clear_of_the_thresholds(graded):
 
     assignment, results = graded
     thresholds = tomllib.loads((PROJECT / "course.toml").read_text())["assignments"][assignment]["accuracy"]
-    close = {name: result["accuracy"] for name, result in results.items()
-             if result["accuracy"] is not None
-             and any(abs(result["accuracy"] - t) < THRESHOLD_MARGIN for t in thresholds.values())}
+    close = {name: result.accuracy for name, result in results.items()
+             if result.accuracy is not None
+             and any(abs(result.accuracy - t) < THRESHOLD_MARGIN for t in thresholds.values())}
     assert not close, (close, thresholds)
 
 
@@ -168,7 +169,7 @@ def test_every_test_the_self_check_passes_gets_its_full_points(fixture_batch, as
         executed = nbformat.read(executed_path, 4)
         outcome = {"timeout_cell": None, "dead_cell": None, "truncated": False}
         report = _report(executed_path, executed, outcome, cell_timeout=900)
-        graded_points = {c["grade_id"]: (c["points"], c["max_points"]) for c in result["cells"]}
+        graded_points = {c.grade_id: (c.points, c.max_points) for c in result.cells}
         for test in report.tests:
             if test.status == "passed":
                 assert graded_points[test.grade_id][0] == graded_points[test.grade_id][1], (student, test)
@@ -188,10 +189,10 @@ def test_each_fault_costs_exactly_its_points(graded):
 
 def test_a_filled_answer_keeps_the_verifiers_message_whatever_stubs_lie_above(fixture_batch):
     result = fixture_batch("tp1_dense").results["not_normalised"]
-    prepare = next(c for c in result["cells"] if c["grade_id"] == "test_prepare")
-    assert prepare["status"] == "failed" and not prepare["knock_on"]
-    assert prepare["message"].startswith("x_train a des valeurs entre"), prepare["message"]
-    assert {"view_one", "view_sorted"} <= {entry["grade_id"] for entry in result["unanswered"]}
+    prepare = next(c for c in result.cells if c.grade_id == "test_prepare")
+    assert prepare.status == "failed" and not prepare.knock_on
+    assert prepare.message.startswith("x_train a des valeurs entre"), prepare.message
+    assert {"view_one", "view_sorted"} <= {entry.grade_id for entry in result.unanswered}
 
 
 def test_a_training_validated_on_the_test_set_keeps_its_points_and_is_told_why_not(fixture_batch):
@@ -199,62 +200,62 @@ def test_a_training_validated_on_the_test_set_keeps_its_points_and_is_told_why_n
     from course_lib.specs.common import VALIDATED_ON_TEST
 
     results = fixture_batch("tp1_dense").results
-    old_style = next(c for c in results["keras_load_data"]["cells"] if c["grade_id"] == "test_accuracy")
-    solution = next(c for c in results["solution"]["cells"] if c["grade_id"] == "test_accuracy")
-    assert old_style["points"] == old_style["max_points"] and VALIDATED_ON_TEST in old_style["message"]
-    assert VALIDATED_ON_TEST not in solution["message"]
+    old_style = next(c for c in results["keras_load_data"].cells if c.grade_id == "test_accuracy")
+    solution = next(c for c in results["solution"].cells if c.grade_id == "test_accuracy")
+    assert old_style.points == old_style.max_points and VALIDATED_ON_TEST in old_style.message
+    assert VALIDATED_ON_TEST not in solution.message
 
 
 def test_the_architecture_message_names_the_first_difference(graded):
     assignment, results = graded
     fixture, expected = PRACTICALS[assignment]["architecture_message"]
-    messages = {c["grade_id"]: c["message"] for c in results[fixture]["cells"]}
+    messages = {c.grade_id: c.message for c in results[fixture].cells}
     assert messages["test_architecture"] == expected
-    undertrained = {c["grade_id"]: c["message"] for c in results["undertrained"]["cells"]}
+    undertrained = {c.grade_id: c.message for c in results["undertrained"].cells}
     assert "moins de 85\u00a0%, 0 point sur 4" in undertrained["test_accuracy"]
 
 
 def test_the_first_failing_cell_is_named_and_the_tests_below_marked(fixture_batch):
     batch = fixture_batch("tp1_dense")
     result = batch.results["loading_cell_fails"]
-    first = result["first_error"]
-    assert (first["grade_id"], first["title"]) == ("load", "3. Les données MNIST")
-    assert first["error"].startswith("Exception: URL fetch failure on http://127.0.0.1:9/mnist.npz")
-    assert result["status"] == "graded"
-    assert result["message"].startswith('cell "load" (3. Les données MNIST) failed: Exception: URL fetch failure')
-    assert result["message"].endswith("the tests below depend on it")
-    cells = {c["grade_id"]: c for c in result["cells"]}
-    knock_ons = {gid for gid, cell in cells.items() if cell["knock_on"]}
+    first = result.first_error
+    assert (first.grade_id, first.title) == ("load", "3. Les données MNIST")
+    assert first.error.startswith("Exception: URL fetch failure on http://127.0.0.1:9/mnist.npz")
+    assert result.status == "graded"
+    assert result.message.startswith('cell "load" (3. Les données MNIST) failed: Exception: URL fetch failure')
+    assert result.message.endswith("the tests below depend on it")
+    cells = {c.grade_id: c for c in result.cells}
+    knock_ons = {gid for gid, cell in cells.items() if cell.knock_on}
     assert knock_ons == set(PRACTICALS["tp1_dense"]["faults"]["loading_cell_fails"])
-    assert cells["test_prepare"]["message"] == ("non vérifié : la cellule « 3. Les données MNIST » (load) "
+    assert cells["test_prepare"].message == ("non vérifié : la cellule « 3. Les données MNIST » (load) "
                                                 "plus haut a échoué, et cette vérification en dépend")
     page = feedback_page(batch.course, "tp1_dense", "loading_cell_fails")
     assert "La cellule « 3. Les données MNIST » (load) a échoué" in html.unescape(page)
     assert page.count("conséquence") == len(knock_ons)
     rows = list(csv.DictReader(export(course_dir=batch.course, detail=True, output=batch.course / "d.csv").path.open()))
     [cause] = [r for r in rows if r["student_id"] == "loading_cell_fails" and r["kind"] == "cause"]
-    assert (cause["grade_id"], cause["message"]) == ("load", result["message"])
+    assert (cause["grade_id"], cause["message"]) == ("load", result.message)
     [line] = [r for r in csv.DictReader(export(course_dir=batch.course, output=batch.course / "g.csv").path.open())
               if r["student_id"] == "loading_cell_fails"]
-    assert result["message"] in line["needs_attention"]
+    assert result.message in line["needs_attention"]
 
 
 def test_answers_left_as_released_read_not_answered(fixture_batch):
     batch = fixture_batch("tp1_dense")
     result = batch.results["two_stubs_left"]
-    assert [u["grade_id"] for u in result["unanswered"]] == ["nb_params", "build"]
-    assert result["first_error"] is None and result["message"] == "not answered (2): nb_params, build"
-    cells = {c["grade_id"]: c for c in result["cells"]}
-    assert (cells["test_nb_params"]["status"], cells["test_architecture"]["status"]) == ("not-answered",) * 2
-    assert cells["test_architecture"]["message"] == "la cellule « 5. Le réseau dense » (build) n'est pas remplie"
-    assert cells["test_compile"]["knock_on"] and "(build) plus haut n'est pas remplie" in cells["test_compile"]["message"]
+    assert [u.grade_id for u in result.unanswered] == ["nb_params", "build"]
+    assert result.first_error is None and result.message == "not answered (2): nb_params, build"
+    cells = {c.grade_id: c for c in result.cells}
+    assert (cells["test_nb_params"].status, cells["test_architecture"].status) == ("not-answered",) * 2
+    assert cells["test_architecture"].message == "la cellule « 5. Le réseau dense » (build) n'est pas remplie"
+    assert cells["test_compile"].knock_on and "(build) plus haut n'est pas remplie" in cells["test_compile"].message
     page = html.unescape(feedback_page(batch.course, "tp1_dense", "two_stubs_left"))
     assert "Non répondu (2) : 5. Le réseau dense (nb_params) ; 5. Le réseau dense (build)." in page
     assert page.count(">non répondu<") == 2
     # The untouched release: every answer a stub, every written answer unanswered, no error.
     untouched = batch.results[UNTOUCHED]
-    assert untouched["first_error"] is None
-    assert {c["status"] for c in untouched["cells"] if c["kind"] == "manual"} == {"not-answered"}
+    assert untouched.first_error is None
+    assert {c.status for c in untouched.cells if c.kind == "manual"} == {"not-answered"}
 
 
 # Words of the English messages students used to read on their pages (checks, verifier, thresholds).

@@ -90,17 +90,18 @@ def test_the_late_penalty_follows_the_written_answers_graded_by_hand():
     from course_lib.gradebook import _apply_manual
     from course_lib.late import Late
 
-    cells = [{"notebook": "nb", "grade_id": "test", "kind": "auto", "points": 3.0, "max_points": 4.0,
-              "status": "partial", "message": ""},
-             {"notebook": "nb", "grade_id": "answer", "kind": "manual", "points": None, "max_points": 4.0,
-              "status": "manual-pending", "message": ""}]
+    from course_lib.results import CellKind, CellResult, CellStatus, Status, SubmissionResult
+
+    cells = [CellResult("nb", "test", "Test", CellKind.AUTO, 3.0, 4.0, CellStatus.PARTIAL, ""),
+             CellResult("nb", "answer", "Réponse", CellKind.MANUAL, None, 4.0, CellStatus.MANUAL_PENDING, "")]
     for method, per_hour, expected in (("zero", 0.0, (0.0, 7.0)), ("per-hour", 2.0, (3.0, 4.0)),
                                        ("none", 0.0, (7.0, 0.0))):
         late = Late(due="2026-01-05T18:00:00", submitted="2026-01-05T19:30:00", penalty=0.0, method=method,
                     points_per_hour=per_hour).for_score(3.0)
-        result = {"cells": cells, "late": late.as_json(), "late_penalty": late.penalty, "score": 3.0 - late.penalty}
+        result = SubmissionResult("alice", "tp", Status.GRADED, "", "0" * 64, cells, max_score=8.0,
+                                  score=3.0 - late.penalty, late=late, late_penalty=late.penalty)
         graded = _apply_manual(result, {("nb", "answer"): 4.0}, {})
-        assert (graded["score"], graded["late_penalty"]) == expected, method
-        assert graded["late"]["penalty"] == expected[1]
+        assert (graded.score, graded.late_penalty) == expected, method
+        assert graded.late.penalty == expected[1]
     assert "pas de pénalité" in Late(due="2026-01-05T18:00:00", submitted="2026-01-05T19:30:00", penalty=0.0,
                                      method="none").french()

@@ -153,6 +153,6 @@ WORKSHEET_EN = (
 
 
 def _max_score(course: Path) -> float:
-    import json
+    from course_lib.results import read_result
 
-    return json.loads((course / "autograded" / "jdupont" / f"{MINI}.grading" / "grading.json").read_text())["max_score"]
+    return read_result(course, MINI, "jdupont").max_score

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from copy import deepcopy
 from pathlib import Path
 
 import nbformat
@@ -10,7 +11,9 @@ import pytest
 
 from conftest import PROJECT
 
-from course_lib.release import copy_course
+from course_lib.errors import CourseError
+from course_lib.release import copy_course, release
+from course_lib.specs.protocol import checked_spec, contract_problems, load_spec
 
 ASSIGNMENTS = sorted(p.name for p in (PROJECT / "source").iterdir() if p.is_dir())
 REGION = re.compile(
@@ -115,20 +118,50 @@ def test_the_accuracy_a_notebook_asks_for_is_the_one_course_toml_grades(assignme
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_each_test_cell_says_whether_the_grader_checks_more_as_its_spec_does(assignment):
-    """course check marks ✅ (nothing more at grading) only the tests whose check in
-    course_lib.specs has no hidden part; every other passing test is ☑️."""
-    import importlib
+def test_each_release_and_its_spec_agree(assignment):
+    """The spec's CHECKS are the release's test cells, both ways; each test cell says whether
+    the grader checks more than it shows (course check marks ✅ only those that do not: every
+    other passing test is ☑️), as its check does; KEEP names exports of its checks."""
+    [released] = _notebooks(PROJECT / "release" / assignment)
+    assert contract_problems(nbformat.read(released, as_version=4), load_spec(assignment)) == []
 
-    from course_lib.specs.common import no_hidden_check
 
-    checks = importlib.import_module(f"course_lib.specs.{assignment}").CHECKS
-    [master] = _notebooks(PROJECT / "source" / assignment)
-    tests = {c.metadata.nbgrader.grade_id: c.metadata.get("course_lib", {}).get("hidden_check")
-             for c in nbformat.read(master, as_version=4).cells
-             if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata.nbgrader.get("solution")}
-    assert set(tests) == set(checks)
-    assert tests == {grade_id: check.hidden is not no_hidden_check for grade_id, check in checks.items()}
+def _with_a_test_cell_copied(notebook, grade_id: str, new_id: str):
+    [test] = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    copy = deepcopy(test)
+    copy.metadata.nbgrader["grade_id"] = new_id
+    notebook.cells.insert(notebook.cells.index(test) + 1, copy)
+    return notebook
+
+
+def test_a_release_and_a_spec_that_differ_are_refused():
+    """A test cell without a check would score 0 for every student: the release (or the
+    grading) is refused with one line; so is a check without its cell, or a wrong marker."""
+    [released] = _notebooks(PROJECT / "release" / "tp1_dense")
+    spec = load_spec("tp1_dense")
+    notebook = _with_a_test_cell_copied(nbformat.read(released, as_version=4), "test_heaviside", "test_heaviside_bis")
+    assert contract_problems(notebook, spec) == [
+        "test cell test_heaviside_bis has no check in CHECKS: it would score 0 for everyone"]
+    with pytest.raises(CourseError, match=r"^tp1_dense: the release and course_lib/specs/tp1_dense.py differ: "
+                                          r"test cell test_heaviside_bis has no check"):
+        checked_spec("tp1_dense", notebook)
+
+    notebook = nbformat.read(released, as_version=4)
+    notebook.cells = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "test_save"]
+    [marked] = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_compile"]
+    marked.metadata["course_lib"]["hidden_check"] = True
+    assert contract_problems(notebook, spec) == [
+        "CHECKS has test_save, which is no test cell of the notebook",
+        "test cell test_compile: its metadata course_lib.hidden_check is True, its check says otherwise"]
+
+
+def test_course_release_refuses_a_master_with_an_unchecked_test_cell(tmp_path, mnist_dir):
+    course = copy_course(origin=PROJECT, folder=tmp_path / "course", assignments=["tp1_dense"], mnist_dir=mnist_dir)
+    [master] = _notebooks(course / "source" / "tp1_dense")
+    nbformat.write(_with_a_test_cell_copied(nbformat.read(master, as_version=4), "test_softmax", "test_softmax_bis"),
+                   master)
+    with pytest.raises(CourseError, match="test cell test_softmax_bis has no check in CHECKS"):
+        release(assignments=["tp1_dense"], course_dir=course)
 
 
 def _comma(number: float, digits: int) -> str:

@@ -11,8 +11,8 @@ import io
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,7 +21,10 @@ from course_lib.instructor.export import export
 from course_lib.instructor.feedback import feedback
 from course_lib.instructor.report import report
 from course_lib.course import scripts_on_path
-from course_lib.results import private_dir, read_result, write_result
+from course_lib.results import (
+    CellKind, CellRef, CellResult, CellStatus, GraderFiles, Status, SubmissionResult, Tampering, private_dir,
+    read_result, result_path, total_score, write_result,
+)
 
 PROJECT = Path(__file__).resolve().parents[1]
 TP1, TP2 = "tp1_dense", "tp2_convol"
@@ -32,25 +35,23 @@ PNG = '<img src="data:image/png;base64,'
 
 
 def cell(grade_id: str, points: float | None, max_points: float, status: str,
-         message: str = "", kind: str = "auto") -> dict[str, Any]:
-    return {"notebook": NOTEBOOK, "grade_id": grade_id, "kind": kind, "points": points,
-            "max_points": max_points, "status": status, "message": message}
+         message: str = "", kind: str = "auto") -> CellResult:
+    return CellResult(notebook=NOTEBOOK, grade_id=grade_id, title=grade_id, kind=CellKind(kind), points=points,
+                      max_points=max_points, status=CellStatus(status), message=message)
 
 
-def result(student: str, assignment: str, cells: list[dict[str, Any]], *, status: str = "graded",
+def result(student: str, assignment: str, cells: list[CellResult], *, status: str = "graded",
            message: str = "", accuracy: float | None = None, seconds: float = 60.0,
-           files: dict[str, str | None] | None = None) -> dict[str, Any]:
-    return {
-        "student": student, "assignment": assignment, "status": status, "message": message,
-        "submission_sha256": "0" * 64, "seconds": seconds,
-        "score": sum(c["points"] or 0.0 for c in cells),
-        "max_score": sum(c["max_points"] for c in cells),
-        "late_penalty": 0.0, "accuracy": accuracy, "cells": cells,
-        "files": files or {"history": None, "model": None},
-    }
+           files: dict[str, str | None] | None = None) -> SubmissionResult:
+    return SubmissionResult(
+        student=student, assignment=assignment, status=Status(status), message=message,
+        submission_sha256="0" * 64, cells=cells, max_score=sum(c.max_points for c in cells),
+        score=total_score(cells, 0.0), seconds=seconds, accuracy=accuracy,
+        accuracy_cell=None if accuracy is None else "test_accuracy", files=GraderFiles(**(files or {})),
+    )
 
 
-def tp1_cells(statuses: dict[str, tuple[float | None, str, str]]) -> list[dict[str, Any]]:
+def tp1_cells(statuses: dict[str, tuple[float | None, str, str]]) -> list[CellResult]:
     """The four graded cells of TP1, each (points, status, message) as given."""
     maxima = {"test_data": 4.0, "test_model": 6.0, "test_accuracy": 4.0, "q_explain": 2.0}
     cells = []
@@ -97,7 +98,7 @@ def course(tmp_path: Path) -> Path:
         }), accuracy=0.9312, seconds=58.0,
             files={"history": None, "model": None, "predictions": "predictions.json"}),
         result("carol", TP1, tp1_cells({
-            grade_id: (0.0, "error", "the kernel died before this cell")
+            grade_id: (0.0, "missing", "the kernel died before this cell")
             for grade_id in ("test_data", "test_model", "test_accuracy")
         } | {"q_explain": (None, "manual-pending", "")}), status="kernel-died",
             message="kernel died (out of memory?) in cell 12", seconds=300.0),
@@ -213,7 +214,7 @@ def test_export_detail_has_one_row_per_graded_cell(course, tmp_path):
     assert statuses["bob", TP1, "test_accuracy"] == "partial"
     assert statuses["dave", TP1, "q_explain"] == "manual-pending"
     assert {s for (student, _, _), s in statuses.items() if student == "carol"} == {
-        "error", "manual-pending"}
+        "missing", "manual-pending"}
     bob_model = next(r for r in rows if r["student_id"] == "bob" and r["grade_id"] == "test_model")
     assert (bob_model["points"], bob_model["max_points"], bob_model["message"]) == (
         "0", "6", f"layer 2 differs: {SCRIPT}")
@@ -280,8 +281,7 @@ def test_feedback_escapes_messages_and_explains_missing_plots(course, mnist_dir,
     monkeypatch.setenv("COURSE_MNIST_DIR", str(mnist_dir))
     # bob's own cell, added after a given one, raised first: the page names it by that cell.
     bob = read_result(course, TP1, "bob")
-    write_result(course, bob | {"first_error": {"grade_id": "", "title": "Préparer les données",
-                                                "error": f"NameError: {SCRIPT}"}})
+    write_result(course, replace(bob, first_error=CellRef("", "Préparer les données", f"NameError: {SCRIPT}")))
     paths = feedback(course_dir=course, assignment=TP1)
     assert [p.parts[-3] for p in paths] == ["alice", "bob", "carol", "dave"]
     bob = paths[1].read_text()
@@ -390,7 +390,7 @@ def test_late_work_is_said_in_status_export_report_and_the_students_page(course,
     monkeypatch.setenv("COURSE_MNIST_DIR", str(mnist_dir))
     late = Late(due="2026-01-05T18:00:00", submitted="2026-01-06T09:12:00", penalty=10.0, method="zero")
     dave = read_result(course, TP1, "dave")
-    write_result(course, dave | {"late": late.as_json(), "late_penalty": 10.0, "score": 0.0})
+    write_result(course, replace(dave, late=late, late_penalty=10.0, score=0.0))
     said = "late: submitted 2026-01-06 09:12 UTC, due 2026-01-05 18:00 UTC (15 h late): -10 points"
     [line] = [line for line in status(course_dir=course, assignment=TP1) if line.student == "dave"]
     assert line.reason.startswith(said)  # before the pending answer: late ranks above it
@@ -408,8 +408,8 @@ def test_the_page_has_the_practicals_title_the_pending_points_and_french_numbers
     monkeypatch.setenv("COURSE_MNIST_DIR", str(mnist_dir))
     shutil.copytree(PROJECT / "release" / TP1, course / "release" / TP1)
     dave = read_result(course, TP1, "dave")
-    dave["cells"][2] |= {"points": 0.525, "status": "partial"}
-    write_result(course, dave | {"score": 10.525})
+    dave.cells[2].points, dave.cells[2].status = 0.525, CellStatus.PARTIAL
+    write_result(course, replace(dave, score=10.525))
     page = feedback(course_dir=course, assignment=TP1, students=["dave"])[0].read_text()
     title = "TP1 — Reconnaissance de chiffres écrits à la main avec un réseau dense"
     assert f"<h1>Retour sur {title}</h1>" in page and f"<title>Retour sur {title} — dave</title>" in page
@@ -437,8 +437,8 @@ def test_tampering_is_summarised_and_listed_whole_in_the_detail(course, tmp_path
     from course_lib.instructor.status import status
 
     bob = read_result(course, TP1, "bob")
-    disagreements = [{"grade_id": f"test_{n}", "kernel": "passed", "verifier": "failed"} for n in range(50)]
-    write_result(course, bob | {"tampered": True, "tampering": disagreements})
+    disagreements = [Tampering(f"test_{n}", "passed", "failed") for n in range(50)]
+    write_result(course, replace(bob, tampered=True, tampering=disagreements))
     [line] = [line for line in status(course_dir=course, assignment=TP1) if line.student == "bob"]
     assert line.reason == (
         "tampered: 50 findings (first: test_0: the kernel said passed, the verifier failed; "
@@ -487,7 +487,7 @@ def test_moodles_grading_worksheet_is_filled_by_participant_id_in_its_own_langua
         folder.mkdir(parents=True)
         (folder / f"{NOTEBOOK}.ipynb").write_text("{}")
         write_moodle_identity(folder, MoodleIdentity(participant, student.title()))
-        write_result(course, read_result(course, TP1, student) | {"submission_sha256": submission_digest(folder)})
+        write_result(course, replace(read_result(course, TP1, student), submission_sha256=submission_digest(folder)))
     worksheet = tmp_path / "Notes-TP1.csv"
     worksheet.write_text(WORKSHEET_FR, encoding="utf-8")
     exported = export(course_dir=course, format="moodle-worksheet", worksheet=worksheet, assignment=TP1)
@@ -510,7 +510,7 @@ def test_moodles_grading_worksheet_is_filled_by_participant_id_in_its_own_langua
     folder.mkdir(parents=True)
     (folder / f"{NOTEBOOK}.ipynb").write_text("{}")
     write_moodle_identity(folder, MoodleIdentity("5002", "Bob"))
-    write_result(course, read_result(course, TP1, "bob") | {"student": "bob2", "submission_sha256": submission_digest(folder)})
+    write_result(course, replace(read_result(course, TP1, "bob"), student="bob2", submission_sha256=submission_digest(folder)))
     again = export(course_dir=course, format="moodle-worksheet", worksheet=worksheet, assignment=TP1)
     assert list(csv.reader(again.path.open(encoding="utf-8")))[2][4] == "12,00"  # Moodle's, untouched
     assert any(line.startswith("bob, bob2 (one Moodle participant, 5002") for line in again.left_out)
@@ -519,3 +519,20 @@ def test_moodles_grading_worksheet_is_filled_by_participant_id_in_its_own_langua
         export(course_dir=course, format="moodle-worksheet", worksheet=tmp_path / "other.csv", assignment=TP1)
     with pytest.raises(CourseError, match="--worksheet goes with --format moodle-worksheet"):
         export(course_dir=course, format="moodle-worksheet", assignment=TP1)
+
+
+def test_a_result_of_another_schema_or_damaged_is_refused_in_one_line(course):
+    """grading.json is read strictly: an old (untyped, schema 1) result or one missing a field
+    stops the reader with one line saying how to write it anew, never a guessed default."""
+    path = result_path(course, TP1, "alice")
+    data = json.loads(path.read_text())
+    assert data["schema"] == 2
+    path.write_text(json.dumps({key: value for key, value in data.items() if key != "schema"}))
+    with pytest.raises(CourseError) as error:
+        export(course_dir=course)
+    assert str(error.value) == ("autograded/alice/tp1_dense.grading/grading.json is a result of schema 1, this "
+                                "course_lib reads schema 2: grade tp1_dense again (`course grade`) to write it anew")
+    del data["cells"][0]["kind"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(CourseError, match=r"grading.json: grading.json.cells\[0\]: missing kind: grade tp1_dense"):
+        report(course_dir=course)

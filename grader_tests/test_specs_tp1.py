@@ -44,22 +44,22 @@ def graded(tmp_path, grade_id: str, namespace: dict, seed: int = 0) -> dict:
             index[item["key"]] = {"error": f"{type(error).__name__}: {error}"[:300]}
     (folder / INDEX).write_text(json.dumps(index))
     request = {"assignment": "tp1_dense", "exports": {grade_id: items}, "points": {grade_id: 1}, "settings": {}}
-    verdict = verify(request, tmp_path)["cells"][grade_id]
+    verdict = verify(request, tmp_path).cells[grade_id]
     try:
         exec(_released_test(grade_id), {"np": np, **namespace})  # noqa: S102
         kernel_passed = True
     except Exception:
         kernel_passed = False
-    assert verdict["public"] == kernel_passed, verdict
+    assert verdict.public == kernel_passed, verdict
     return verdict
 
 
 def full(verdict: dict) -> bool:
-    return verdict["points"] == 1 and verdict["message"] == ""
+    return verdict.points == 1 and verdict.message == ""
 
 
 def lost(verdict: dict, message: str) -> None:
-    assert (verdict["points"], verdict["message"]) == (0, message)
+    assert (verdict.points, verdict.message) == (0, message)
 
 
 # --- heaviside -------------------------------------------------------------------------------------
@@ -99,7 +99,7 @@ def test_an_unstable_softmax_passes_its_public_test_and_fails_on_large_scores(tm
 
     with np.errstate(over="ignore", invalid="ignore"):
         verdict = graded(tmp_path, "test_softmax", {"softmax": unstable})
-    assert verdict["public"]
+    assert verdict.public
     lost(verdict, "softmax donne des valeurs infinies ou NaN pour de grands scores (± 1000) : "
                   "soustrais le maximum de chaque ligne avant l'exponentielle")
 
@@ -152,7 +152,7 @@ def test_cross_entropy_without_epsilon_fails_on_zero_probabilities(tmp_path):
 
     with np.errstate(divide="ignore", invalid="ignore"):
         verdict = graded(tmp_path, "test_cross_entropy", {"cross_entropy": without_epsilon})
-    assert verdict["public"]
+    assert verdict.public
     lost(verdict, "cross_entropy doit rester finie et positive quand des probabilités valent 0 : "
                   "ajoute un petit epsilon (ou np.clip) dans le logarithme")
 
@@ -175,7 +175,7 @@ def test_cross_entropy_averaged_over_every_number_fails_with_ten_classes(tmp_pat
         return -3 * np.mean(y_true * np.log(np.clip(y_pred, 1e-7, 1)))
 
     verdict = graded(tmp_path, "test_cross_entropy", {"cross_entropy": mean_of_all})
-    assert verdict["public"]
+    assert verdict.public
     lost(verdict, "cross_entropy donne de mauvaises valeurs sur des probabilités tirées au hasard : "
                   "moyenne sur les lignes de -Σ y log p")
 
@@ -210,8 +210,8 @@ def test_another_image_or_a_missing_batch_axis_loses_the_point(tmp_path, network
 
 def test_one_image_without_a_model_is_not_exported(tmp_path, network, x_test):
     verdict = graded(tmp_path, "test_one_predict", {"x_test": x_test})
-    assert verdict["missing"] and verdict["points"] == 0
-    assert verdict["message"] == "« one_probabilities » n'a pas pu être lu dans le notebook (NameError)"
+    assert verdict.missing and verdict.points == 0
+    assert verdict.message == "« one_probabilities » n'a pas pu être lu dans le notebook (NameError)"
 
 
 # --- the network, with TensorFlow's activation functions -------------------------------------------
@@ -329,4 +329,4 @@ def test_a_metric_spelt_otherwise_trains_as_well(tmp_path, metric, monitor):
     hist = model.fit(x, y, epochs=1, validation_split=0.1, callbacks=[wrong], verbose=0)
     namespace.update(hist=hist, early_stop=wrong)
     verdict = graded(tmp_path / "wrong", "test_train", namespace)
-    assert verdict["points"] == 0 and "que model.fit n'a pas mesuré en validation" in verdict["message"]
+    assert verdict.points == 0 and "que model.fit n'a pas mesuré en validation" in verdict.message

@@ -61,10 +61,10 @@ def test_a_check_that_kills_the_verifier_twice_is_refused_and_the_others_verifie
         finally:
             stop.set()
         assert len(killed) == 2
-        assert verdicts["refused"] == ["test_accuracy"]
-        assert verdicts["cells"]["test_accuracy"]["points"] == 0
-        assert verdicts["cells"]["test_accuracy"]["message"] == VERIFIER_KILLED
-        assert {gid: v["points"] for gid, v in verdicts["cells"].items() if gid != "test_accuracy"} == {
+        assert verdicts.refused == ["test_accuracy"]
+        assert verdicts.cells["test_accuracy"].points == 0
+        assert verdicts.cells["test_accuracy"].message == VERIFIER_KILLED
+        assert {gid: v.points for gid, v in verdicts.cells.items() if gid != "test_accuracy"} == {
             "test_relu": 1, "test_counts": 1, "test_prepare": 2, "test_onehot": 1, "test_architecture": 2,
             "test_predict": 1}
         assert "model.keras" not in files  # never measured: not kept
@@ -76,5 +76,5 @@ def test_a_check_that_kills_the_verifier_twice_is_refused_and_the_others_verifie
             verdicts, _ = verifier.verify(execution["exports"], job["request"])
         finally:
             stop.set()
-        assert len(killed) == 1 and verdicts["refused"] == []
-        assert verdicts["cells"]["test_accuracy"]["points"] == 2
+        assert len(killed) == 1 and verdicts.refused == []
+        assert verdicts.cells["test_accuracy"].points == 2

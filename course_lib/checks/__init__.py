@@ -20,18 +20,17 @@ from .architecture import (
     max_pool,
     total_params,
 )
-from .arrays import as_array, assert_array, assert_close, assert_one_hot, shape_matches
+from .arrays import as_array, assert_array, assert_one_hot, shape_matches
 from .answers import answer_digest, assert_answer
 from .compilation import assert_compiled
-from .evaluation import accuracy, assert_accuracy, model_inputs, predicted_probabilities
+from .evaluation import assert_accuracy, model_inputs, predicted_probabilities
 from .thresholds import Grade, grade_threshold
 from .training import assert_trained, check_training
 from .models import model_input_shape, require_model
-from .namespace import assert_defined, require
+from .namespace import assert_defined
 
 __all__ = [
     "Grade",
-    "accuracy",
     "answer_digest",
     "assert_accuracy",
     "assert_answer",
@@ -39,7 +38,6 @@ __all__ = [
     "as_array",
     "assert_architecture",
     "assert_array",
-    "assert_close",
     "assert_compiled",
     "assert_defined",
     "assert_input_shape",
@@ -58,7 +56,6 @@ __all__ = [
     "model_input_shape",
     "percent",
     "predicted_probabilities",
-    "require",
     "require_model",
     "shape_matches",
     "total_params",

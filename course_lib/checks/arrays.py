@@ -88,24 +88,6 @@ def assert_values_in(
         )
 
 
-def assert_close(
-    x: Any, reference: Any, name: str, atol: float = 1e-6, rtol: float = 1e-5
-) -> None:
-    """Compare with the teacher's reference values and point at the worst element."""
-    expected = np.asarray(reference, dtype=np.float64)
-    values = assert_array(x, name, shape=expected.shape).astype(np.float64)
-    mismatch = ~np.isclose(values, expected, rtol=rtol, atol=atol, equal_nan=True)
-    if mismatch.any():
-        with np.errstate(invalid="ignore"):
-            difference = np.where(mismatch, np.abs(values - expected), 0.0)
-        difference = np.nan_to_num(difference, nan=np.inf)  # a NaN against a number is the worst
-        index = np.unravel_index(np.argmax(difference), difference.shape)
-        raise AssertionError(
-            f"{name} diffère des valeurs attendues "
-            f"(plus grand écart {decimal(difference[index])} à l'indice {shape_text(index)})"
-        )
-
-
 def assert_one_hot(y: Any, labels: Any, name: str = "y_train", num_classes: int = 10) -> None:
     """Check y is the one-hot encoding of the integer labels: shape, 0/1 rows, then classes."""
     labels = np.asarray(labels)

@@ -19,13 +19,6 @@ BATCH = 2000
 BATCH_VALUES = 64_000_000
 
 
-def accuracy(model: Any, x: Any, labels: Any, batch_size: int = BATCH) -> float:
-    """Fraction of x whose predicted class equals the integer label, in [0, 1] (see
-    `predicted_probabilities`)."""
-    labels = np.asarray(labels)
-    return float(np.mean(predicted_probabilities(model, x, labels, batch_size).argmax(axis=1) == labels))
-
-
 def predicted_probabilities(model: Any, x: Any, labels: Any, batch_size: int = BATCH) -> np.ndarray:
     """The model's outputs (one row of class probabilities per image) for each of x.
 
@@ -76,7 +69,8 @@ def _largest_output(model: Any) -> int:
 def assert_accuracy(model: Any, x: Any, labels: Any, *, full: float, partial: float) -> float:
     """The notebooks' accuracy check on the student's own test data: printed, and at least
     `full` (the course's thresholds: all the points from `full`, half from `partial`)."""
-    measured = accuracy(model, x, labels)
+    labels = np.asarray(labels)
+    measured = float(np.mean(predicted_probabilities(model, x, labels).argmax(axis=1) == labels))
     print(f"ta précision sur x_test : {percent(measured)}")
     if measured < full:
         half = (f"la moitié des points à partir de {threshold_percent(partial)}" if measured >= partial

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 
@@ -13,8 +12,3 @@ def assert_defined(value: T | None, name: str) -> T:
     if value is None:
         raise AssertionError(f"{name} n'est pas encore défini")
     return value
-
-
-def require(namespace: Mapping[str, Any], name: str) -> Any:
-    """Return namespace[name] for a hidden test, e.g. require(globals(), "x_train")."""
-    return assert_defined(namespace.get(name), name)

@@ -13,13 +13,9 @@ from pathlib import Path
 from course_lib import results as R
 from course_lib.course import course_root
 from course_lib.errors import CourseError
-from course_lib.late import late_texts
-from course_lib.instructor.roll import (
-    Standing, Student, class_roll, gradebook_students, max_score,
-    require_work, tampering_lines,
-)
+from course_lib.instructor.roll import Standing, Student, class_roll, gradebook_students, max_score, require_work
 from course_lib.instructor.moodle_worksheet import fill_worksheet
-from course_lib.instructor.views import Exported, graded_results, number, output_path
+from course_lib.instructor.views import ExportedFile, graded_results, number, output_path
 from course_lib.safe_text import spreadsheet_cell
 
 FORMATS = ("csv", "moodle", "moodle-worksheet")
@@ -36,7 +32,7 @@ def export(
     assignment: str | None = None,
     include_provisional: bool = False,
     worksheet: str | Path | None = None,
-) -> Exported:
+) -> ExportedFile:
     """Write the grades as CSV and return the file's path (and, for Moodle, who was left out).
 
     format="csv" (default exports/grades.csv), one row per student of the class roll:
@@ -110,7 +106,7 @@ def export(
     path = output_path(root, output, f"exports/{name}")
     with path.open("w", newline="", encoding="utf-8") as stream:
         csv.writer(stream).writerows([[spreadsheet_cell(cell) for cell in row] for row in [header, *rows]])
-    return Exported(path, left_out)
+    return ExportedFile(path, left_out)
 
 
 def _grades_table(root: Path, standings: list[Standing], known: dict[str, Student]) -> Table:
@@ -132,13 +128,13 @@ def _grades_table(root: Path, standings: list[Standing], known: dict[str, Studen
         for assignment in assignments:
             standing = mine.get(assignment)  # only files that named no student lack one
             result = standing.result if standing else None
-            total += result["score"] if result else 0.0
-            maximum = result["max_score"] if result else maxima[assignment]
+            total += result.score if result else 0.0
+            maximum = result.max_score if result else maxima[assignment]
             max_total += maximum
-            columns += [number(result["score"]) if result else "", number(maximum),
+            columns += [number(result.score) if result else "", number(maximum),
                         standing.state if standing else "",
-                        ("yes" if result.get("tampered") else "no") if result else "",
-                        (late_texts(result) or {}).get("short", "") if result else ""]
+                        ("yes" if result.tampered else "no") if result else "",
+                        result.late.short() if result and result.late else ""]
         reasons = sorted(((a.rank, f"{s.assignment}: {a.text}") for s in mine.values() for a in s.attention))
         rows.append([
             student, names.first_name, names.last_name, number(total), number(max_total),
@@ -185,7 +181,7 @@ def _moodle_table(
             left_out.append(f"{standing.student} (no {'ID number' if with_idnumber else 'e-mail'} "
                             "in the roster: Moodle could not match the row)")
         else:
-            rows.append([identifier, number(standing.result["score"])])
+            rows.append([identifier, number(standing.result.score)])
     if not rows and not any(getattr(student, field_name) for student in known.values()):
         raise CourseError(f"no grade of {assignment} can go to Moodle: no student of the gradebook has an "
                           "e-mail or an ID number, which Moodle matches rows by (collect with --roster "
@@ -198,23 +194,23 @@ def _moodle_table(
     return ([column, assignment], rows), left_out
 
 
-def _detail_table(results: list[dict]) -> Table:
+def _detail_table(results: list[R.SubmissionResult]) -> Table:
     """One row per graded cell; before them, the first cell of the submission that raised
     (kind "cause"), which the knock-on rows (knock_on "yes") depend on."""
     header = ["student_id", "assignment", "notebook", "grade_id", "title", "kind", "points", "max_points",
               "status", "knock_on", "message"]
     rows = []
     for result in results:
-        first, notebook = result.get("first_error"), next((c["notebook"] for c in result["cells"]), "")
+        first, notebook = result.first_error, next((c.notebook for c in result.cells), "")
         if first:
-            rows.append([result["student"], result["assignment"], notebook, first["grade_id"], first["title"],
-                         "cause", "", "", "error", "", R.first_error_line(first)])
+            rows.append([result.student, result.assignment, notebook, first.grade_id, first.title,
+                         "cause", "", "", "error", "", result.first_error_line()])
         rows.extend(
-            [result["student"], result["assignment"], cell["notebook"], cell["grade_id"], cell.get("title", ""),
-             cell["kind"], number(cell["points"]), number(cell["max_points"]), cell["status"],
-             "yes" if cell.get("knock_on") else "no", cell["message"]]
-            for cell in result["cells"]
+            [result.student, result.assignment, cell.notebook, cell.grade_id, cell.title,
+             cell.kind, number(cell.points), number(cell.max_points), cell.status,
+             "yes" if cell.knock_on else "no", cell.message]
+            for cell in result.cells
         )
-        rows.extend([result["student"], result["assignment"], notebook, "", "", "tampering", "", "", "", "", line]
-                    for line in tampering_lines(result))
+        rows.extend([result.student, result.assignment, notebook, "", "", "tampering", "", "", "", "", line]
+                    for line in result.tampering_lines())
     return header, rows

@@ -28,30 +28,26 @@ from course_lib.data import MnistError, configured_mnist_dir, load_mnist
 from course_lib.errors import CourseError
 from course_lib.plots import plot_confusion_matrix, plot_loss_accuracy
 from course_lib.instructor.views import (
-    Exported, figure_data_uri, graded_results, output_path, render_html, write_html,
+    ExportedFile, figure_data_uri, graded_results, output_path, render_html, write_html,
 )
 from course_lib.submissions import read_moodle_identity
-from course_lib.results import (
-    CELL_ERROR, CELL_TIMEOUT, ERROR, FAILED, INVALID_NOTEBOOK, KERNEL_DIED, MANUAL_PENDING,
-    MISSING, NOT_ANSWERED, PARTIAL, PASSED, TIMEOUT, result_path,
-)
-from course_lib.late import late_texts
+from course_lib.results import CellResult, CellStatus, Status, SubmissionResult, result_path
 from course_lib.titles import cell_phrase, practical_title
 
-ACCURACY_CELL = "test_accuracy"
 CELL_STATUS = {
-    PASSED: "réussi", PARTIAL: "partiel", FAILED: "échoué", CELL_ERROR: "erreur",
-    CELL_TIMEOUT: "temps dépassé", MISSING: "absent", MANUAL_PENDING: "correction en attente",
-    NOT_ANSWERED: "non répondu",
+    CellStatus.PASSED: "réussi", CellStatus.PARTIAL: "partiel", CellStatus.FAILED: "échoué",
+    CellStatus.MISSING: "absent", CellStatus.MANUAL_PENDING: "correction en attente",
+    CellStatus.NOT_ANSWERED: "non répondu",
 }
 SUBMISSION_STATUS = {
-    KERNEL_DIED: "Le noyau Python s'est arrêté pendant la correction (mémoire épuisée ?) : "
+    Status.GRADED: "",
+    Status.KERNEL_DIED: "Le noyau Python s'est arrêté pendant la correction (mémoire épuisée ?) : "
                  "les questions suivantes n'ont pas pu être vérifiées.",
-    TIMEOUT: "La correction a dépassé le temps maximal : les questions suivantes n'ont pas pu "
+    Status.TIMEOUT: "La correction a dépassé le temps maximal : les questions suivantes n'ont pas pu "
              "être vérifiées.",
-    INVALID_NOTEBOOK: "Le notebook rendu n'a pas pu être corrigé (fichier illisible, ou cellules "
+    Status.INVALID_NOTEBOOK: "Le notebook rendu n'a pas pu être corrigé (fichier illisible, ou cellules "
                       "de correction modifiées).",
-    ERROR: "La correction de ton rendu a échoué ; ton enseignant en est informé.",
+    Status.ERROR: "La correction de ton rendu a échoué ; ton enseignant en est informé.",
 }
 
 
@@ -61,7 +57,7 @@ def feedback(
     """Write feedback/<student>/<assignment>/<notebook>.html for each student (default: every
     graded student of the assignment) and return the paths."""
     root = course_root(course_dir)
-    results = {r["student"]: r for r in graded_results(root, assignment)}
+    results = {r.student: r for r in graded_results(root, assignment)}
     wanted = students or sorted(results)
     unknown = [student for student in wanted if student not in results]
     if unknown:
@@ -72,7 +68,7 @@ def feedback(
     paths = []
     for student in wanted:
         result = results[student]
-        notebook = next((c["notebook"] for c in result["cells"]), assignment)
+        notebook = next((c.notebook for c in result.cells), assignment)
         path = root / "feedback" / student / assignment / f"{notebook}.html"
         paths.append(write_html(path, "feedback.html", **_page(root, result)))
     return paths
@@ -80,7 +76,7 @@ def feedback(
 
 def feedback_page(root: Path, assignment: str, student: str) -> str:
     """The HTML of one student's page (what `feedback` writes)."""
-    results = {r["student"]: r for r in graded_results(root, assignment)}
+    results = {r.student: r for r in graded_results(root, assignment)}
     if student not in results:
         raise CourseError(f"no grading result of {assignment} for {student}: run `course grade` first")
     return render_html("feedback.html", **_page(root, results[student]))
@@ -88,7 +84,7 @@ def feedback_page(root: Path, assignment: str, student: str) -> str:
 
 def moodle_feedback_zip(
     *, course_dir: str | Path = ".", assignment: str, output: str | Path | None = None
-) -> Exported:
+) -> ExportedFile:
     """Pack the feedback pages of `assignment` (written by `feedback`) into the zip that
     Moodle's "Upload multiple feedback files in a zip" takes (default
     exports/feedback-moodle-<assignment>.zip): one file per participant, named
@@ -96,7 +92,7 @@ def moodle_feedback_zip(
     participant id it gave the submission (mod/assign/feedback/file/importziplib.php).
     Students not collected from a Moodle zip, or without a page yet, are left out and listed."""
     root = course_root(course_dir)
-    graded = sorted(r["student"] for r in graded_results(root, assignment))
+    graded = sorted(r.student for r in graded_results(root, assignment))
     path = output_path(root, output, f"exports/feedback-moodle-{assignment}.zip")
     left_out = []
     temporary = path.with_name(f".{path.name}.partial")
@@ -117,7 +113,7 @@ def moodle_feedback_zip(
         raise CourseError(f"no feedback page of {assignment} can go to Moodle: " + "; ".join(left_out[:3])
                           + ("; …" if len(left_out) > 3 else ""))
     temporary.replace(path)
-    return Exported(path, left_out)
+    return ExportedFile(path, left_out)
 
 
 class FeedbackExporter(Exporter):
@@ -134,44 +130,42 @@ class FeedbackExporter(Exporter):
         return feedback_page(root, info["assignment"], info["student"]), resources
 
 
-def _page(root: Path, result: dict[str, Any]) -> dict[str, Any]:
+def _page(root: Path, result: SubmissionResult) -> dict[str, Any]:
     """What the template shows of one result, in French."""
-    folder = result_path(root, result["assignment"], result["student"]).parent
-    files = result.get("files") or {}
-    accuracy_cells = [c for c in result["cells"] if c["grade_id"] == ACCURACY_CELL]
-    first = result.get("first_error")
-    pending = [c for c in result["cells"] if c["status"] == MANUAL_PENDING]
+    folder = result_path(root, result.assignment, result.student).parent
+    accuracy_cells = [c for c in result.cells if c.grade_id == result.accuracy_cell]
+    first = result.first_error
     return {
-        "assignment": result["assignment"],
-        "title": _practical_title(root, result["assignment"]),
-        "student": result["student"],
-        "pending": _pending_text(pending),
-        "late": (late_texts(result) or {}).get("french", ""),
-        "status_text": SUBMISSION_STATUS.get(result["status"], ""),
-        "tampered": [entry["grade_id"] for entry in result.get("tampering", [])]
-                    + (["cellules verrouillées"] if result.get("notes") else []),
-        "score": result["score"],
-        "max_score": result["max_score"],
-        "earlier_release": result.get("earlier_release", False),
+        "assignment": result.assignment,
+        "title": _practical_title(root, result.assignment),
+        "student": result.student,
+        "pending": _pending_text(result.cells_with(CellStatus.MANUAL_PENDING)),
+        "late": result.late.french() if result.late else "",
+        "status_text": SUBMISSION_STATUS[result.status],
+        "tampered": [entry.grade_id for entry in result.tampering] + (["cellules verrouillées"] if result.notes else []),
+        "score": result.score,
+        "max_score": result.max_score,
+        "earlier_release": result.earlier_release,
         "cells": [
-            {**cell, "title": cell.get("title") or cell["grade_id"], "knock_on": cell.get("knock_on", False),
-             "status_text": "conséquence" if cell.get("knock_on") else CELL_STATUS.get(cell["status"], cell["status"])}
-            for cell in result["cells"]
+            {"title": cell.title or cell.grade_id, "grade_id": cell.grade_id, "points": cell.points,
+             "max_points": cell.max_points, "message": cell.message, "status": cell.status, "knock_on": cell.knock_on,
+             "status_text": "conséquence" if cell.knock_on else CELL_STATUS[cell.status]}
+            for cell in result.cells
         ],
-        "first_error": first and {"cell": cell_phrase(first["title"], first["grade_id"], "La"), "error": first["error"]},
-        "unanswered": [f"{entry['title']} ({entry['grade_id']})" for entry in result.get("unanswered", [])],
-        "accuracy": None if result["accuracy"] is None else french.percent(result["accuracy"]),
-        "accuracy_message": accuracy_cells[0]["message"] if accuracy_cells else "",
-        "curves": _curves(folder, files.get("history")),
-        "confusion": _confusion(root, folder, files.get("predictions")),
+        "first_error": first and {"cell": cell_phrase(first.title, first.grade_id, "La"), "error": first.error},
+        "unanswered": [f"{entry.title} ({entry.grade_id})" for entry in result.unanswered],
+        "accuracy": None if result.accuracy is None else french.percent(result.accuracy),
+        "accuracy_message": accuracy_cells[0].message if accuracy_cells else "",
+        "curves": _curves(folder, result.files.history),
+        "confusion": _confusion(root, folder, result.files.predictions),
     }
 
 
-def _pending_text(pending: list[dict[str, Any]]) -> str:
+def _pending_text(pending: list[CellResult]) -> str:
     """« 6 points de questions rédigées restent à corriger : la note peut encore monter »."""
     if not pending:
         return ""
-    points = sum(c["max_points"] for c in pending)
+    points = sum(c.max_points for c in pending)
     questions = "de questions rédigées" if len(pending) > 1 else "d'une question rédigée"
     verb = "restent" if points >= 2 else "reste"
     return f"{french.points_text(points)} {questions} {verb} à corriger : la note peut encore monter"

@@ -26,8 +26,9 @@ from pathlib import Path
 
 from course_lib.errors import CourseError
 from course_lib import french
-from course_lib.instructor.roll import NOT_SUBMITTED, Standing
-from course_lib.instructor.views import Exported
+from course_lib.instructor.roll import Standing
+from course_lib.results import State
+from course_lib.instructor.views import ExportedFile
 from course_lib.safe_text import spreadsheet_cell, spreadsheet_delimiter
 from course_lib.submissions import read_moodle_identity
 
@@ -78,7 +79,7 @@ def read_worksheet(path: Path) -> Worksheet:
 def fill_worksheet(
     *, root: Path, standings: list[Standing], assignment: str, worksheet: Path, output: Path,
     include_provisional: bool,
-) -> Exported:
+) -> ExportedFile:
     """Write `worksheet` filled with the final grades of `assignment` into `output`."""
     sheet = read_worksheet(worksheet)
     identifier, grade, maximum, comments = (sheet.column(names) for names in (IDENTIFIER, GRADE, MAXIMUM, COMMENTS))
@@ -90,7 +91,7 @@ def fill_worksheet(
         identity = read_moodle_identity(root, standing.student, assignment)
         if identity is not None:
             by_participant.setdefault(identity.participant_id, []).append(standing)
-        elif standing.state != NOT_SUBMITTED and standing.result is not None:
+        elif standing.state != State.NOT_SUBMITTED and standing.result is not None:
             left_out.append(f"{standing.student} (not collected from a Moodle zip: no participant id)")
     filled, seen = 0, set()
     for row in sheet.rows:
@@ -109,11 +110,11 @@ def fill_worksheet(
             continue
         result = standing.result
         top = _number(row[maximum]) if maximum is not None else None
-        scaled = top is not None and top > 0 and result["max_score"] > 0 and top != result["max_score"]
-        row[grade] = _written(result["score"] * top / result["max_score"] if scaled else result["score"], comma)
+        scaled = top is not None and top > 0 and result.max_score > 0 and top != result.max_score
+        row[grade] = _written(result.score * top / result.max_score if scaled else result.score, comma)
         if comments is not None and not row[comments].strip():  # the instructor's own comment stays
-            row[comments] = (f"Note du correcteur automatique : {french.score(result['score'])} / "
-                             f"{french.score(result['max_score'])} ; le détail est dans ta page de retour.")
+            row[comments] = (f"Note du correcteur automatique : {french.score(result.score)} / "
+                             f"{french.score(result.max_score)} ; le détail est dans ta page de retour.")
         filled += 1
     left_out += [f"{s.student} (participant not in the worksheet)" for group in by_participant.values()
                  for s in group if s.student not in seen and s.result is not None]
@@ -128,7 +129,7 @@ def fill_worksheet(
     csv.writer(buffer, delimiter=sheet.delimiter, lineterminator="\n").writerows([sheet.header, *inert])
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(("\ufeff" if sheet.bom else "") + buffer.getvalue(), encoding="utf-8")
-    return Exported(output, left_out)
+    return ExportedFile(output, left_out)
 
 
 def _decimal_comma(sheet: Worksheet, maximum: int | None) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import statistics
 from itertools import groupby
-from operator import itemgetter
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,8 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 from course_lib.course import course_root
 from course_lib.instructor.roll import attention_counts, class_roll, require_work
 from course_lib.instructor.views import figure_data_uri, number, output_path, write_html
-from course_lib.results import AUTO, GRADED, PASSED
+from course_lib.results import CellKind, CellStatus, Status, SubmissionResult as Result
 
-Result = dict[str, Any]
 Plot = tuple[str, Figure, str]  # heading, figure, alternative text
 
 
@@ -37,7 +36,7 @@ def report(*, course_dir: str | Path = ".", output: str | Path | None = None) ->
     require_work(root, standings)
     sections = [
         _section(assignment, list(group))
-        for assignment, group in groupby(results, key=itemgetter("assignment"))
+        for assignment, group in groupby(results, key=attrgetter("assignment"))
     ]
     attention = [
         {"assignment": s.assignment, "student": s.student, "state": s.state,
@@ -52,7 +51,7 @@ def report(*, course_dir: str | Path = ".", output: str | Path | None = None) ->
 
 def section_plots(assignment: str, results: list[Result]) -> list[Plot]:
     """The plots of one assignment's results, as figures (the report embeds them as PNG)."""
-    accuracies = [r["accuracy"] for r in results if r["accuracy"] is not None]
+    accuracies = [r.accuracy for r in results if r.accuracy is not None]
     plots = [_score_histogram(assignment, results), _pass_rates(assignment, results)]
     if accuracies:
         plots.append(_accuracy_histogram(assignment, accuracies))
@@ -62,17 +61,17 @@ def section_plots(assignment: str, results: list[Result]) -> list[Plot]:
 
 def _section(assignment: str, results: list[Result]) -> dict[str, Any]:
     """The summary numbers and the plots of one assignment."""
-    scores = [r["score"] for r in results]
-    accuracies = [r["accuracy"] for r in results if r["accuracy"] is not None]
+    scores = [r.score for r in results]
+    accuracies = [r.accuracy for r in results if r.accuracy is not None]
     plots = [{"heading": heading, "uri": figure_data_uri(figure), "alt": alt}
              for heading, figure, alt in section_plots(assignment, results)]
     return {
         "assignment": assignment,
         "count": len(results),
-        "graded": sum(r["status"] == GRADED for r in results),
+        "graded": sum(r.status == Status.GRADED for r in results),
         "mean": statistics.mean(scores),
         "median": statistics.median(scores),
-        "max_score": max(r["max_score"] for r in results),
+        "max_score": max(r.max_score for r in results),
         "plots": plots,
         "without_accuracy": not accuracies,
     }
@@ -102,8 +101,8 @@ def _decimals(step: float) -> int:
 
 
 def _score_histogram(assignment: str, results: list[Result]) -> Plot:
-    scores = [r["score"] for r in results]
-    top = max(r["max_score"] for r in results)
+    scores = [r.score for r in results]
+    top = max(r.max_score for r in results)
     figure, _ = _histogram(scores, np.linspace(0, top or 1, 11), f"score (out of {number(top)})")
     alt = (
         f"Histogram of the scores of {assignment}: {len(scores)} submissions, "
@@ -119,10 +118,10 @@ def _pass_rates(assignment: str, results: list[Result]) -> Plot:
     outcomes: dict[str, list[bool]] = {}
     titles: dict[str, str] = {}
     for result in results:
-        for cell in result["cells"]:
-            if cell["kind"] == AUTO:
-                outcomes.setdefault(cell["grade_id"], []).append(cell["status"] == PASSED)
-                titles.setdefault(cell["grade_id"], cell.get("title") or cell["grade_id"])
+        for cell in result.cells:
+            if cell.kind == CellKind.AUTO:
+                outcomes.setdefault(cell.grade_id, []).append(cell.status == CellStatus.PASSED)
+                titles.setdefault(cell.grade_id, cell.title or cell.grade_id)
     rates = {grade_id: sum(passed) / len(passed) for grade_id, passed in outcomes.items()}
     labels = [_short(titles[grade_id]) for grade_id in rates]
     figure, axis = _axis((6.5, 1 + 0.35 * max(len(rates), 1)))
@@ -160,12 +159,12 @@ def _accuracy_histogram(assignment: str, accuracies: list[float]) -> Plot:
 
 
 def _grading_times(assignment: str, results: list[Result]) -> Plot:
-    seconds = [r["seconds"] for r in results]
-    slowest = max(results, key=itemgetter("seconds"))
+    seconds = [r.seconds for r in results]
+    slowest = max(results, key=attrgetter("seconds"))
     figure, _ = _histogram(seconds, 10, "grading time per submission (s)")
     alt = (
         f"Histogram of the grading time of the {len(seconds)} submissions of {assignment}: "
         f"median {statistics.median(seconds):.0f} s, total {sum(seconds):.0f} s, "
-        f"slowest {slowest['seconds']:.0f} s ({slowest['student']})."
+        f"slowest {slowest.seconds:.0f} s ({slowest.student})."
     )
     return "Grading time per submission", figure, alt

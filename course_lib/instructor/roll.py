@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import nbformat
 
@@ -19,15 +18,11 @@ from course_lib import results as R
 from course_lib.course import due_date, released_assignments
 from course_lib.errors import CourseError
 from course_lib.gradebook import gradebook_exists, open_gradebook, with_manual_grades
-from course_lib.late import late_texts
 from course_lib.student_ids import look_alikes
 from course_lib.submissions import (
     UNIDENTIFIED, Rejection, latest_rejections, submission_digest, submitted_dir, submitted_students,
 )
 
-# A student's state in one assignment.
-NOT_SUBMITTED, REJECTED, COLLECTED = "not-submitted", "rejected", "collected"
-GRADED, MANUAL_PENDING, TAMPERED = R.GRADED, R.MANUAL_PENDING_STATE, R.TAMPERED_STATE  # results.state
 # What needs attention, most severe first.
 SEVERITY = ("tampered", "look-alike id", "failed", "rejected", "timeout", "cell error", "not graded",
             "late", "manual grading pending", "not submitted")
@@ -50,8 +45,8 @@ class Standing:
 
     student: str
     assignment: str
-    state: str
-    result: dict[str, Any] | None
+    state: R.State
+    result: R.SubmissionResult | None
     attention: tuple[Attention, ...]
 
     @property
@@ -62,7 +57,8 @@ class Standing:
     def exportable(self, include_provisional: bool) -> bool:
         """Whether a Moodle file may carry this grade: a final one, or with
         `include_provisional` one pending manual grading or tampered, at its current score."""
-        return self.state == GRADED or (include_provisional and self.state in (MANUAL_PENDING, TAMPERED))
+        provisional = (R.State.MANUAL_PENDING, R.State.TAMPERED)
+        return self.state == R.State.GRADED or (include_provisional and self.state in provisional)
 
     @property
     def not_final(self) -> str:
@@ -97,7 +93,7 @@ def gradebook_students(root: Path) -> dict[str, Student]:
 def class_roll(root: Path, students: dict[str, Student] | None = None) -> list[Standing]:
     """Every (student, assignment) standing, sorted by assignment then student."""
     known = gradebook_students(root) if students is None else students
-    results = {(r["student"], r["assignment"]): r for r in with_manual_grades(root, R.read_results(root))}
+    results = {(r.student, r.assignment): r for r in with_manual_grades(root, R.read_results(root))}
     assignments = sorted({a for _, a in results} | set(released_assignments(root)) | _seen(root))
     rejections = {a: latest_rejections(root, a) for a in assignments}
     submitted = {a: set(submitted_students(root, a)) for a in assignments}
@@ -119,14 +115,14 @@ def class_roll(root: Path, students: dict[str, Student] | None = None) -> list[S
 
 def require_work(root: Path, standings: list[Standing]) -> None:
     """A CourseError when nothing was collected, rejected nor graded: nothing to export or report."""
-    if not any(s.result or s.state != NOT_SUBMITTED for s in standings):
+    if not any(s.result or s.state != R.State.NOT_SUBMITTED for s in standings):
         raise CourseError(f"no grading result nor collected submission in {root}: "
                           "collect and grade the submissions first")
 
 
 def max_score(root: Path, assignment: str, standings: list[Standing]) -> float:
     """The assignment's maximum: its results', else the release's points, else 0."""
-    scores = [s.result["max_score"] for s in standings if s.assignment == assignment and s.result]
+    scores = [s.result.max_score for s in standings if s.assignment == assignment and s.result]
     if scores:
         return max(scores)
     released = sorted((root / "release" / assignment).glob("*.ipynb"))
@@ -146,15 +142,6 @@ def attention_counts(standings: list[Standing]) -> list[tuple[str, int]]:
     return [(category, count) for category, count in counts.items() if count]
 
 
-def tampering_lines(result: dict[str, Any]) -> list[str]:
-    """Each disagreement between the kernel and the verifier, and each integrity note."""
-    lines = [
-        f"{entry['grade_id']}: the kernel said {entry['kernel']}, the verifier {entry['verifier']}"
-        for entry in result.get("tampering", [])
-    ]
-    return lines + list(result.get("notes", []))
-
-
 def _expected(root: Path, assignment: str, handed_in: bool) -> bool:
     """Whether a missing submission of `assignment` needs attention: its due date has passed,
     or, without one, some work of it was handed in. A release alone (release/ is committed
@@ -163,9 +150,9 @@ def _expected(root: Path, assignment: str, handed_in: bool) -> bool:
     return due < datetime.now(timezone.utc).replace(tzinfo=None) if due else handed_in
 
 
-def tampering_summary(result: dict[str, Any], shown: int = 3) -> str:
+def tampering_summary(result: R.SubmissionResult, shown: int = 3) -> str:
     """'tampered: 50 findings (first: …; …; …; and 47 more: export --detail lists them)'."""
-    lines = tampering_lines(result)
+    lines = result.tampering_lines()
     if len(lines) <= shown:
         return "tampered: " + "; ".join(lines)
     return (f"tampered: {len(lines)} findings (first: {'; '.join(lines[:shown])}; and {len(lines) - shown} "
@@ -173,21 +160,22 @@ def tampering_summary(result: dict[str, Any], shown: int = 3) -> str:
 
 
 def _standing(
-    root: Path, student: str, assignment: str, result: dict[str, Any] | None, submitted: bool,
+    root: Path, student: str, assignment: str, result: R.SubmissionResult | None, submitted: bool,
     rejection: Rejection | None, look_alikes: list[str], expected: bool,
 ) -> Standing:
     if result is not None and submitted:
         folder = submitted_dir(root, student, assignment)
-        if result["submission_sha256"] != submission_digest(folder):
+        if result.submission_sha256 != submission_digest(folder):
             result = None  # collected again since it was graded
     if result is not None:
-        state, attention = _graded(result)
+        state, attention = result.state, _attention(result)
     elif submitted:
-        state, attention = COLLECTED, [Attention("not graded", "collected, not graded yet")]
+        state, attention = R.State.COLLECTED, [Attention("not graded", "collected, not graded yet")]
     elif rejection is not None:
-        state, attention = REJECTED, [Attention("rejected", f"rejected: {rejection.reason}")]
+        state, attention = R.State.REJECTED, [Attention("rejected", f"rejected: {rejection.reason}")]
     else:
-        state, attention = NOT_SUBMITTED, [Attention("not submitted", "not submitted")] if expected else []
+        state = R.State.NOT_SUBMITTED
+        attention = [Attention("not submitted", "not submitted")] if expected else []
     if look_alikes and (result is not None or submitted):
         attention.append(Attention("look-alike id", f"this id looks like {', '.join(look_alikes)}: "
                                                     "check they are different students"))
@@ -195,32 +183,22 @@ def _standing(
     return Standing(student, assignment, state, result, tuple(attention))
 
 
-def _graded(result: dict[str, Any]) -> tuple[str, list[Attention]]:
-    """The state of a graded submission and why it needs attention."""
+def _attention(result: R.SubmissionResult) -> list[Attention]:
+    """Why a graded submission needs attention."""
     attention = []
-    if result.get("tampered"):
+    if result.tampered:
         attention.append(Attention("tampered", tampering_summary(result)))
-    status = result["status"]
-    if status != R.GRADED:
-        category = "timeout" if status == R.TIMEOUT else "failed"
-        attention.append(Attention(category, ": ".join(filter(None, (status, result["message"])))))
-    else:
-        for cell_status, category in ((R.CELL_TIMEOUT, "timeout"), (R.CELL_ERROR, "cell error")):
-            attention.extend(Attention(category, text) for text in _cells_with(result, cell_status))
-        if result.get("first_error"):
-            attention.append(Attention("cell error", R.first_error_line(result["first_error"])))
-    if late := late_texts(result):
-        attention.append(Attention("late", late["english"]))
-    pending = _cells_with(result, R.MANUAL_PENDING)
-    attention.extend(Attention("manual grading pending", text) for text in pending)
-    return R.state(result), attention
-
-
-def _cells_with(result: dict[str, Any], status: str) -> list[str]:
-    label = {R.CELL_TIMEOUT: "cell timeout", R.CELL_ERROR: "cell error",
-             R.MANUAL_PENDING: "manual grading pending"}[status]
-    grade_ids = [cell["grade_id"] for cell in result["cells"] if cell["status"] == status]
-    return [f"{label}: {', '.join(grade_ids)}"] if grade_ids else []
+    if result.status != R.Status.GRADED:
+        category = "timeout" if result.status == R.Status.TIMEOUT else "failed"
+        attention.append(Attention(category, ": ".join(filter(None, (result.status, result.message)))))
+    elif result.first_error:
+        attention.append(Attention("cell error", result.first_error_line()))
+    if result.late:
+        attention.append(Attention("late", result.late.english()))
+    pending = [cell.grade_id for cell in result.cells_with(R.CellStatus.MANUAL_PENDING)]
+    if pending:
+        attention.append(Attention("manual grading pending", f"manual grading pending: {', '.join(pending)}"))
+    return attention
 
 
 def _seen(root: Path) -> set[str]:

@@ -14,14 +14,14 @@ from course_lib.course import check_assignments, course_root
 from course_lib.errors import CourseError
 from course_lib.instructor.roll import class_roll
 from course_lib.instructor.views import number
-from course_lib.results import MANUAL_PENDING
+from course_lib.results import CellStatus, State
 
 
 @dataclass(frozen=True)
 class StatusLine:
     student: str
     assignment: str
-    state: str  # as in the export's <assignment>_status column
+    state: State  # as in the export's <assignment>_status column
     score: float | None
     max_score: float | None
     tampered: bool
@@ -45,11 +45,11 @@ def status(*, course_dir: str | Path = ".", assignment: str | None = None) -> li
     return [
         StatusLine(
             student=s.student, assignment=s.assignment, state=s.state,
-            score=s.result["score"] if s.result else None,
-            max_score=s.result["max_score"] if s.result else None,
-            tampered=bool(s.result and s.result.get("tampered")),
-            pending=sum(c["status"] == MANUAL_PENDING for c in s.result["cells"]) if s.result else 0,
-            seconds=s.result["seconds"] if s.result else None,
+            score=s.result.score if s.result else None,
+            max_score=s.result.max_score if s.result else None,
+            tampered=bool(s.result and s.result.tampered),
+            pending=len(s.result.cells_with(CellStatus.MANUAL_PENDING)) if s.result else 0,
+            seconds=s.result.seconds if s.result else None,
             reason=s.attention[0].text if s.attention else "",
         )
         for s in standings

@@ -26,7 +26,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 @dataclass(frozen=True)
-class Exported:
+class ExportedFile:
     """A file written for another system (Moodle), and who was left out of it, with why."""
 
     path: Path

@@ -5,7 +5,7 @@ of its variables; shown as a row of errors, the real cause is lost. Read from th
 notebook (course_lib.pipeline.prepare's cells), this finds the first cell outside the tests
 that raised, the solution cells still holding the release's stub, and, for each test, which
 cell above it last defined each variable, and how that cell ended. A failed test is then traced
-through the variables it reads (course_lib.results.explain): to its own answer (below the test
+through the variables it reads (course_lib.pipeline.explain): to its own answer (below the test
 above it) that defines them, left unfilled ("not answered"), or to a cell that failed or was
 left unfilled above (a knock-on of that cause). Nothing here decides points: only what the
 messages say.
@@ -16,21 +16,25 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from course_lib.pipeline.prepare import EXPORT_MARK
-from course_lib.results import NOT_ANSWERED
 from course_lib.safe_text import printable
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-ERROR = "error"
+
+
+class CauseKind(StrEnum):
+    ERROR = "error"  # the cell raised
+    NOT_ANSWERED = "not-answered"  # the answer still holds the release's stub
 
 
 @dataclass(frozen=True)
 class Cause:
     """A cell the tests below it depend on: it raised (`error`), or still holds the stub."""
 
-    kind: str
+    kind: CauseKind
     grade_id: str
     title: str
     error: str = ""
@@ -81,7 +85,7 @@ def diagnose(executed: Any, unanswered: set[str], titles: dict[str, str],
             continue
         stub = bool(meta.get("solution")) and grade_id in unanswered
         if stub:
-            found.unanswered.append(Cause(NOT_ANSWERED, grade_id, title))
+            found.unanswered.append(Cause(CauseKind.NOT_ANSWERED, grade_id, title))
         if cell.cell_type != "code":
             continue
         error = _error(cell)
@@ -91,7 +95,7 @@ def diagnose(executed: Any, unanswered: set[str], titles: dict[str, str],
             provider = Provider(nearest, True, position)
             names |= (answers or {}).get(grade_id, set())
         elif error and nearest is None:
-            found.first_error = nearest = Cause(ERROR, grade_id, title, error)
+            found.first_error = nearest = Cause(CauseKind.ERROR, grade_id, title, error)
             provider = Provider(nearest, True, position)
         elif error:
             provider = Provider(nearest, False, position)

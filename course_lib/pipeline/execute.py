@@ -25,7 +25,7 @@ import sys
 import tempfile
 import threading
 import zipfile
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,9 @@ from course_lib.errors import CourseError
 from course_lib.pipeline import scratch
 from course_lib.pipeline.kernel_export import INDEX, export_names, exports_dir
 from course_lib.pipeline.sandbox import Limits, Mounts, Running, start
-from course_lib.pipeline.verify import PROGRESS, Verdict
+from course_lib.pipeline.verify import PROGRESS
+from course_lib.typed_json import from_json, to_json
+from course_lib.verdicts import Verdict, Verdicts
 
 HISTORY, MODEL, PREDICTIONS = "history.json", "model.keras", "predictions.json"
 KERNEL, RUNNER, VERIFIER = "course_lib.pipeline.kernel_main", "course_lib.pipeline.runner", "course_lib.pipeline.verify"
@@ -62,7 +64,7 @@ def run_job(job: dict[str, Any], verifiers: Verifiers) -> dict[str, Any]:
     verifier = verifiers.get(job["assignment"], settings, job["sandbox"])
     execution = job["execution"] or _execute(job, settings)
     verdicts, files = verifier.verify(execution["exports"], job["request"])
-    return {"execution": execution, "verdicts": verdicts, "files": files}
+    return {"execution": execution, "verdicts": to_json(verdicts), "files": files}
 
 
 def worker_settings(job: dict[str, Any]) -> dict[str, Any]:
@@ -176,7 +178,7 @@ class Verifier:
         return _start(VERIFIER, self.assignment, self.folder, self.settings, self.sandbox,
                       specs=True, limits=limits)
 
-    def verify(self, exports: bytes, request: dict[str, Any]) -> tuple[dict[str, Any], dict[str, bytes]]:
+    def verify(self, exports: bytes, request: dict[str, Any]) -> tuple[Verdicts, dict[str, bytes]]:
         """The verdicts on one submission's exports, and the grader's files (name → bytes)."""
         folder = self.folder / secrets.token_hex(8)
         folder.mkdir()
@@ -184,11 +186,11 @@ class Verifier:
             unpack_exports(exports, folder)
             with self.lock:
                 verdicts = self._ask(request, folder.name)
-            return verdicts, _grader_files(folder, verdicts)
+            return verdicts, _grader_files(folder, request, verdicts)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def _ask(self, request: dict[str, Any], folder: str) -> dict[str, Any]:
+    def _ask(self, request: dict[str, Any], folder: str) -> Verdicts:
         """The verifier's verdicts on `request`. When it dies or hangs, the check it was in
         (its progress line on stderr) is asked again of a fresh verifier; if that one dies on
         it too, the submission's data for that check is what kills a verifier: the check is
@@ -199,9 +201,8 @@ class Verifier:
             line = json.dumps({**request, "exports": exports, "folder": folder}).encode()
             answer = self.running.ask(line, VERIFIER_SECONDS)
             if answer is not None:
-                verdicts = json.loads(answer)
-                verdicts["cells"].update(refused)
-                return {**verdicts, "refused": sorted(refused)}
+                verdicts = from_json(Verdicts, json.loads(answer), "the verifier's answer")
+                return replace(verdicts, cells={**verdicts.cells, **refused}, refused=sorted(refused))
             tail = self.running.stderr_tail().strip().splitlines()
             checks = [entry[len(PROGRESS):] for entry in tail if entry.startswith(PROGRESS)]
             self.running = self._start()
@@ -209,7 +210,7 @@ class Verifier:
             if culprit not in exports:
                 raise CourseError(f"the verifier failed: {(tail[-1:] or ['no answer'])[0][:300]}")
             if culprit in suspects:
-                refused[culprit] = {**asdict(Verdict(0.0, False, VERIFIER_KILLED)), "seconds": 0.0}
+                refused[culprit] = Verdict(0.0, False, VERIFIER_KILLED)
                 del exports[culprit]
             suspects.add(culprit)
 
@@ -301,21 +302,25 @@ def unpack_exports(exports: bytes, target: Path) -> None:
             (target / parts[0] / parts[1]).write_bytes(archive.read(entry))
 
 
-def _grader_files(verify_dir: Path, verdicts: dict[str, Any]) -> dict[str, bytes]:
+def _grader_files(verify_dir: Path, request: dict[str, Any], verdicts: Verdicts) -> dict[str, bytes]:
     """For the feedback pages (course_lib.instructor.feedback), as plain data: the training
     history (numbers only), the classes the verifier's run of the trained model predicted for
     the test set; and the trained model itself, for the instructor, only when the verifier
-    loaded it and measured its accuracy (a refused archive is never kept)."""
-    files = {}
+    loaded it and measured its accuracy (a refused archive is never kept). Which exports are
+    the history and the model, the spec says (its KEEP, in the request)."""
+    files, keep = {}, request["keep"]
     try:
-        entry = json.loads((verify_dir / "test_train" / "index.json").read_text()).get("history", {})
+        grade_id, key = keep["history"]
+        entry = json.loads((verify_dir / grade_id / INDEX).read_text()).get(key, {})
         curves = {str(k): [float(v) for v in values][:1000] for k, values in entry["value"].items()}
         files[HISTORY] = json.dumps(curves).encode()
     except (OSError, ValueError, TypeError, AttributeError, KeyError, RecursionError):
-        pass  # no usable history: the page says so
-    if verdicts["predictions"] is not None:
-        files[PREDICTIONS] = json.dumps(verdicts["predictions"]).encode()
-    model = verify_dir / "test_accuracy" / "model.keras"
-    if verdicts["accuracy"] is not None and model.is_file() and not model.is_symlink():
-        files[MODEL] = model.read_bytes()
+        pass  # no usable history (or none kept): the page says so
+    if verdicts.predictions is not None:
+        files[PREDICTIONS] = json.dumps(verdicts.predictions).encode()
+    if keep["model"] is not None and verdicts.accuracy is not None:
+        grade_id, key = keep["model"]
+        model = verify_dir / grade_id / f"{key}.keras"
+        if model.is_file() and not model.is_symlink():
+            files[MODEL] = model.read_bytes()
     return files

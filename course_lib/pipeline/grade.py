@@ -16,21 +16,24 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nbformat
 from tqdm import tqdm
 
 from course_lib import results as R
 from course_lib.course import check_assignments, course_root, grading_settings, released_notebook
 from course_lib.errors import CourseError
 from course_lib.gradebook import require_released, with_manual_grades
-from course_lib.late import late_rule, late_texts, lateness, read_late
+from course_lib.late import late_rule, lateness
 from course_lib.pipeline.cluster import failure_message, runner
 from course_lib.pipeline.jobs import Pending, clear_outputs, finish, make_job
 from course_lib.pipeline.record import record
 from course_lib.pipeline.sandbox import bubblewrap
 from course_lib.safe_text import printable
+from course_lib.specs.protocol import checked_spec
 from course_lib.submissions import submission_digest, submitted_dir, submitted_students
 
 
@@ -44,7 +47,7 @@ def grade(
     use_cache: bool = True,
     unsafe_no_sandbox: bool = False,
     course_dir: str | Path = ".",
-) -> list[dict[str, Any]]:
+) -> list[GradeSummary]:
     """Grade the collected submissions of `assignment` (all, or `students`); return a summary
     per student: {"student", "status" (the state `course status` says: graded, manual-pending,
     tampered, or how grading failed), "score", "max_score", "seconds", "cached", "tampered",
@@ -63,15 +66,16 @@ def grade(
         bubblewrap()
     todo = _submissions(root, assignment, students)
     require_released(root, assignment)
+    checked_spec(assignment, nbformat.read(released_notebook(root, assignment), as_version=4))
     late_rule(root)  # a bad [late] is said before anything runs
     settings = grading_settings(root, assignment)
-    finished: dict[str, tuple[dict[str, Any], bool]] = {}  # student → (result, skipped)
+    finished: dict[str, tuple[R.SubmissionResult, bool]] = {}  # student → (result, skipped)
     where = runner(workers=workers, scheduler=scheduler)
     try:
         with tqdm(total=len(todo), desc=f"grading {assignment}", unit="submission", file=sys.stderr) as bar:
-            def done(result: dict[str, Any], skipped: bool = False) -> None:
-                finished[result["student"]] = (result, skipped)
-                bar.set_postfix_str(printable(result["student"]))
+            def done(result: R.SubmissionResult, skipped: bool = False) -> None:
+                finished[result.student] = (result, skipped)
+                bar.set_postfix_str(printable(result.student))
                 bar.update()
 
             pendings = _pendings(root, assignment, todo, force, settings, sandbox, use_cache, done)
@@ -84,11 +88,11 @@ def grade(
     return [_summary(result, finished[student][1]) for student, result in zip(todo, current)]
 
 
-def format_summary(summary: dict[str, Any]) -> str:
+def format_summary(summary: GradeSummary) -> str:
     """One line per graded student, as `course grade` prints it."""
-    score = f"{summary['score']:g}/{summary['max_score']:g}"
-    flag = "TAMPERED" if summary.get("tampered") else ""
-    return f"{summary['student']:<24} {summary['status']:<16} {score:>8} {flag:<8}  {summary['message']}"
+    score = f"{summary.score:g}/{summary.max_score:g}"
+    flag = "TAMPERED" if summary.tampered else ""
+    return f"{summary.student:<24} {summary.state:<16} {score:>8} {flag:<8}  {summary.message}"
 
 
 def _submissions(root: Path, assignment: str, students: list[str] | None) -> list[str]:
@@ -110,7 +114,7 @@ def _pendings(root: Path, assignment: str, todo: list[str], force: bool, setting
         try:
             digest = submission_digest(submitted_dir(root, student, assignment))
             previous = _previous(root, assignment, student)
-            if (previous and previous["submission_sha256"] == digest and previous["status"] != R.ERROR
+            if (previous and previous.submission_sha256 == digest and previous.status != R.Status.ERROR
                     and _same_lateness(root, assignment, student, previous) and not force):
                 done(previous, skipped=True)
                 continue
@@ -126,23 +130,22 @@ def _pendings(root: Path, assignment: str, todo: list[str], force: bool, setting
         yield pending
 
 
-def _same_lateness(root: Path, assignment: str, student: str, previous: dict[str, Any]) -> bool:
+def _same_lateness(root: Path, assignment: str, student: str, previous: R.SubmissionResult) -> bool:
     """Whether the due date and the late rule are still those `previous` was graded with (a
     changed one grades the submission again: the execution cache spares the run)."""
-    now, then = lateness(root, assignment, student, 0.0), read_late(previous)
-    return now.same_lateness(then) if now else then is None and not previous.get("late_penalty")
+    now = lateness(root, assignment, student, 0.0)
+    return now.same_lateness(previous.late) if now else previous.late is None
 
 
-def _previous(root: Path, assignment: str, student: str) -> dict[str, Any] | None:
-    """The stored result, if it can be read (else it is graded again)."""
+def _previous(root: Path, assignment: str, student: str) -> R.SubmissionResult | None:
+    """The stored result, if it can be read (else, e.g. of an older schema, it is graded again)."""
     try:
-        previous = R.read_result(root, assignment, student)
-        return previous if isinstance(previous, dict) and {"submission_sha256", "status"} <= set(previous) else None
-    except (OSError, ValueError):
+        return R.read_result(root, assignment, student)
+    except CourseError:
         return None
 
 
-def _result(root: Path, pending: Pending, answer: dict[str, Any] | BaseException) -> dict[str, Any]:
+def _result(root: Path, pending: Pending, answer: dict[str, Any] | BaseException) -> R.SubmissionResult:
     """The result of one job's answer; a job that failed, or whose answer cannot be used, is
     a result too."""
     if not isinstance(answer, BaseException):
@@ -151,10 +154,10 @@ def _result(root: Path, pending: Pending, answer: dict[str, Any] | BaseException
         except Exception as error:
             answer = error
     result = pending.result
-    return _failed(root, result["assignment"], result["student"], result["submission_sha256"], answer)
+    return _failed(root, result.assignment, result.student, result.submission_sha256, answer)
 
 
-def _store(root: Path, result: dict[str, Any]) -> dict[str, Any]:
+def _store(root: Path, result: R.SubmissionResult) -> R.SubmissionResult:
     """Record `result` in the gradebook, then write it: a result on disk is a finished one. A
     failure here is this submission's `error` (graded again by the next run), never the batch's."""
     try:
@@ -162,7 +165,7 @@ def _store(root: Path, result: dict[str, Any]) -> dict[str, Any]:
         R.write_result(root, result)
         return result
     except Exception as error:  # noqa: BLE001
-        failed = R.with_status(result, R.ERROR, failure_message(error).replace("grading failed", "recording failed"))
+        failed = result.finish(R.Status.ERROR, failure_message(error).replace("grading failed", "recording failed"))
         try:
             R.write_result(root, failed)
         except Exception:  # noqa: BLE001 (nothing can be written: the summary still says why)
@@ -170,32 +173,36 @@ def _store(root: Path, result: dict[str, Any]) -> dict[str, Any]:
         return failed
 
 
-def _failed(root: Path, assignment: str, student: str, digest: str, error: BaseException) -> dict:
+def _failed(root: Path, assignment: str, student: str, digest: str, error: BaseException) -> R.SubmissionResult:
     """The result of a submission whose grading itself failed: every cell at zero (so that the
     gradebook keeps no earlier score, nor formgrader an earlier run's notebook), and the reason."""
-    import nbformat
-
     try:
         clear_outputs(root, assignment, student)
         release = released_notebook(root, assignment)
         result = R.empty_result(student, assignment, digest, nbformat.read(release, 4), release.stem)
     except Exception:  # the release itself is unreadable: a result without cells
         result = R.empty_result(student, assignment, digest, nbformat.v4.new_notebook(), "")
-    return R.with_status(result, R.ERROR, failure_message(error))
+    return result.finish(R.Status.ERROR, failure_message(error))
 
 
-def _summary(result: dict[str, Any], skipped: bool) -> dict[str, Any]:
+@dataclass(frozen=True)
+class GradeSummary:
     """What `course grade` says of a student: the state `course status` will say, and why."""
-    late = (late_texts(result) or {}).get("english", "")
+
+    student: str
+    state: R.State
+    score: float
+    max_score: float
+    seconds: float
+    cached: bool
+    tampered: bool
+    skipped: bool  # already graded, unchanged
+    message: str
+
+
+def _summary(result: R.SubmissionResult, skipped: bool) -> GradeSummary:
+    late = result.late.english() if result.late else ""
     skip = "skipped: already graded, unchanged (--force grades it again)" if skipped else ""
-    return {
-        "student": result["student"],
-        "status": R.state(result),
-        "score": result["score"],
-        "max_score": result["max_score"],
-        "seconds": result["seconds"],
-        "cached": result.get("cached", False),
-        "tampered": result.get("tampered", False),
-        "skipped": skipped,
-        "message": "; ".join(filter(None, [skip, late, result["message"]])),
-    }
+    return GradeSummary(result.student, result.state, result.score, result.max_score, result.seconds,
+                        result.cached, result.tampered, skipped,
+                        "; ".join(filter(None, [skip, late, result.message])))

@@ -24,16 +24,21 @@ import nbformat
 import numpy as np
 
 from course_lib import results as R
+from course_lib.cells import graded_points, grade_id, is_answer
 from course_lib.course import released_notebook
 from course_lib.errors import CourseError
 from course_lib.late import lateness
 from course_lib.pipeline import cache
 from course_lib.pipeline.diagnosis import assigned_names, diagnose, read_names
+from course_lib.pipeline.explain import explain
 from course_lib.pipeline.execute import HISTORY, MAX_OUTPUT_BYTES, MODEL, PREDICTIONS
 from course_lib.pipeline.inert import rebuilt_notebook
 from course_lib.pipeline.prepare import kernel_verdicts, prepare, read_submission, without_exports
+from course_lib.specs.protocol import load_spec
 from course_lib.submissions import submission_digest, submission_time, submitted_dir
 from course_lib.titles import cell_titles
+from course_lib.typed_json import from_json
+from course_lib.verdicts import Verdicts
 
 CACHE_FOLDER = "execution"
 SOLUTION_MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*$", flags=re.M)
@@ -46,7 +51,7 @@ class Pending:
 
     student: str
     job: dict[str, Any] | None
-    result: dict[str, Any]
+    result: R.SubmissionResult
     test_cells: dict[str, int] = field(default_factory=dict)
     unanswered: set[str] = field(default_factory=set)
     titles: dict[str, str] = field(default_factory=dict)  # grade_id → title (course_lib.titles)
@@ -66,18 +71,18 @@ def make_job(*, root: Path, assignment: str, student: str, settings: dict[str, A
         raise CourseError(f"no submission of {assignment} by {student} in {submitted.parent}")
     release = nbformat.read(release_path, as_version=4)
     result = R.empty_result(student, assignment, submission_digest(submitted), release, release_path.stem)
-    result["sandbox"] = "bubblewrap" if sandbox else "none (--unsafe-no-sandbox)"
+    result.sandbox = "bubblewrap" if sandbox else "none (--unsafe-no-sandbox)"
     try:
         submission_time(submitted)
     except ValueError as error:  # graded all the same; the instructor checks when it came
-        result["notes"].append(f"{error}: no late penalty could be applied")
+        result.notes.append(f"{error}: no late penalty could be applied")
     try:
         if notebooks[0].is_symlink():  # never followed: it could lead to the gradebook
             raise ValueError("the submitted notebook is a symbolic link")
         submission = read_submission(notebooks[0])
     except ValueError as error:  # nothing in it can be graded, by the verifier or by hand
-        R.not_answered(result, {cell["grade_id"] for cell in result["cells"]})
-        return Pending(student, None, R.with_status(result, R.INVALID_NOTEBOOK,
+        R.not_answered(result, {cell.grade_id for cell in result.cells})
+        return Pending(student, None, result.finish(R.Status.INVALID_NOTEBOOK,
                                                     f"the submitted notebook cannot be read: {error}"))
     notebook_bytes = notebooks[0].read_bytes()
     limits = asdict(settings["limits"])
@@ -88,8 +93,8 @@ def make_job(*, root: Path, assignment: str, student: str, settings: dict[str, A
     hit = cache.load(R.private_dir(root, assignment, student) / CACHE_FOLDER, key) if use_cache else None
     execution, requests = hit if hit else (None, _draw_requests(assignment))
     prepared = prepare(release, submission, requests)
-    result["notes"] += prepared.notes
-    result["earlier_release"] = prepared.earlier_release
+    result.notes += prepared.notes
+    result.earlier_release = prepared.earlier_release
     job = {
         "assignment": assignment, "student": student, "sandbox": sandbox, "fingerprint": cache.fingerprint(),
         "notebook_name": release_path.name, "notebook_bytes": notebook_bytes, "prepared": prepared.notebook,
@@ -100,12 +105,13 @@ def make_job(*, root: Path, assignment: str, student: str, settings: dict[str, A
                    cached=hit is not None, release=release, answers=_master_answers(root, assignment, release_path.name))
 
 
-def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> dict[str, Any]:
+def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> R.SubmissionResult:
     """The result of `pending`'s job from the worker's `answer` (course_lib.pipeline.execute);
     the executed notebook, the grader's files and the cache entry are written here."""
     job, result = pending.job, pending.result
     assignment, student = job["assignment"], job["student"]
-    execution, verdicts = answer["execution"], answer["verdicts"]
+    execution = answer["execution"]
+    verdicts = from_json(Verdicts, answer["verdicts"], "the verifier's answer")
     private = R.private_dir(root, assignment, student)
     ran = execution["report"]
     if not pending.cached and ran and not (execution["timed_out"] or execution["oom_killed"]):
@@ -118,37 +124,36 @@ def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> dict[str, An
     for name, data in answer["files"].items():
         if name in (HISTORY, MODEL, PREDICTIONS):
             (private / name).write_bytes(data)
-    result.update(seconds=execution["seconds"], cached=pending.cached, cell_seconds=_cell_seconds(job["prepared"], ran),
-                  verify_seconds=round(sum(v["seconds"] for v in verdicts["cells"].values()), 1))
+    result.seconds, result.cached = execution["seconds"], pending.cached
+    result.cell_seconds = _cell_seconds(job["prepared"], ran)
+    result.verify_seconds = round(sum(v.seconds for v in verdicts.cells.values()), 1)
     status, message = _status(execution)
     if ran is None and not (execution["oom_killed"] or execution["timed_out"]):
         # The runner is out of the notebook's reach: a run without its report (or with one from
         # a runner that did not end well) is not trusted. Its points stand, it is flagged.
-        result["notes"].append(f"the runner ended without a usable report (exit status {execution['runner_exit']})")
-    result["notes"] += [f"cell {grade_id}: its exports killed the verifier twice (refused)"
-                        for grade_id in verdicts["refused"]]
+        result.notes.append(f"the runner ended without a usable report (exit status {execution['runner_exit']})")
+    result.notes += [f"cell {grade_id}: its exports killed the verifier twice (refused)"
+                     for grade_id in verdicts.refused]
     unfinished = {ran["timeout_cell"], ran["dead_cell"]} if ran else set()
     kernel = kernel_verdicts(executed, pending.test_cells, unfinished) if ran else {}
-    R.fill_cells(result, verdicts["cells"], kernel)
+    R.fill_cells(result, verdicts.cells, kernel)
     R.not_answered(result, pending.unanswered)
     if ran:
         reads = {gid: {name for item in items if item["kind"] != "file"
-                       and item["key"] in verdicts["cells"].get(gid, {}).get("absent", ())
+                       and gid in verdicts.cells and item["key"] in verdicts.cells[gid].absent
                        for name in read_names(item["expr"])}
                  for gid, items in job["request"]["exports"].items()}  # the export each test lacked
-        R.explain(result, diagnose(executed, pending.unanswered, pending.titles, pending.answers),
-                  verdicts["cells"], reads)
-        if status == R.GRADED:
-            message = R.first_error_line(result["first_error"]) if result["first_error"] else R.unanswered_line(result)
-    if result["earlier_release"]:
+        explain(result, diagnose(executed, pending.unanswered, pending.titles, pending.answers),
+                verdicts.cells, reads)
+        if status == R.Status.GRADED:
+            message = result.first_error_line() or result.unanswered_line()
+    if result.earlier_release:
         message = "; ".join(filter(None, ["made from an earlier release (graded with the current one)", message]))
-    result["accuracy"] = verdicts.get("accuracy")
-    late = lateness(root, assignment, student, R.total_score(result["cells"], 0.0))
-    result["late"] = late.as_json() if late else None
-    result["late_penalty"] = late.penalty if late else 0.0
-    result["files"] = {kind: name if name in answer["files"] else None
-                       for kind, name in (("history", HISTORY), ("model", MODEL), ("predictions", PREDICTIONS))}
-    return R.with_status(result, status, message)
+    result.accuracy, result.accuracy_cell = verdicts.accuracy, verdicts.accuracy_cell
+    result.late = lateness(root, assignment, student, R.total_score(result.cells, 0.0))
+    result.late_penalty = result.late.penalty if result.late else 0.0
+    result.files = R.GraderFiles(*(name if name in answer["files"] else None for name in (HISTORY, MODEL, PREDICTIONS)))
+    return result.finish(status, message)
 
 
 def clear_outputs(root: Path, assignment: str, student: str) -> Path:
@@ -170,37 +175,25 @@ def _master_answers(root: Path, assignment: str, name: str) -> dict[str, set[str
         return {}
     answers = {}
     for cell in nbformat.read(master, as_version=4).cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution") and cell.cell_type == "code":
-            answers[meta["grade_id"]] = assigned_names(SOLUTION_MARKER.sub("", cell.source))
+        if is_answer(cell) and cell.cell_type == "code":
+            answers[grade_id(cell)] = assigned_names(SOLUTION_MARKER.sub("", cell.source))
     return answers
 
 
 def _draw_requests(assignment: str) -> dict[str, list[dict[str, Any]]]:
     """What each test cell's export cell saves, with a fresh random sample of rows: a student
     cannot know which rows the verifier compares."""
-    spec = _spec(assignment)
     draw = np.random.default_rng(secrets.randbits(128))
-    return {gid: check.exports(draw) for gid, check in spec.CHECKS.items()}
-
-
-def _spec(assignment: str) -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module(f"course_lib.specs.{assignment}")
-    except ModuleNotFoundError:
-        raise CourseError(f"{assignment} has no hidden checks (course_lib/specs/{assignment}.py)") from None
+    return {gid: check.exports(draw) for gid, check in load_spec(assignment).CHECKS.items()}
 
 
 def _request(assignment: str, exports: dict, release: Any, settings: dict) -> dict[str, Any]:
-    """What the verifier checks: each test cell's exports, points and the course's thresholds."""
-    points = {
-        cell.metadata["nbgrader"]["grade_id"]: float(cell.metadata["nbgrader"].get("points", 0))
-        for cell in release.cells if cell.metadata.get("nbgrader", {}).get("grade")
-    }
+    """What the verifier checks: each test cell's exports, points and the course's thresholds;
+    which exports the pipeline keeps (the spec's KEEP)."""
+    points, keep = graded_points(release), load_spec(assignment).KEEP
     return {"assignment": assignment, "exports": exports, "settings": settings["checks"],
-            "points": {gid: points.get(gid, 0.0) for gid in exports}}
+            "points": {gid: points.get(gid, 0.0) for gid in exports},
+            "keep": {"history": keep.history, "model": keep.model}}
 
 
 def _cell_seconds(prepared: Any, ran: dict[str, Any] | None) -> dict[str, float]:
@@ -208,22 +201,21 @@ def _cell_seconds(prepared: Any, ran: dict[str, Any] | None) -> dict[str, float]
     seconds = ran.get("cell_seconds") if ran else None
     if not isinstance(seconds, list):
         return {}
-    return {cell["metadata"]["nbgrader"]["grade_id"]: float(spent)
-            for cell, spent in zip(prepared["cells"], seconds)
-            if "grade_id" in cell["metadata"].get("nbgrader", {}) and isinstance(spent, (int, float))}
+    return {grade_id(cell): float(spent) for cell, spent in zip(prepared["cells"], seconds)
+            if grade_id(cell) and isinstance(spent, (int, float))}
 
 
-def _status(execution: dict[str, Any]) -> tuple[str, str]:
+def _status(execution: dict[str, Any]) -> tuple[R.Status, str]:
     """The submission's status and the instructor's one-line explanation."""
     ran = execution["report"]
     if execution["oom_killed"]:
-        return R.KERNEL_DIED, "the notebook went over the sandbox's memory limit"
+        return R.Status.KERNEL_DIED, "the notebook went over the sandbox's memory limit"
     if execution["timed_out"]:
-        return R.TIMEOUT, "the notebook went over the sandbox's time limit"
+        return R.Status.TIMEOUT, "the notebook went over the sandbox's time limit"
     if ran is None:
-        return R.KERNEL_DIED, "the run ended without the runner's report"
+        return R.Status.KERNEL_DIED, "the run ended without the runner's report"
     if ran["kernel_died"]:
-        return R.KERNEL_DIED, "the kernel died while running the notebook (crash, os._exit, memory)"
+        return R.Status.KERNEL_DIED, "the kernel died while running the notebook (crash, os._exit, memory)"
     if ran["timeout_cell"] is not None:
-        return R.TIMEOUT, "a cell did not finish within the time limit"
-    return R.GRADED, ""
+        return R.Status.TIMEOUT, "a cell did not finish within the time limit"
+    return R.Status.GRADED, ""

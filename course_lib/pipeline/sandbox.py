@@ -70,7 +70,6 @@ class Outcome:
     seconds: float
     timed_out: bool = False
     oom_killed: bool = False
-    memory_limit: str = ""  # "cgroup" or "rlimit"
 
 
 @dataclass(frozen=True)
@@ -207,7 +206,6 @@ class Running:
         return Outcome(
             returncode=None if timed_out else self.process.returncode, stdout=stdout,
             stderr=stderr, seconds=round(seconds, 1), timed_out=timed_out, oom_killed=oom,
-            memory_limit="cgroup" if self.cgroup else "rlimit",
         )
 
 

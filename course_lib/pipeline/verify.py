@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib
 import json
 import time
 import sys
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,9 @@ from course_lib.french import integer
 from course_lib.checks.architecture import TENSORFLOW_ACTIVATIONS
 from course_lib.pipeline.kernel_export import INDEX
 from course_lib.safe_text import printable
+from course_lib.specs.protocol import load_spec
+from course_lib.typed_json import to_json
+from course_lib.verdicts import Verdict, Verdicts
 
 # What a .keras archive may contain and name. Anything else (a Lambda, a custom layer or
 # function, a registered class of another package) is refused before Keras reads it.
@@ -90,18 +92,6 @@ class Unloadable(AssertionError):
     oversized archive): those checks fail, and that is all (it is not tampering)."""
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """The verifier's decision on one test cell."""
-
-    points: float
-    public: bool  # whether the student's public self-check holds on the exported data
-    message: str
-    missing: bool = False  # the data the check needs was not exported (a cell above failed?)
-    unloadable: bool = False  # the model it needs is one the verifier does not load
-    absent: tuple[str, ...] = ()  # the export whose lack decided the verdict (when `missing`)
-
-
 class Exported:
     """The data exported after one test cell (course_lib.pipeline.kernel_export), read safely."""
 
@@ -154,6 +144,10 @@ class Exported:
     def model(self, key: str, *, compile: bool = False) -> Any:
         self._entry(key)
         return load_model_safely(self.folder / f"{key}.keras", compile=compile)
+
+    def saved_model(self, key: str) -> Any:
+        """A model file the student saved (a `file` item), loaded as safely as `model`."""
+        return load_model_safely(self.file(key))
 
     def file(self, key: str) -> Path:
         """A student's file, under the name the grader gave it (its suffix from the request)."""
@@ -305,19 +299,21 @@ def _outputs(layer: Any) -> list[Any]:
 _LOADED: dict[tuple[str, bool], Any] = {}
 
 
-def verify(request: dict[str, Any], exports_root: Path) -> dict[str, Any]:
+def verify(request: dict[str, Any], exports_root: Path) -> Verdicts:
     """Verdicts for every test cell of the request, and what the verifier measured."""
-    spec = importlib.import_module(f"course_lib.specs.{request['assignment']}")
+    spec = load_spec(request["assignment"])
     context = spec.Context(settings=request["settings"])
     _LOADED.clear()  # nothing of one submission serves another
-    verdicts = {}
+    verdicts, accuracy_cell = {}, None
     for grade_id, items in request["exports"].items():
         print(f"{PROGRESS}{grade_id}", file=sys.stderr, flush=True)  # which check a crash was in
         started = time.perf_counter()
         data = Exported(exports_root / grade_id, items)
-        verdict = asdict(_judge(spec.CHECKS[grade_id], data, context, request["points"][grade_id]))
-        verdicts[grade_id] = {**verdict, "seconds": round(time.perf_counter() - started, 2)}
-    return {"cells": verdicts, "accuracy": context.accuracy, "predictions": context.predictions}
+        verdict = _judge(spec.CHECKS[grade_id], data, context, request["points"][grade_id])
+        verdicts[grade_id] = replace(verdict, seconds=round(time.perf_counter() - started, 2))
+        if accuracy_cell is None and context.accuracy is not None:
+            accuracy_cell = grade_id
+    return Verdicts(verdicts, context.accuracy, accuracy_cell, context.predictions)
 
 
 def _judge(check: Any, data: Exported, context: Any, points: float) -> Verdict:
@@ -346,14 +342,14 @@ def main() -> None:
     answer is one line of JSON. It serves a whole batch of one assignment."""
     import keras  # noqa: F401 (the slow import, done while the first notebook runs)
 
-    spec = importlib.import_module(f"course_lib.specs.{sys.argv[1]}")
+    spec = load_spec(sys.argv[1])
     spec.Context().mnist  # noqa: B018 (loaded now, kept for every request)
     for line in sys.stdin:
         request = json.loads(line)
         folder = Path.cwd() / request["folder"]
         if request["assignment"] != sys.argv[1] or folder.parent != Path.cwd():
             raise SystemExit("the request is for another assignment or folder")
-        print(json.dumps(verify(request, folder)), flush=True)
+        print(json.dumps(to_json(verify(request, folder))), flush=True)
 
 
 if __name__ == "__main__":

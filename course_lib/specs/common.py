@@ -1,19 +1,11 @@
-"""The hidden checks of the practicals, as the verifier runs them on exported data.
-
-Each graded test cell of a practical has a `Check`: what its export cell saves (`exports`,
-given a random generator so that sampled rows and function inputs are drawn afresh at each
-grading), the public self-check the student's cell runs (`public`, reproduced on the data), and
-the hidden check (`hidden`: raises AssertionError, or returns None for full points or a
-`Grade` for partial credit). This package is hidden from the sandbox: student code never sees it.
-
-The builders below serve both practicals; each practical's module lists its cells.
-"""
+"""The MNIST recipes of the hidden checks: the checks both practicals' test cells share
+(loading, preparing, one-hot labels, the architecture, training, saving, predicting, the
+accuracy), built on the protocol of course_lib.specs.protocol. This package is hidden from the
+sandbox: student code never sees it."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,84 +18,9 @@ from course_lib.checks import (
 from course_lib.checks.training import VALIDATION_ACCURACY
 from course_lib.french import integer
 from course_lib.checks.arrays import assert_kind, assert_shape, assert_values_in
+from course_lib.specs.protocol import Check, Context, Items, array, file, model, no_hidden_check, value
 
 SAMPLED_ROWS = 256
-Items = list[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Check:
-    exports: Callable[[np.random.Generator], Items]
-    public: Callable[[Any, "Context"], None]
-    hidden: Callable[[Any, "Context", float], Grade | None]
-
-
-def no_hidden_check(data: Any, context: "Context", points: float) -> None:
-    return None
-
-
-@dataclass
-class Context:
-    """The settings of the grading (thresholds), the reference data, what was measured."""
-
-    settings: dict[str, Any] = field(default_factory=dict)
-    accuracy: float | None = None
-    predictions: list[int] | None = None
-
-    @property
-    def mnist(self) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-        return reference_mnist()
-
-    @property
-    def sample_digits(self) -> np.ndarray:
-        return reference_sample_digits()
-
-
-@functools.cache
-def reference_mnist() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """MNIST, loaded once per verifier process (it serves a whole batch)."""
-    from course_lib.data import load_mnist
-
-    return load_mnist()
-
-
-@functools.cache
-def reference_sample_digits() -> np.ndarray:
-    """The course's sample handwritten digits as the practicals prepare them (28 × 28, uint8),
-    once per verifier process (0.3 s each time)."""
-    from course_lib.digits import load_digit_images, sample_digits_dir
-
-    images, _, _ = load_digit_images(sample_digits_dir())
-    images.setflags(write=False)  # shared by every submission of the batch
-    return images
-
-
-# Export items: the expression is evaluated in the student's namespace by the export cell.
-def value(key: str, expr: str) -> dict[str, Any]:
-    return {"key": key, "kind": "value", "expr": expr}
-
-
-def array(key: str, expr: str, rows: Sequence[int] | None = None) -> dict[str, Any]:
-    item = {"key": key, "kind": "array", "expr": expr}
-    if rows is not None:
-        item["rows"] = [int(row) for row in rows]
-    return item
-
-
-def model(key: str, expr: str) -> dict[str, Any]:
-    return {"key": key, "kind": "model", "expr": expr}
-
-
-def call(key: str, expr: str, *args: Any) -> dict[str, Any]:
-    """The result of calling `expr` on `args`: arrays (sent as lists), ints or strings."""
-    plain = [a.tolist() if isinstance(a, np.ndarray) else a for a in args]
-    return {"key": key, "kind": "call", "expr": expr, "args": plain}
-
-
-def file(key: str, path: str) -> dict[str, Any]:
-    return {"key": key, "kind": "file", "expr": path}
-
-
 def rows(draw: np.random.Generator, size: int) -> list[int]:
     return sorted(draw.choice(size, SAMPLED_ROWS, replace=False).tolist())
 
@@ -303,9 +220,7 @@ def save_cell(keras_file: str, weights_file: str | None = None) -> Check:
             raise AssertionError("reloaded n'a pas la même architecture que model")
 
     def hidden(data: Any, context: Context, points: float) -> None:
-        from course_lib.pipeline.verify import load_model_safely
-
-        saved = load_model_safely(data.file("saved"))
+        saved = data.saved_model("saved")
         trained = data.model("model")
         if len(saved.get_weights()) != len(trained.get_weights()) or not all(
             a.shape == b.shape and np.allclose(a, b) for a, b in zip(saved.get_weights(), trained.get_weights())

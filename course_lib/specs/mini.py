@@ -10,11 +10,13 @@ import numpy as np
 from course_lib.checks import dense
 from course_lib.french import integer
 from course_lib.specs.common import (
-    Check, Context, Items, accuracy_cell, architecture_cell, call, integers_cell, onehot_cell,
-    predict_cell, prepare_cell,
+    accuracy_cell, architecture_cell, integers_cell, onehot_cell, predict_cell, prepare_cell,
+)
+from course_lib.specs.protocol import (
+    Check, Context, Items, Keep, call,
 )
 
-__all__ = ["CHECKS", "Context"]
+__all__ = ["CHECKS", "KEEP", "Context"]
 
 
 def _relu() -> Check:
@@ -44,3 +46,5 @@ CHECKS = {
     "test_predict": predict_cell(),
     "test_accuracy": accuracy_cell(),
 }
+# The training curves of the feedback page, the trained model for the instructor.
+KEEP = Keep(history=("test_accuracy", "history"), model=("test_accuracy", "model"))

@@ -8,12 +8,14 @@ import numpy as np
 
 from course_lib.checks import assert_architecture, assert_compiled, dense
 from course_lib.specs.common import (
-    COURSE_COMPILE, Check, Context, Items, accuracy_cell, architecture_cell, array, call,
-    check_array, compile_cell, integers_cell, load_cell, model, onehot_cell, own_prepare_cell,
-    predict_cell, prepare_cell, save_cell, train_cell, value,
+    COURSE_COMPILE, accuracy_cell, architecture_cell, check_array, compile_cell, integers_cell,
+    load_cell, onehot_cell, own_prepare_cell, predict_cell, prepare_cell, save_cell, train_cell,
+)
+from course_lib.specs.protocol import (
+    Check, Context, Items, Keep, array, call, model, value,
 )
 
-__all__ = ["CHECKS", "Context"]
+__all__ = ["CHECKS", "KEEP", "Context"]
 
 SIGMOID_Z = np.array([-2.0, 0.0, 3.0])
 ACTIVATIONS = ("relu", "tanh", "sigmoid")
@@ -220,3 +222,5 @@ CHECKS = {
     "test_build_nn": _build_nn(),
     "test_own_prepare": own_prepare_cell((784,)),
 }
+# The training curves of the feedback page, the trained model for the instructor.
+KEEP = Keep(history=("test_train", "history"), model=("test_accuracy", "model"))

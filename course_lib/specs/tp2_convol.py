@@ -10,12 +10,14 @@ import numpy as np
 from course_lib.checks import Grade, conv2d, dense, flatten, max_pool
 from course_lib.french import decimal, integer, points_text
 from course_lib.specs.common import (
-    Check, Context, Items, accuracy_cell, architecture_cell, array, call, compile_cell,
-    integers_cell, load_cell, onehot_cell, own_prepare_cell, predict_cell, prepare_cell,
-    save_cell, train_cell, value,
+    accuracy_cell, architecture_cell, compile_cell, integers_cell, load_cell, onehot_cell,
+    own_prepare_cell, predict_cell, prepare_cell, save_cell, train_cell,
+)
+from course_lib.specs.protocol import (
+    Check, Context, Items, Keep, array, call, value,
 )
 
-__all__ = ["CHECKS", "Context"]
+__all__ = ["CHECKS", "KEEP", "Context"]
 
 SAMPLE = (28, 28, 1)
 LENET = [conv2d(6, 5, "same", "relu"), max_pool(2), conv2d(16, 5, "valid", "relu"), max_pool(2),
@@ -250,3 +252,5 @@ CHECKS = {
     "test_accuracy": accuracy_cell(),
     "test_own_prepare": own_prepare_cell(SAMPLE),
 }
+# The training curves of the feedback page, the trained model for the instructor.
+KEEP = Keep(history=("test_train", "history"), model=("test_accuracy", "model"))
