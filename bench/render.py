@@ -28,9 +28,9 @@ def percent(fraction: float) -> str:
 def calibration_table() -> str:
     thresholds = tomllib.loads((PROJECT / "course.toml").read_text())["assignments"]
     lines = [
-        "| practical | measured | seeds | mean | σ (points) | min | 5th percentile | max | shipped seed | "
+        "| practical | measured | seeds | mean | σ (points) | min | 5th percentile | max | "
         "sample digits: mean (min) | T_full | T_part |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     rows = [(f"calibration-{a}{tail}.json", name) for a, name in PRACTICALS.items() for tail in ("", "-previous")]
     for file, name in rows:
@@ -41,14 +41,14 @@ def calibration_table() -> str:
         assignment = run["assignment"]
         if "recipe" in run:
             name = f"{name} ({run['recipe']})"
+        seeds = f"{run['seeds']} students'" if "seeds_from" in run else f"{run['seeds']} fixed"
         machine = run.get("machine", {})
         where = (f"{machine.get('date', '?')[:10]}, {machine.get('cpu', '?')}, {run['threads']} thread(s) a run, "
                  f"{run.get('parallel', 1)} at a time, commit {machine.get('commit', '?')}")
         accuracy = thresholds[assignment]["accuracy"]
         lines.append(
-            f"| {name} | {where} | {run['seeds']} | {percent(run['mean'])} | {100 * run['sigma']:.3f} | "
+            f"| {name} | {where} | {seeds} | {percent(run['mean'])} | {100 * run['sigma']:.3f} | "
             f"{percent(run['min'])} | {percent(run['p5'])} | {percent(run['max'])} | "
-            f"{percent(run['shipped_seed_accuracy'])} (seed {run['shipped_seed']}) | "
             f"{100 * run['sample_digits_mean']:.1f} % ({100 * run['sample_digits_min']:.0f} %) | "
             f"**{100 * accuracy['full']:g} %** | {100 * accuracy['partial']:g} % |")
     return "\n".join(lines)
@@ -58,15 +58,15 @@ def practicals_table() -> str:
     """The README's one line per practical: the solution's accuracy over the calibration's
     seeds, and what grading it costs in epochs of its own training (bench/training_speed.py)."""
     speed = json.loads((RESULTS / "training-speed.json").read_text())
-    lines = ["| practical | mean over the seeds | range | shipped seed | 99 % or more | "
+    lines = ["| practical | mean over the students' seeds | range | 99 % or more | "
              "grading the solution, in bare epochs | measured |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+             "| --- | --- | --- | --- | --- | --- |"]
     for assignment, name in PRACTICALS.items():
         run = json.loads((RESULTS / f"calibration-{assignment}.json").read_text())
         high = sum(r["accuracy"] >= 0.99 for r in run["runs"])
         cost = speed[assignment]["grading_cost_bare_epochs"]
         lines.append(f"| {name} | {percent(run['mean'])} | {percent(run['min'])} – {percent(run['max'])} | "
-                     f"{percent(run['shipped_seed_accuracy'])} | {high} of {run['seeds']} seeds | {cost:.1f} | "
+                     f"{high} of {run['seeds']} seeds | {cost:.1f} | "
                      f"{run['machine']['date'][:10]}, {run['machine']['cpu']} |")
     return "\n".join(lines)
 
@@ -186,7 +186,41 @@ def regrade_table() -> str:
         f"{min(verify):.1f}–{max(verify):.1f} s |"])
 
 
-TABLES = {"calibration": calibration_table, "suite": suite_table, "practicals": practicals_table,
+def integrity_table() -> str:
+    """The trained-on-the-test-set signal (course_lib.pipeline.integrity): where the test set
+    sits for the honest runs, the threshold course.toml sets, its false alarms, what the cheats
+    scored."""
+    lines = ["| practical | measured | honest runs: position mean (σ; min) | threshold (course.toml) | "
+             "false alarms | any flag on honest runs | cheats (train + test): positions | cheats flagged |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for assignment, name in PRACTICALS.items():
+        run = json.loads((RESULTS / f"calibration-{assignment}.json").read_text())
+        found = run.get("test_position")
+        if found is None:
+            continue
+        cheats = ", ".join("—" if value is None else f"{value:.2f}" for value in found["cheat_positions"]) or "none"
+        lines.append(f"| {name} | {_where(run['machine'])} | {found['mean']:.2f} ({found['sigma']:.2f}; {found['min']:.2f}) | "
+                     f"{found['threshold']:g} | {found['false_alarms']} of {found['measured']} "
+                     f"({found['undecided']} undecided) | {found['honest_flagged']} of {run['seeds']} | {cheats} | "
+                     f"{found['cheats_flagged']} of {found['cheats']} |")
+    return "\n".join(lines)
+
+
+def similarity_table() -> str:
+    """bench/similarity.py: `course similarity` on a class, against copydetect's own run."""
+    path = RESULTS / "similarity.json"
+    if not path.is_file():
+        return "(not measured yet: `python bench/similarity.py`)"
+    run = json.loads(path.read_text())
+    return "\n".join([
+        "| students | pairs | over a threshold | course similarity | copydetect's CopyDetector | ratio | report | measured |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| {run['students']} | {run['pairs']:,} | {run['flagged']:,} | {run['course_similarity_seconds']:.1f} s | "
+        f"{run['copydetect_seconds']:.1f} s | {run['ratio']:.2f} | {run['report_bytes'] / 1e6:.1f} MB | "
+        f"{_where(run['machine'])} |"])
+
+
+TABLES = {"integrity": integrity_table, "similarity": similarity_table, "calibration": calibration_table, "suite": suite_table, "practicals": practicals_table,
           "suite_line": suite_line, "demo_line": demo_line, "grading_time": grading_time_table,
           "parallel": parallel_table, "regrade": regrade_table, "training_speed": training_speed_table,
           "digit_samples": digit_samples_table}

@@ -61,7 +61,7 @@ def solution(assignment: str) -> Path:
 
 
 def thread_env(threads: int) -> dict[str, str]:
-    """The environment a grading job's kernel gets (course_lib.pipeline.execute), MNIST local."""
+    """The environment a grading job's kernel gets (course_lib.pipeline.worker), MNIST local."""
     count = str(threads)
     return {**os.environ, "TF_NUM_INTRAOP_THREADS": count, "TF_NUM_INTEROP_THREADS": count,
             "OMP_NUM_THREADS": count, "COURSE_MNIST_DIR": str(MNIST), "NBGRADER_EXECUTION": "autograde",

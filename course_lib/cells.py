@@ -8,14 +8,17 @@ from typing import Any
 
 
 def nbgrader(cell: Any) -> dict[str, Any]:
-    """The cell's nbgrader metadata ({} when it has none)."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
+    """The cell's nbgrader metadata ({} when it has none, or when a submission's is not a
+    mapping: submitted notebooks are untrusted)."""
+    metadata = cell.get("metadata") if isinstance(cell, dict) else None
+    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
     return meta if isinstance(meta, dict) else {}
 
 
 def grade_id(cell: Any) -> str:
     """The cell's grade id ('' when it has none)."""
-    return str(nbgrader(cell).get("grade_id") or "")
+    found = nbgrader(cell).get("grade_id")
+    return found if isinstance(found, str) else ""
 
 
 def is_graded(cell: Any) -> bool:
@@ -23,8 +26,8 @@ def is_graded(cell: Any) -> bool:
 
 
 def is_test(cell: Any) -> bool:
-    """An autograded test cell: graded, code, not a solution."""
-    return is_graded(cell) and cell.get("cell_type") == "code" and not nbgrader(cell).get("solution")
+    """An autograded test cell: graded code with a grade id, not an answer."""
+    return is_graded(cell) and cell.get("cell_type") == "code" and not is_answer(cell) and bool(grade_id(cell))
 
 
 def is_answer(cell: Any) -> bool:

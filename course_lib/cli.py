@@ -24,7 +24,7 @@ from course_lib.selfcheck import add_check_command
 from course_lib.safe_text import say
 
 if TYPE_CHECKING:
-    from course_lib.instructor.views import ExportedFile
+    from course_lib.instructor.output import ExportedFile
 
 
 def _release(args: argparse.Namespace) -> int:
@@ -104,6 +104,17 @@ def _report(args: argparse.Namespace) -> int:
     from course_lib.instructor.report import report
 
     say(f"report {report(output=args.output, course_dir=args.course_dir)}")
+    return 0
+
+
+def _similarity(args: argparse.Namespace) -> int:
+    from course_lib.instructor.similarity import similarity
+
+    made = similarity(assignment=args.assignment, output=args.output, course_dir=args.course_dir)
+    flagged = [pair for pair in made.pairs if pair.flagged]
+    say(f"similarity {made.path}: {len(made.pairs)} pairs compared, {len(flagged)} over a threshold")
+    for pair in flagged[:10]:
+        say(f"  {pair.first} ~ {pair.second}: {pair.line(pair.first).removeprefix(f'similar to {pair.second} ')}")
     return 0
 
 
@@ -216,6 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = command("report", _report, "write the class report (HTML with plots)")
     report.add_argument("-o", "--output", help="the HTML file (default: reports/report.html)")
+
+    alike = command("similarity", _similarity, "write which students' code and models are alike (HTML), "
+                    "the most alike pairs going to the attention list")
+    alike.add_argument("assignment", metavar="ASSIGNMENT")
+    alike.add_argument("-o", "--output", help="the HTML file (default: reports/similarity-ASSIGNMENT.html)")
 
     package = command("student-package", _student_package, "build what students install: a wheel with "
                       "`course check` and what the notebooks import (no solution, no hidden check), and a "

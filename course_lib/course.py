@@ -16,6 +16,10 @@ from course_lib.errors import CourseError
 
 NBGRADER_CONFIG = "nbgrader_config.py"
 
+# Where the test set may sit between seen (0) and unseen (1) images before a model is flagged as
+# trained on it, for a practical whose course.toml sets none (course_lib.pipeline.integrity).
+DEFAULT_TEST_POSITION = 0.3
+
 
 def course_root(course_dir: str | Path) -> Path:
     """The course folder, checked: it must hold nbgrader_config.py."""
@@ -88,8 +92,9 @@ def course_settings(root: Path) -> dict[str, Any]:
 def grading_settings(root: Path, assignment: str) -> dict[str, Any]:
     """What grading `assignment` uses: the sandbox's limits ([sandbox]), nbgrader's cell
     timeout, the verifier's thresholds ([assignments.<name>.accuracy]): one place each; and
-    the local MNIST the sandboxes see."""
-    from course_lib.pipeline.sandbox import Limits
+    the local MNIST the sandboxes see; the threshold of the trained-on-the-test-set signal
+    ([assignments.<name>.integrity] test_position: course_lib.pipeline.integrity)."""
+    from course_lib.sandbox.bubblewrap import Limits
 
     config = course_settings(root)
     sandbox = config.get("sandbox", {})
@@ -99,9 +104,14 @@ def grading_settings(root: Path, assignment: str) -> dict[str, Any]:
     accuracy = config.get("assignments", {}).get(assignment, {}).get("accuracy")
     if not accuracy or not {"full", "partial"} <= set(accuracy):
         raise CourseError(f"course.toml has no [assignments.{assignment}.accuracy] full and partial thresholds")
+    integrity = config.get("assignments", {}).get(assignment, {}).get("integrity", {})
+    position = integrity.get("test_position", DEFAULT_TEST_POSITION) if isinstance(integrity, dict) else None
+    if not isinstance(position, (int, float)) or isinstance(position, bool) or set(integrity) - {"test_position"}:
+        raise CourseError(f"course.toml [assignments.{assignment}.integrity]: test_position is its one setting, a number")
     timeout = nbgrader_config(root).Execute.get("timeout", 30)
     return {"limits": Limits(**sandbox), "cell_timeout": int(timeout), "mnist_dir": _grading_mnist(root),
-            "checks": {"accuracy": {"full": float(accuracy["full"]), "partial": float(accuracy["partial"])}}}
+            "checks": {"accuracy": {"full": float(accuracy["full"]), "partial": float(accuracy["partial"])}},
+            "test_position": float(position)}
 
 
 def _grading_mnist(root: Path) -> Path:

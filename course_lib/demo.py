@@ -17,6 +17,7 @@ import nbformat
 from course_lib.cells import grade_id, is_answer
 from course_lib.pipeline.collect import collect, format_report
 from course_lib.release import copy_course
+from course_lib.course import released_notebook
 from course_lib.data import configured_mnist_dir
 from course_lib.errors import CourseError
 from course_lib.gradebook import gradebook_url
@@ -114,7 +115,7 @@ def _simulated_submissions(root: Path, assignment: str, students: dict) -> Path:
     """The class's notebooks as flat files `<student>_<notebook>.ipynb` in incoming/."""
     incoming = root / "incoming" / assignment
     incoming.mkdir(parents=True)
-    [released] = (root / "release" / assignment).glob("*.ipynb")
+    released = released_notebook(root, assignment)
     for student, kind in students.items():
         kind = kind[assignment] if isinstance(kind, dict) else kind
         target = incoming / f"{student}_{released.name}"

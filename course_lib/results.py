@@ -24,11 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from course_lib.atomic import write_atomic
+from course_lib.cells import grade_id, is_answer, is_graded, points
 from course_lib.errors import CourseError
 from course_lib.late import Late
 from course_lib.titles import cell_titles
 from course_lib.typed_json import from_json, to_json
-from course_lib.verdicts import Verdict
+from course_lib.verdicts import ModelEvidence, Verdict
 
 RESULT_FILE = "grading.json"
 SCHEMA = 2  # grading.json's version: 1 was the untyped dict of before (no "schema" key)
@@ -105,6 +106,27 @@ class Tampering:
         return f"{self.grade_id}: the kernel said {self.kernel}, the verifier {self.verifier}"
 
 
+class SuspicionKind(StrEnum):
+    """An integrity signal (course_lib.pipeline.integrity): for the instructor, never points."""
+
+    TRAINED_ON_TEST = "trained-on-test"
+    PASTED_LITERAL = "pasted-literal"
+    HISTORY_MISMATCH = "history-mismatch"
+
+
+@dataclass(frozen=True)
+class Suspicion:
+    """One signal, its statistic and the threshold it crossed, and the instructor's line."""
+
+    kind: SuspicionKind
+    statistic: float
+    threshold: float
+    evidence: str
+
+    def line(self) -> str:
+        return f"suspect ({self.kind}): {self.evidence}"
+
+
 @dataclass(frozen=True)
 class CellRef:
     """A cell, by its grade id and title; `error`: the one line it raised, if it did."""
@@ -148,6 +170,9 @@ class SubmissionResult:
     first_error: CellRef | None = None  # the first cell outside the tests that raised
     unanswered: list[CellRef] = field(default_factory=list)  # answers still holding the stub
     sandbox: str = ""  # "bubblewrap" | "none (--unsafe-no-sandbox)"
+    seed: int | None = None  # the student's seed the network trained with (course_lib.seeds)
+    suspicions: list[Suspicion] = field(default_factory=list)  # integrity signals, never points
+    evidence: ModelEvidence | None = None  # what the verifier measured for them
     files: GraderFiles = field(default_factory=GraderFiles)
 
     @property
@@ -192,13 +217,12 @@ def empty_result(student: str, assignment: str, digest: str, release: Any, name:
     """A result with every graded cell of `release` (notebook `name`) at zero ("missing")."""
     cells, titles = [], cell_titles(release)
     for cell in release.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade"):
-            manual = bool(meta.get("solution"))
+        if is_graded(cell):
+            manual = is_answer(cell)
             cells.append(CellResult(
-                notebook=name, grade_id=meta["grade_id"], title=titles[meta["grade_id"]],
+                notebook=name, grade_id=grade_id(cell), title=titles[grade_id(cell)],
                 kind=CellKind.MANUAL if manual else CellKind.AUTO,
-                points=None if manual else 0.0, max_points=float(meta.get("points", 0)),
+                points=None if manual else 0.0, max_points=points(cell),
                 status=CellStatus.MANUAL_PENDING if manual else CellStatus.MISSING, message="",
             ))
     return SubmissionResult(student=student, assignment=assignment, status=Status.GRADED, message="",

@@ -1,6 +1,6 @@
 """`course check`: a student checks a notebook before handing it in, from any folder.
 
-The notebook runs as the grader runs it (course_lib.pipeline.runner: a fresh python3 kernel,
+The notebook runs as the grader runs it (course_lib.kernel.runner: a fresh python3 kernel,
 every cell even after an error, NBGRADER_EXECUTION=autograde so that the demonstration cells
 are skipped, the course's per-cell timeout), but in its own folder, where the student's files
 are (mes_chiffres/), with no sandbox and no course folder around. Only the public tests exist
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from course_lib.french import decimal, points_text
+from course_lib.cells import grade_id as _grade_id, is_test as _is_test, nbgrader, points as cell_points
 from course_lib.errors import CourseError
 from course_lib.runtime import CELL_TIMEOUT
 from course_lib.safe_text import say
@@ -112,10 +113,10 @@ def _run(notebook: Any, folder: Path, cell_timeout: int) -> dict[str, Any]:
     """The grader's runner, in the notebook's folder, with the demonstration cells skipped."""
     from jupyter_client.kernelspec import NoSuchKernel
 
-    from course_lib.pipeline.runner import execute
+    from course_lib.kernel.runner import run_notebook
 
     try:
-        return execute(notebook, cell_timeout=cell_timeout, max_output_bytes=MAX_OUTPUT_BYTES,
+        return run_notebook(notebook, cell_timeout=cell_timeout, max_output_bytes=MAX_OUTPUT_BYTES,
                        cwd=str(folder), env={**os.environ, "NBGRADER_EXECUTION": "autograde"})
     except NoSuchKernel:
         raise CourseError("le noyau Jupyter « python3 » est introuvable : installe ipykernel "
@@ -150,7 +151,7 @@ def _report(path: Path, executed: Any, outcome: dict[str, Any], cell_timeout: in
             status, message = "modified", "cellule de vérification modifiée : la correction utilisera l'originale"
         elif status == "passed" and _hidden_check(cell):
             status = "at-grading"
-        points = float(cell.metadata["nbgrader"].get("points", 0))
+        points = cell_points(cell)
         results.append(PublicTest(grade_id, titles.get(grade_id, grade_id), points, status, message))
     first = diagnosis.first_error
     public = [r for r in results if not _hidden_check(executed.cells[tests[r.grade_id]])]
@@ -175,7 +176,7 @@ def _modified(cell: Any) -> bool:
     """A test cell whose source or grading fields are not those nbgrader released."""
     from nbgrader.utils import compute_checksum
 
-    stored = cell.get("metadata", {}).get("nbgrader", {}).get("checksum")
+    stored = nbgrader(cell).get("checksum")
     return stored is not None and compute_checksum(cell) != stored
 
 
@@ -193,17 +194,6 @@ def _read(path: Path) -> Any:
         raise CourseError(f"{path.name} n'est pas un notebook Jupyter lisible ({error})") from None
 
 
-def _is_test(cell: Any) -> bool:
-    """A public test cell: graded code that is not an answer (nbgrader's metadata)."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution") \
-        and bool(meta.get("grade_id"))
-
-
-def _grade_id(cell: Any) -> str:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or ""
-
-
 def _named(notebook: Any, index: int, titles: dict[str, str]) -> tuple[str, str]:
     """(grade id, title) of a cell; a cell the student added has no grade id and is known by
     the cell above it, as course_lib.pipeline.diagnosis names it."""
@@ -216,7 +206,7 @@ def _named(notebook: Any, index: int, titles: dict[str, str]) -> tuple[str, str]
 
 def _truncated_at(notebook: Any) -> int | None:
     """The index of the cell where the runner started dropping outputs."""
-    from course_lib.pipeline.runner import TRUNCATED
+    from course_lib.kernel.runner import TRUNCATED
 
     for index, cell in enumerate(notebook.cells):
         if any(out.get("text") == TRUNCATED for out in cell.get("outputs", [])):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from course_lib.cells import nbgrader
+
 CODE_STUB = "# TON CODE ICI\nraise NotImplementedError()"
 TEXT_STUB = "TA RÉPONSE ICI"
 EARLIER_TEXT_STUBS = ("VOTRE RÉPONSE ICI",)  # releases before the notebooks' one register
@@ -19,7 +21,7 @@ def still_stub(cell: Any) -> bool:
     """True for a solution cell not answered yet: code that still has the stub's `raise`
     line (the release keeps given lines around it, e.g. a print after it), or a graded written
     answer that is still the stub, or empty."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
+    meta = nbgrader(cell)
     if not meta.get("solution"):
         return False
     source = cell.get("source", "")

@@ -31,8 +31,8 @@ PACKAGING = PACKAGE.parent / "packaging" / "student"
 # the verifier or the instructor's side).
 STUDENT_FILES = (
     "__init__.py", "__main__.py", "atomic.py", "errors.py", "french.py", "safe_text.py", "runtime.py", "stubs.py",
-    "titles.py", "data.py", "digits.py", "plots.py", "selfcheck.py", "student_cli.py",
-    "checks/*.py", "pipeline/__init__.py", "pipeline/runner.py", "pipeline/diagnosis.py",
+    "titles.py", "cells.py", "data.py", "digits.py", "plots.py", "selfcheck.py", "student_cli.py",
+    "checks/*.py", "kernel/__init__.py", "kernel/runner.py", "pipeline/__init__.py", "pipeline/diagnosis.py",
     "pipeline/prepare.py", "digit_samples/*.png", "digit_samples/README.md",
 )
 SAMPLE_DIGITS = "chiffres_exemple"

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from course_lib.cells import grade_id as cell_grade_id, is_answer
+
 CHECK_LINE = re.compile(r"^#\s*✅?\s*Vérification\s*:\s*(?P<title>.+?)\.?\s*$")
 QUESTION = re.compile(r"^\s*\*\*(?P<title>Question\s+\d+)\.?\*\*")
 HEADING = re.compile(r"^#{1,6}\s+(?P<title>.+?)\s*$", flags=re.M)
@@ -40,7 +42,7 @@ def cell_titles(notebook: Any) -> dict[str, str]:
     section, previous_markdown = "", ""
     for cell in notebook.cells:
         source = cell.get("source", "")
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        grade_id = cell_grade_id(cell)
         headings = HEADING.findall(source) if cell.get("cell_type") == "markdown" else []
         if headings:
             section = _plain(headings[-1])
@@ -58,7 +60,7 @@ def _title(cell: Any, source: str, previous_markdown: str, section: str) -> str:
         text = check.group("title")
         return text[0].upper() + text[1:] if "_" not in text.split()[0] else text
     question = QUESTION.match(previous_markdown)
-    if cell.get("metadata", {}).get("nbgrader", {}).get("solution") and cell.get("cell_type") == "markdown" and question:
+    if is_answer(cell) and cell.get("cell_type") == "markdown" and question:
         return question.group("title")
     return section
 

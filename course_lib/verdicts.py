@@ -1,6 +1,6 @@
 """The verifier's answer on one submission: a verdict per test cell and what it measured.
 
-Made by the verifier (course_lib.pipeline.verify), sent as one line of JSON out of its
+Made by the verifier (course_lib.verifier.main), sent as one line of JSON out of its
 sandbox, read back with course_lib.typed_json on the coordinator, where it becomes the cells of
 the submission's result (course_lib.results.fill_cells)."""
 
@@ -22,6 +22,38 @@ class Verdict:
     seconds: float = 0.0  # the check's time
 
 
+SEPARATION = 0.01  # how much better than on unseen images a model must do on seen ones
+
+
+@dataclass(frozen=True)
+class ModelEvidence:
+    """What the verifier measured of the trained model beyond its points, for the integrity
+    signals (course_lib.pipeline.integrity): its mean cross-entropy on the reference test set,
+    on training images drawn afresh outside the last tenth (images it trained on) and on that
+    last tenth (which validation_split=0.1 holds out: images it did not), its accuracy on the
+    last tenth, and the validation accuracy its training history reports, epoch by epoch ([]
+    when it reports none)."""
+
+    test_loss: float
+    train_loss: float
+    validation_loss: float
+    validation_accuracy: float
+    history_validation: list[float]
+
+    @property
+    def test_set_gap(self) -> float:
+        """How much better the model does on what it trained on than on the test set."""
+        return self.test_loss - self.train_loss
+
+    @property
+    def test_position(self) -> float | None:
+        """Where the test set sits between the images the model trained on (0) and images it
+        did not see (1); None when the model does not do clearly better on the first (an
+        undertrained network, or one trained on the last tenth too): nothing to tell then."""
+        seen_gap = self.validation_loss - self.train_loss
+        return self.test_set_gap / seen_gap if seen_gap >= SEPARATION else None
+
+
 @dataclass(frozen=True)
 class Verdicts:
     """Every test cell's verdict; the accuracy of the student's model on the reference test
@@ -33,3 +65,4 @@ class Verdicts:
     accuracy_cell: str | None = None
     predictions: list[int] | None = None
     refused: list[str] = field(default_factory=list)
+    evidence: ModelEvidence | None = None

@@ -14,6 +14,10 @@ PROJECT = Path(__file__).resolve().parents[1]
 SHARED_MNIST = PROJECT.parent / "shared" / "data" / "mnist"
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Every student's seed comes from the course secret (course_lib.seeds): one secret for the test
+# courses, so that a fixture trains with the same seed in every run of the suite.
+TEST_SECRET = "grader-tests: the course secret of the test courses"
+os.environ["COURSE_SECRET"] = TEST_SECRET
 
 
 @pytest.fixture(scope="session", autouse=True)

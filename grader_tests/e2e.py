@@ -100,13 +100,13 @@ def mini_course(folder: Path, mnist: Path) -> Path:
 
 
 def sandbox_processes() -> list[str]:
-    """Processes of a sandbox that is over: a uid of the sandboxes' pool (course_lib.pipeline.uids)
+    """Processes of a sandbox that is over: a uid of the sandboxes' pool (course_lib.sandbox.uids)
     whose lease nobody holds. A sandbox still running, this suite's or another grading's on
     the same machine, holds its lease and is not counted. As another user than root the
     sandboxes are user namespaces, whose processes their PID namespace ends: nothing to see."""
     import fcntl
 
-    from course_lib.pipeline import uids
+    from course_lib.sandbox import uids
 
     alive = []
     for status in Path("/proc").glob("[0-9]*/status"):

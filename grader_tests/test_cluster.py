@@ -17,9 +17,9 @@ from conftest import PROJECT
 from course_lib.cli import main
 from course_lib.errors import CourseError
 from course_lib.pipeline import cache
-from course_lib.pipeline.cluster import DaskRunner, SerialRunner, _slots_by_host, runner
-from course_lib.pipeline.execute import pack_exports, unpack_exports
-from course_lib.pipeline.kernel_export import exports_dir
+from course_lib.pipeline.cluster import DaskBackend, LocalBackend, _slots_by_host, backend
+from course_lib.pipeline.worker import pack_exports, unpack_exports
+from course_lib.kernel.export import exports_dir
 from course_lib.pipeline.prepare import prepare
 
 MINI = PROJECT / "grader_tests" / "adversarial"
@@ -27,7 +27,7 @@ LIMITS = {"memory_mb": 3072, "max_pids": 256}
 
 
 def key(notebook, submitted: bytes = b"{}", **changed) -> str:
-    settings = {"limits": LIMITS, "cell_timeout": 30, "sandbox": True, **changed}
+    settings = {"limits": LIMITS, "cell_timeout": 30, "sandbox": True, "seed": 7, **changed}
     return cache.execution_key(prepared_without_exports=prepare(RELEASE, notebook, {}).notebook,
                                notebook_bytes=submitted, **settings)
 
@@ -42,11 +42,12 @@ def test_the_key_is_stable_and_covers_what_the_run_depends_on():
     cell = next(c for c in other.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution"))
     cell.source += "\nx = 1"
     assert len({key(ANSWER), key(other), key(ANSWER, b"[]"), key(ANSWER, cell_timeout=60),
-                key(ANSWER, sandbox=False), key(ANSWER, limits={**LIMITS, "memory_mb": 1024})}) == 6
+                key(ANSWER, sandbox=False), key(ANSWER, limits={**LIMITS, "memory_mb": 1024}),
+                key(ANSWER, seed=8)}) == 7
 
 
 def test_an_entry_is_found_only_under_its_key_and_whole(tmp_path):
-    execution = {"report": {"notebook": {}}, "runner_exit": 0, "seconds": 12.5, "timed_out": False, "oom_killed": False,
+    execution = {"cells_run": {"notebook": {}}, "runner_exit": 0, "seconds": 12.5, "timed_out": False, "oom_killed": False,
                  "exports": b"PK-zip-bytes"}
     requests = {"test_load": [{"key": "x", "kind": "value", "expr": "x"}]}
     cache.store(tmp_path, "k1", execution, requests)
@@ -90,9 +91,9 @@ def test_exports_travel_as_regular_files_only(tmp_path):
 
 
 def test_where_jobs_run():
-    assert isinstance(runner(workers=1), SerialRunner)
+    assert isinstance(backend(workers=1), LocalBackend)
     with pytest.raises(CourseError, match="--workers must be 1 or more"):
-        runner(workers=0)
+        backend(workers=0)
     workers = {"tcp://10.0.0.1:1": {"host": "10.0.0.1", "nthreads": 1},
                "tcp://10.0.0.1:2": {"host": "10.0.0.1", "nthreads": 1},
                "tcp://10.0.0.2:1": {"host": "10.0.0.2", "nthreads": 4}}
@@ -101,7 +102,7 @@ def test_where_jobs_run():
 
 def test_an_unreachable_scheduler_is_one_line(tmp_path):
     with pytest.raises(CourseError, match=r"cannot reach the Dask scheduler tcp://127\.0\.0\.1:9"):
-        DaskRunner(scheduler="tcp://127.0.0.1:9")
+        DaskBackend(scheduler="tcp://127.0.0.1:9")
 
 
 @pytest.fixture
@@ -127,7 +128,7 @@ def test_bad_worker_options_are_one_line(one_submission, capsys):
 
 
 def test_groups_left_by_killed_graders_are_swept_once_stale(tmp_path):
-    from course_lib.pipeline.cgroups import PREFIX, STALE_SECONDS, _sweep
+    from course_lib.sandbox.cgroups import PREFIX, STALE_SECONDS, _sweep
 
     old, fresh, busy, other = (tmp_path / f"{PREFIX}old", tmp_path / f"{PREFIX}fresh",
                                tmp_path / f"{PREFIX}busy", tmp_path / "someone-else")
@@ -154,7 +155,7 @@ def deep_tree(folder: Path, levels: int) -> None:
 
 
 def test_scratch_folders_left_by_killed_graders_are_swept_once_stale(tmp_path):
-    from course_lib.pipeline import scratch
+    from course_lib.sandbox import scratch
 
     old_run, old_verifier = tmp_path / f"{scratch.RUN}old", tmp_path / f"{scratch.VERIFIER}old"
     in_use, other = tmp_path / f"{scratch.VERIFIER}in-use", tmp_path / "someone-else"

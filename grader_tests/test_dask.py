@@ -61,7 +61,7 @@ def running_a_job(worker: subprocess.Popen) -> bool:
         tree = psutil.Process(worker.pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return False
-    return any("course_lib.pipeline.runner" in " ".join(p.cmdline()) for p in tree if p.is_running())
+    return any("course_lib.kernel.runner" in " ".join(p.cmdline()) for p in tree if p.is_running())
 
 
 def test_a_worker_killed_mid_job_loses_nothing(ungraded, sequential, tmp_path):

@@ -165,7 +165,7 @@ def test_keras_loader_reads_the_local_copy_in_a_grading_kernel(mnist_dir, tmp_pa
     import tensorflow as tf
     from keras.src.datasets import mnist as keras_mnist
 
-    from course_lib.pipeline.kernel_mnist import offline_keras_mnist
+    from course_lib.kernel.mnist import offline_keras_mnist
 
     monkeypatch.setenv(data.MNIST_DIR_ENV, str(mnist_dir))
     monkeypatch.setenv(data.CACHE_DIR_ENV, str(tmp_path / "cache"))

@@ -47,7 +47,7 @@ def test_demo_outputs_exist_and_agree(tmp_path, capsys, monkeypatch, fixture_bat
     results = {r.student: r for r in read_results(root, "tp1_dense")}
     assert set(results) == {"alice", "bruno", "chloe", "david"}
     assert results["alice"].score == 23 and results["chloe"].score == 21
-    # alice hands in the solution: the shipped seed lands in the calibration's range.
+    # alice hands in the solution: trained with her own seed, it lands in the calibration's range.
     inside, bounds = in_calibrated_range("tp1_dense", results["alice"].accuracy)
     assert inside, (results["alice"].accuracy, bounds)
     rows = {r["student_id"]: r for r in csv.DictReader((root / "exports" / "grades.csv").open())}

@@ -16,7 +16,7 @@ import re
 import nbformat
 
 from course_lib.french import percent
-from course_lib.results import GraderFiles
+from course_lib.results import GraderFiles, SuspicionKind
 from course_lib.instructor.export import export
 from course_lib.instructor.feedback import feedback_page
 from conftest import PROJECT
@@ -49,6 +49,9 @@ PRACTICALS = {
             # The original course's code: keras.datasets.mnist.load_data() and its own imports
             # and spellings. The grading kernel has no network, yet it loses nothing.
             "keras_load_data": {},
+            # The solution trained on the test images too: it keeps its points (a signal for the
+            # instructor is no verdict) and is flagged « suspect ».
+            "trained_on_test_set": {},
             # Its loading cell downloads MNIST from a mirror: without network it raises, and
             # every test that needs the data fails; the six that do not (the numpy functions,
             # build_nn, the course's own digits) still pass.
@@ -95,6 +98,7 @@ PRACTICALS = {
             "undertrained": {"test_accuracy": 4},
             # The same network, each activation a layer of its own (ReLU, Activation, Softmax).
             "relu_layers_convnet": {},
+            "trained_on_test_set": {},  # as TP1's: its points kept, flagged « suspect »
             # Undertrained's answers (no training to pay for), so it loses undertrained's
             # accuracy points too; and its convolution's size forgets the stride (public test),
             # its average pooling sums without dividing (public test), and its volume takes
@@ -276,3 +280,18 @@ def test_feedback_pages_have_no_english_sentence(fixture_batch, assignment):
         text = re.sub(r"<code>.*?</code>|<style>.*?</style>|<[^>]+>", " ", page, flags=re.S)
         text = html.unescape(text).replace(student, " ").replace(assignment, " ")
         assert not ENGLISH.findall(text), (student, sorted(set(ENGLISH.findall(text))))
+
+
+def test_a_model_trained_on_the_test_set_is_suspect_and_no_honest_fixture_is(graded):
+    """The train + test fixture is flagged with its evidence; every other fixture (solutions,
+    mistakes, other recipes, the original course's code) raises no integrity signal."""
+    assignment, results = graded
+    cheat = results["trained_on_test_set"]
+    assert [s.kind for s in cheat.suspicions] == [SuspicionKind.TRAINED_ON_TEST], cheat.suspicions
+    assert cheat.evidence.test_position < cheat.suspicions[0].threshold
+    assert "was it trained on the test set?" in cheat.suspicions[0].evidence
+    raised = {name: [s.line() for s in result.suspicions] for name, result in results.items()
+              if name != "trained_on_test_set" and result.suspicions}
+    assert raised == {}
+    positions = {name: result.evidence.test_position for name, result in results.items() if result.evidence}
+    assert positions["solution"] is not None and positions["solution"] > 0.5, positions

@@ -1,11 +1,11 @@
-"""The sandbox on small commands: where its user may write (course_lib.pipeline.sandbox)."""
+"""The sandbox on small commands: where its user may write (course_lib.sandbox.bubblewrap)."""
 
 from __future__ import annotations
 
 import json
 
-from course_lib.pipeline.execute import PYTHON
-from course_lib.pipeline.sandbox import Limits, Mounts, start
+from course_lib.pipeline.worker import PYTHON
+from course_lib.sandbox.bubblewrap import Limits, Mounts, start
 
 PROBE = """
 import json, os, pathlib
@@ -35,8 +35,8 @@ def test_the_sandbox_user_writes_its_tmp_and_its_folder_only(tmp_path):
 GRADER = """
 import sys, time
 from pathlib import Path
-from course_lib.pipeline.execute import PYTHON
-from course_lib.pipeline.sandbox import Limits, Mounts, start
+from course_lib.pipeline.worker import PYTHON
+from course_lib.sandbox.bubblewrap import Limits, Mounts, start
 running = start([PYTHON, "-I", "-c", "import time; time.sleep(300)"], mounts=Mounts(work=Path(sys.argv[1])),
                 limits=Limits(), env={})
 print(running.process.pid, *(running.cgroup.folders if running.cgroup else ()), flush=True)

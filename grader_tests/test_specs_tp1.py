@@ -1,6 +1,6 @@
 """TP1's hidden checks of the numpy formulas and of the single-image prediction, run as the
 verifier runs them: exports written by the kernel's exporter from a hand-made namespace (the
-student's functions and variables), then course_lib.pipeline.verify on that folder. Each case
+student's functions and variables), then the verifier (course_lib.verifier.main) on that folder. Each case
 also runs the released notebook's own test cell on the same namespace: the verifier's public
 check must agree with it, or an honest student would be flagged as tampering."""
 
@@ -18,8 +18,8 @@ import pytest  # noqa: E402
 
 from conftest import PROJECT  # noqa: E402
 
-from course_lib.pipeline.kernel_export import INDEX, _export  # noqa: E402
-from course_lib.pipeline.verify import verify  # noqa: E402
+from course_lib.kernel.export import INDEX, _export  # noqa: E402
+from course_lib.verifier.main import verify  # noqa: E402
 from course_lib.specs.tp1_dense import CHECKS, ONE_IMAGE  # noqa: E402
 
 RELEASE = PROJECT / "release" / "tp1_dense" / "TP1_MNIST_dense.ipynb"
@@ -232,7 +232,7 @@ def test_a_network_with_tensorflows_activation_functions_keeps_its_points(tmp_pa
 def test_a_function_keras_does_not_know_is_still_refused(tmp_path):
     import tensorflow as tf
 
-    from course_lib.pipeline.verify import load_model_safely
+    from course_lib.verifier.exports import load_model_safely
 
     model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(784, activation=tf.exp),
                               keras.layers.Dense(10, activation="softmax")])
@@ -248,7 +248,7 @@ def test_a_model_whose_config_contradicts_itself_is_refused_before_any_weight_ex
     models (compiled, nested, with several outputs) build without weights and load."""
     import zipfile
 
-    from course_lib.pipeline.verify import Unloadable, load_model_safely
+    from course_lib.verifier.exports import Unloadable, load_model_safely
 
     model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(784, activation="relu"),
                               keras.layers.Dense(10, activation="softmax")])

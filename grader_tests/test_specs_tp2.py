@@ -1,7 +1,7 @@
 """TP2's hidden checks of pooling, output sizes and volumes, on exports written by hand.
 
 Each case gives the student's functions and variables; the released test cell's export is
-written by the kernel's exporter (course_lib.pipeline.kernel_export.run, as the export cell
+written by the kernel's exporter (course_lib.kernel.export.run, as the export cell
 calls it), read back by the verifier's `Exported` and judged by the verifier. The released
 public test cell is also run on the same answers: its verdict must be the verifier's
 reproduction of it, or a right or a wrong answer would be reported as tampering.
@@ -18,8 +18,9 @@ import pytest
 from conftest import PROJECT
 
 from course_lib.french import integer
-from course_lib.pipeline import kernel_export
-from course_lib.pipeline.verify import Exported, _judge
+from course_lib.kernel import export as kernel_export
+from course_lib.verifier.exports import Exported
+from course_lib.verifier.main import _judge
 from course_lib.specs import tp2_convol as spec
 
 RELEASE = nbformat.read(PROJECT / "release" / "tp2_convol" / "TP2_MNIST_convol.ipynb", as_version=4)
@@ -272,7 +273,7 @@ def test_keras_layers_a_student_may_use_are_loaded_by_the_verifier(tmp_path):
     points on their own merits), and still refuses a Lambda, by name."""
     import keras
 
-    from course_lib.pipeline.verify import Unloadable, load_model_safely
+    from course_lib.verifier.exports import Unloadable, load_model_safely
 
     inputs = keras.Input((28, 28, 1))
     x = keras.layers.RandomContrast(0.1)(inputs)

@@ -46,7 +46,7 @@ def test_the_package_holds_no_solution_no_hidden_check_no_model(package):
         texts = _texts(archive)
         assert not [name for name in texts if any(part in name for part in (
             "specs/", "source/", "fixtures", "grader_tests", "solution", ".keras", ".h5", "instructor/",
-            "pipeline/verify", "pipeline/sandbox", "pipeline/grade"))]
+            "verifier/", "sandbox/", "pipeline/grade", "results.py"))]
         found = {line.strip() for text in texts.values() for line in text.splitlines()}
         assert not found & secrets, sorted(found & secrets)[:3]
         assert not found & hidden, sorted(found & hidden)[:3]
@@ -76,7 +76,7 @@ def test_course_check_works_from_the_wheel_in_a_fresh_environment(package, tmp_p
     where = subprocess.run([python, "-c", "import course_lib; print(course_lib.__file__)"],
                            cwd=work, env=env, check=True, capture_output=True, text=True).stdout
     assert where.startswith(site)
-    for instructor_side in ("course_lib.specs", "course_lib.pipeline.verify", "course_lib.cli"):
+    for instructor_side in ("course_lib.specs", "course_lib.verifier.main", "course_lib.results", "course_lib.cli"):
         missing = subprocess.run([python, "-c", f"import {instructor_side}"], cwd=work, env=env, capture_output=True)
         assert missing.returncode == 1 and b"ModuleNotFoundError" in missing.stderr
     checked = subprocess.run([fresh / "bin" / "course", "check", NOTEBOOK], cwd=work, env=env,

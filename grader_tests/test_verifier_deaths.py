@@ -1,4 +1,4 @@
-"""A verifier killed while it checks a submission's data (course_lib.pipeline.execute.Verifier):
+"""A verifier killed while it checks a submission's data (course_lib.pipeline.worker.Verifier):
 the check it died in is asked again of a fresh verifier, then refused if that one dies too;
 the submission's other checks are verified, and the batch goes on.
 
@@ -20,7 +20,7 @@ from e2e import MINI, mini_course
 
 from course_lib.course import course_root, grading_settings
 from course_lib.pipeline.collect import place_submission
-from course_lib.pipeline.execute import PROGRESS, VERIFIER_KILLED, Verifiers, _execute, worker_settings
+from course_lib.pipeline.worker import PROGRESS, VERIFIER_KILLED, Verifiers, _execute, worker_settings
 from course_lib.pipeline.jobs import make_job
 
 pytestmark = pytest.mark.slow

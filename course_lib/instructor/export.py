@@ -15,7 +15,7 @@ from course_lib.course import course_root
 from course_lib.errors import CourseError
 from course_lib.instructor.roll import Standing, Student, class_roll, gradebook_students, max_score, require_work
 from course_lib.instructor.moodle_worksheet import fill_worksheet
-from course_lib.instructor.views import ExportedFile, graded_results, number, output_path
+from course_lib.instructor.output import ExportedFile, graded_results, number, output_path
 from course_lib.safe_text import spreadsheet_cell
 
 FORMATS = ("csv", "moodle", "moodle-worksheet")
@@ -115,7 +115,7 @@ def _grades_table(root: Path, standings: list[Standing], known: dict[str, Studen
     header = ["student_id", "first_name", "last_name", "total", "max_total"]
     for assignment in assignments:
         header += [assignment, f"{assignment}_max", f"{assignment}_status", f"{assignment}_tampered",
-                   f"{assignment}_late"]
+                   f"{assignment}_suspect", f"{assignment}_late"]
     header.append("needs_attention")
     by_student: dict[str, dict[str, Standing]] = {}
     for standing in standings:
@@ -134,6 +134,7 @@ def _grades_table(root: Path, standings: list[Standing], known: dict[str, Studen
             columns += [number(result.score) if result else "", number(maximum),
                         standing.state if standing else "",
                         ("yes" if result.tampered else "no") if result else "",
+                        ", ".join(s.kind for s in result.suspicions) if result else "",
                         result.late.short() if result and result.late else ""]
         reasons = sorted(((a.rank, f"{s.assignment}: {a.text}") for s in mine.values() for a in s.attention))
         rows.append([
@@ -213,4 +214,6 @@ def _detail_table(results: list[R.SubmissionResult]) -> Table:
         )
         rows.extend([result.student, result.assignment, notebook, "", "", "tampering", "", "", "", "", line]
                     for line in result.tampering_lines())
+        rows.extend([result.student, result.assignment, notebook, "", "", "suspect", number(s.statistic),
+                     number(s.threshold), s.kind, "", s.evidence] for s in result.suspicions)
     return header, rows

@@ -11,7 +11,6 @@ autograded folder).
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import zipfile
@@ -24,10 +23,10 @@ from nbconvert.exporters import Exporter
 
 from course_lib import french
 from course_lib.course import course_root, released_notebook
-from course_lib.data import MnistError, configured_mnist_dir, load_mnist
 from course_lib.errors import CourseError
 from course_lib.plots import plot_confusion_matrix, plot_loss_accuracy
-from course_lib.instructor.views import (
+from course_lib.instructor.output import (
+    reference_test_labels,
     ExportedFile, figure_data_uri, graded_results, output_path, render_html, write_html,
 )
 from course_lib.submissions import read_moodle_identity
@@ -208,7 +207,7 @@ def _confusion(root: Path, folder: Path, predictions: str | None) -> dict[str, s
     if predictions is None:
         return {"uri": "", "problem": "Pas de matrice de confusion : aucun modèle n'a été "
                                       "enregistré par la correction."}
-    _, y_test = _reference_test_set(root)
+    y_test = reference_test_labels(root)
     try:
         classes = np.asarray(json.loads(_inside(folder, predictions).read_text()), dtype=np.int64)
         if classes.shape != y_test.shape or classes.min() < 0 or classes.max() > 9:
@@ -217,17 +216,6 @@ def _confusion(root: Path, folder: Path, predictions: str | None) -> dict[str, s
     except (OSError, ValueError, TypeError) as error:
         return {"uri": "", "problem": f"Pas de matrice de confusion : le modèle enregistré n'a "
                                       f"pas pu être évalué ({_first_line(error, folder)})."}
-
-
-@functools.cache
-def _reference_test_set(root: Path) -> tuple[np.ndarray, np.ndarray]:
-    """MNIST's test set, from the course's configured copy (loaded once per process)."""
-    configured = configured_mnist_dir(root)
-    try:
-        _, test_set = load_mnist(configured if configured and configured.is_dir() else None)
-    except MnistError as error:
-        raise CourseError(str(error)) from None
-    return test_set
 
 
 def _first_line(error: Exception, folder: Path) -> str:

@@ -28,7 +28,7 @@ from course_lib.errors import CourseError
 from course_lib import french
 from course_lib.instructor.roll import Standing
 from course_lib.results import State
-from course_lib.instructor.views import ExportedFile
+from course_lib.instructor.output import ExportedFile
 from course_lib.safe_text import spreadsheet_cell, spreadsheet_delimiter
 from course_lib.submissions import read_moodle_identity
 

@@ -22,7 +22,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from course_lib.course import course_root
 from course_lib.instructor.roll import attention_counts, class_roll, require_work
-from course_lib.instructor.views import figure_data_uri, number, output_path, write_html
+from course_lib.instructor.output import figure_data_uri, number, output_path, write_html
 from course_lib.results import CellKind, CellStatus, Status, SubmissionResult as Result
 
 Plot = tuple[str, Figure, str]  # heading, figure, alternative text

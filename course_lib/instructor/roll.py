@@ -15,16 +15,18 @@ from pathlib import Path
 import nbformat
 
 from course_lib import results as R
+from course_lib.cells import graded_points
 from course_lib.course import due_date, released_assignments
 from course_lib.errors import CourseError
 from course_lib.gradebook import gradebook_exists, open_gradebook, with_manual_grades
+from course_lib.instructor.similarity import similar_pairs
 from course_lib.student_ids import look_alikes
 from course_lib.submissions import (
     UNIDENTIFIED, Rejection, latest_rejections, submission_digest, submitted_dir, submitted_students,
 )
 
 # What needs attention, most severe first.
-SEVERITY = ("tampered", "look-alike id", "failed", "rejected", "timeout", "cell error", "not graded",
+SEVERITY = ("tampered", "suspect", "similar", "look-alike id", "failed", "rejected", "timeout", "cell error", "not graded",
             "late", "manual grading pending", "not submitted")
 
 
@@ -64,7 +66,7 @@ class Standing:
     def not_final(self) -> str:
         """Why the grade is not final (for who is left out of a Moodle file): the first
         reason that is not only a note (late work, a look-alike id)."""
-        notes = ("late", "look-alike id")
+        notes = ("late", "look-alike id", "suspect", "similar")  # for the instructor to look at: the grade stands
         return next((a.text for a in self.attention if a.category not in notes), self.state)
 
 
@@ -100,12 +102,13 @@ def class_roll(root: Path, students: dict[str, Student] | None = None) -> list[S
     everyone = set(known) | {s for s, _ in results}
     everyone |= {s for a in assignments for s in (*submitted[a], *rejections[a])}
     alike = look_alikes(sorted(everyone))
+    similar = {a: _similar_lines(root, a) for a in assignments}
     expected = {a: _expected(root, a, bool(submitted[a] or rejections[a]) or any(k[1] == a for k in results))
                 for a in assignments}
     return [
         _standing(root, student, assignment, results.get((student, assignment)),
                   student in submitted[assignment], rejections[assignment].get(student), alike.get(student, []),
-                  expected[assignment])
+                  expected[assignment], similar[assignment].get(student, []))
         for assignment in assignments
         for student in sorted(everyone)
         # Files that named no student stand only where they were refused.
@@ -125,12 +128,8 @@ def max_score(root: Path, assignment: str, standings: list[Standing]) -> float:
     scores = [s.result.max_score for s in standings if s.assignment == assignment and s.result]
     if scores:
         return max(scores)
-    released = sorted((root / "release" / assignment).glob("*.ipynb"))
-    return sum(
-        float(cell.metadata.get("nbgrader", {}).get("points", 0) or 0)
-        for path in released for cell in nbformat.read(path, 4).cells
-        if cell.metadata.get("nbgrader", {}).get("grade")
-    )
+    released = sorted((root / "release" / assignment).glob("*.ipynb"))  # none: 0
+    return sum(sum(graded_points(nbformat.read(path, 4)).values()) for path in released)
 
 
 def attention_counts(standings: list[Standing]) -> list[tuple[str, int]]:
@@ -161,14 +160,14 @@ def tampering_summary(result: R.SubmissionResult, shown: int = 3) -> str:
 
 def _standing(
     root: Path, student: str, assignment: str, result: R.SubmissionResult | None, submitted: bool,
-    rejection: Rejection | None, look_alikes: list[str], expected: bool,
+    rejection: Rejection | None, look_alikes: list[str], expected: bool, similar: list[str],
 ) -> Standing:
     if result is not None and submitted:
         folder = submitted_dir(root, student, assignment)
         if result.submission_sha256 != submission_digest(folder):
             result = None  # collected again since it was graded
     if result is not None:
-        state, attention = result.state, _attention(result)
+        state, attention = result.state, _attention(result) + [Attention("similar", line) for line in similar]
     elif submitted:
         state, attention = R.State.COLLECTED, [Attention("not graded", "collected, not graded yet")]
     elif rejection is not None:
@@ -188,6 +187,7 @@ def _attention(result: R.SubmissionResult) -> list[Attention]:
     attention = []
     if result.tampered:
         attention.append(Attention("tampered", tampering_summary(result)))
+    attention.extend(Attention("suspect", suspicion.line()) for suspicion in result.suspicions)
     if result.status != R.Status.GRADED:
         category = "timeout" if result.status == R.Status.TIMEOUT else "failed"
         attention.append(Attention(category, ": ".join(filter(None, (result.status, result.message)))))
@@ -199,6 +199,15 @@ def _attention(result: R.SubmissionResult) -> list[Attention]:
     if pending:
         attention.append(Attention("manual grading pending", f"manual grading pending: {', '.join(pending)}"))
     return attention
+
+
+def _similar_lines(root: Path, assignment: str) -> dict[str, list[str]]:
+    """student → a line for each student of the last `course similarity` found alike."""
+    lines: dict[str, list[str]] = {}
+    for pair in similar_pairs(root, assignment):
+        for student in (pair.first, pair.second):
+            lines.setdefault(student, []).append(pair.line(student))
+    return lines
 
 
 def _seen(root: Path) -> set[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from course_lib.course import check_assignments, course_root
 from course_lib.errors import CourseError
 from course_lib.instructor.roll import class_roll
-from course_lib.instructor.views import number
+from course_lib.instructor.output import number
 from course_lib.results import CellStatus, State
 
 

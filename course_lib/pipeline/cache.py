@@ -22,13 +22,13 @@ from typing import Any
 from course_lib.atomic import write_atomic
 
 ENTRY, EXPORTS = "execution.json", "exports.zip"
-RUN = ("report", "runner_exit", "seconds", "timed_out", "oom_killed")  # how the run went
+RUN = ("cells_run", "runner_exit", "seconds", "timed_out", "oom_killed")  # how the run went
 RUNTIME = ("tensorflow", "keras", "numpy", "nbclient", "ipykernel", "nbformat")
 
 
 @functools.cache
 def fingerprint() -> str:
-    """course_lib's sources (but the instructor's views) and the versions of what runs a
+    """course_lib's sources (but the instructor's side) and the versions of what runs a
     notebook: what a coordinator and its workers must share, and what an execution depends on
     besides its notebook."""
     import course_lib
@@ -52,13 +52,14 @@ def _version(name: str) -> str:
 
 
 def execution_key(*, prepared_without_exports: Any, notebook_bytes: bytes, limits: dict[str, Any],
-                  cell_timeout: int, sandbox: bool) -> str:
+                  cell_timeout: int, sandbox: bool, seed: int) -> str:
     """The digest of everything the sandboxed run of a submission depends on."""
     cells = [{k: v for k, v in cell.items() if k != "id"}  # new cells get random ids
              for cell in prepared_without_exports["cells"]]
     parts = {
         "notebook": {**prepared_without_exports, "cells": cells}, "submitted": hashlib.sha256(notebook_bytes).hexdigest(),
         "fingerprint": fingerprint(), "limits": limits, "cell_timeout": cell_timeout, "sandbox": sandbox,
+        "seed": seed,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 

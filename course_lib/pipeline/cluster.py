@@ -3,7 +3,7 @@
 `--workers N` starts a Dask LocalCluster of N worker processes on this machine, one job each
 at a time; `--scheduler ADDRESS` uses a Dask cluster that exists already, however its workers
 were started (`dask worker`, SSH, dask-jobqueue, Kubernetes). Either way a job and its answer
-are plain data (JSON-ready values and bytes: course_lib.pipeline.execute), sent over Dask's
+are plain data (JSON-ready values and bytes: course_lib.pipeline.worker), sent over Dask's
 own connections rather than a shared folder, because a cluster's workers need not see the
 coordinator's disk; nothing of the student's is ever unpickled here. A worker keeps one
 verifier per assignment (a worker plugin) and gives each running job its share of the
@@ -28,7 +28,7 @@ from distributed import Client, KilledWorker, LocalCluster, WorkerPlugin, as_com
 from distributed.comm import get_address_host
 
 from course_lib.errors import CourseError
-from course_lib.pipeline.execute import Verifiers, run_job
+from course_lib.pipeline.worker import Verifiers, run_job
 from course_lib.pipeline.jobs import Pending
 from course_lib.safe_text import printable
 
@@ -38,7 +38,7 @@ CONNECT_SECONDS = 10
 WORKER_MEMORY = "4GiB"  # the worker process itself; student code is bounded by its sandbox
 
 
-class SerialRunner:
+class LocalBackend:
     """Jobs one after the other in this process: what `course grade` did before Dask. Each job's
     TensorFlow gets all the cores this process may use, set as a Dask worker's share is."""
 
@@ -56,7 +56,7 @@ class SerialRunner:
         self.verifiers.close()
 
 
-class DaskRunner:
+class DaskBackend:
     """Jobs on a Dask cluster: a LocalCluster of `workers` processes, or the one at `scheduler`.
     One job per worker thread is in flight: the next one goes to the first worker that frees,
     never into the queue of a busy one (where a TP2 job once waited 3 minutes behind a long one
@@ -121,13 +121,13 @@ class DaskRunner:
             self.cluster.close()
 
 
-def runner(*, workers: int = 1, scheduler: str | None = None) -> SerialRunner | DaskRunner:
+def backend(*, workers: int = 1, scheduler: str | None = None) -> LocalBackend | DaskBackend:
     """Where this batch's jobs run (see the module's docstring)."""
     if workers < 1:
         raise CourseError(f"--workers must be 1 or more (got {workers})")
     if scheduler:
-        return DaskRunner(scheduler=scheduler)
-    return SerialRunner() if workers == 1 else DaskRunner(workers=workers)
+        return DaskBackend(scheduler=scheduler)
+    return LocalBackend() if workers == 1 else DaskBackend(workers=workers)
 
 
 def failure_message(error: BaseException) -> str:

@@ -71,7 +71,8 @@ from typing import Any
 
 import nbformat
 
-from course_lib.course import check_assignments, course_root, due_date, last_line, nbgrader_api
+from course_lib.cells import grade_id
+from course_lib.course import check_assignments, course_root, due_date, last_line, nbgrader_api, released_notebook
 from course_lib.errors import CourseError
 from course_lib.gradebook import open_gradebook
 from course_lib.late import late_rule, late_words
@@ -573,12 +574,8 @@ def _practicals_cells(root: Path) -> dict[str, set[str]]:
 
 
 def _grade_ids(notebook: Any) -> set[str]:
-    ids = set()
-    for cell in notebook.get("cells", []) if isinstance(notebook, dict) else []:
-        meta = cell.get("metadata", {}).get("nbgrader", {}) if isinstance(cell, dict) else {}
-        if isinstance(meta, dict) and isinstance(meta.get("grade_id"), str):
-            ids.add(meta["grade_id"])
-    return ids
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    return {grade_id(cell) for cell in cells if grade_id(cell)} if isinstance(cells, list) else set()
 
 
 def _check_practical(file: _File, data: bytes, assignment: str, practicals: dict[str, set[str]]) -> None:
@@ -725,7 +722,7 @@ def _collect_exchange(root: Path, assignment: str, replace: bool,
     done = re.findall(rf"({actions}): (\S+) {re.escape(assignment)}$", result.get("log", ""), re.M)
     entries = []
     for action, student in sorted(done, key=lambda pair: pair[1]):
-        folder = root / "submitted" / student / assignment
+        folder = submitted_dir(root, student, assignment)
         submitted_at = _submitted_at(folder)
         status = EXCHANGE_LOG[action]
         message = (
@@ -770,7 +767,6 @@ def _reject_collected(root: Path, assignment: str, student: str, folder: Path, r
 def place_submission(*, course_dir: str | Path, assignment: str, student: str, notebook: str | Path) -> Path:
     """Put `notebook` where nbgrader expects the student's submission, under the released name."""
     root = course_root(course_dir)
-    [name] = [p.name for p in (root / "release" / assignment).glob("*.ipynb")]
-    target = root / "submitted" / student / assignment
+    target = submitted_dir(root, student, assignment)
     target.mkdir(parents=True, exist_ok=True)
-    return Path(shutil.copy(notebook, target / name))
+    return Path(shutil.copy(notebook, target / released_notebook(root, assignment).name))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from course_lib.cells import grade_id as cell_grade_id, nbgrader
 from course_lib.pipeline.prepare import EXPORT_MARK
 from course_lib.safe_text import printable
 
@@ -73,8 +74,8 @@ def diagnose(executed: Any, unanswered: set[str], titles: dict[str, str],
     for position, cell in enumerate(executed.cells):
         if EXPORT_MARK in cell.get("metadata", {}):
             continue
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        grade_id = meta.get("grade_id") or ""
+        meta = nbgrader(cell)
+        grade_id = cell_grade_id(cell)
         title = titles.get(grade_id or previous_id, grade_id)
         previous_id = grade_id or previous_id
         if meta.get("grade") and not meta.get("solution"):  # a test cell

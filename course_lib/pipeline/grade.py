@@ -28,10 +28,10 @@ from course_lib.course import check_assignments, course_root, grading_settings, 
 from course_lib.errors import CourseError
 from course_lib.gradebook import require_released, with_manual_grades
 from course_lib.late import late_rule, lateness
-from course_lib.pipeline.cluster import failure_message, runner
+from course_lib.pipeline.cluster import backend, failure_message
 from course_lib.pipeline.jobs import Pending, clear_outputs, finish, make_job
 from course_lib.pipeline.record import record
-from course_lib.pipeline.sandbox import bubblewrap
+from course_lib.sandbox.bubblewrap import bubblewrap
 from course_lib.safe_text import printable
 from course_lib.specs.protocol import checked_spec
 from course_lib.submissions import submission_digest, submitted_dir, submitted_students
@@ -70,7 +70,7 @@ def grade(
     late_rule(root)  # a bad [late] is said before anything runs
     settings = grading_settings(root, assignment)
     finished: dict[str, tuple[R.SubmissionResult, bool]] = {}  # student → (result, skipped)
-    where = runner(workers=workers, scheduler=scheduler)
+    where = backend(workers=workers, scheduler=scheduler)
     try:
         with tqdm(total=len(todo), desc=f"grading {assignment}", unit="submission", file=sys.stderr) as bar:
             def done(result: R.SubmissionResult, skipped: bool = False) -> None:

@@ -32,6 +32,8 @@ import bleach
 import nbformat
 from bleach.css_sanitizer import ALLOWED_CSS_PROPERTIES, ALLOWED_SVG_PROPERTIES, CSSSanitizer
 
+from course_lib.cells import is_answer
+
 SAFE_SCHEMES = {"", "http", "https", "mailto"}
 TEX_LINKS = re.compile(r"\\(href|url)\b")
 SVG_TAGS = [
@@ -56,7 +58,7 @@ def rebuilt_notebook(prepared: Any, ran: dict[str, Any] | None, release: Any, ma
     instructor's, is kept as it is; any other is cleaned."""
     notebook = nbformat.from_dict(json.loads(json.dumps(prepared)))
     instructors = {cell.source for cell in release.cells if cell.cell_type == "markdown"
-                   and not cell.get("metadata", {}).get("nbgrader", {}).get("solution")}
+                   and not is_answer(cell)}
     executed = ran.get("cells") if isinstance(ran, dict) else None
     if not isinstance(executed, list) or len(executed) != len(notebook.cells):
         executed = [{}] * len(notebook.cells)  # not the cells that were sent: no output is used

@@ -3,7 +3,7 @@ answer.
 
 `make_job` reads the course (release, submission, settings), merges the answers into the
 release (course_lib.pipeline.prepare), draws the verifier's sample and looks up the execution
-cache; what it hands a worker is plain data (course_lib.pipeline.execute.run_job). `finish`
+cache; what it hands a worker is plain data (course_lib.pipeline.worker.run_job). `finish`
 turns the worker's answer into the result (course_lib.results): it writes the executed
 notebook for formgrader, the grader's private files and the cache entry, never the gradebook:
 the batch records results. Nothing here trusts what the student's kernel says: the points are
@@ -31,9 +31,11 @@ from course_lib.late import lateness
 from course_lib.pipeline import cache
 from course_lib.pipeline.diagnosis import assigned_names, diagnose, read_names
 from course_lib.pipeline.explain import explain
-from course_lib.pipeline.execute import HISTORY, MAX_OUTPUT_BYTES, MODEL, PREDICTIONS
+from course_lib.pipeline.worker import HISTORY, MAX_OUTPUT_BYTES, MODEL, PREDICTIONS
 from course_lib.pipeline.inert import rebuilt_notebook
+from course_lib.pipeline.integrity import pasted_literals, signals
 from course_lib.pipeline.prepare import kernel_verdicts, prepare, read_submission, without_exports
+from course_lib.seeds import course_secret, student_seed
 from course_lib.specs.protocol import load_spec
 from course_lib.submissions import submission_digest, submission_time, submitted_dir
 from course_lib.titles import cell_titles
@@ -59,6 +61,8 @@ class Pending:
     cached: bool = False
     release: Any = None  # the released notebook
     answers: dict[str, set[str]] = field(default_factory=dict)  # answer → the names the master's defines
+    literals: list[tuple[str, int]] = field(default_factory=list)  # cells holding pasted data
+    settings: dict[str, Any] = field(default_factory=dict)  # course_lib.course.grading_settings
 
 
 def make_job(*, root: Path, assignment: str, student: str, settings: dict[str, Any], sandbox: bool,
@@ -86,9 +90,10 @@ def make_job(*, root: Path, assignment: str, student: str, settings: dict[str, A
                                                     f"the submitted notebook cannot be read: {error}"))
     notebook_bytes = notebooks[0].read_bytes()
     limits = asdict(settings["limits"])
+    result.seed = student_seed(course_secret(root), assignment, student)
     key = cache.execution_key(
         prepared_without_exports=prepare(release, submission, {}).notebook, notebook_bytes=notebook_bytes,
-        limits=limits, cell_timeout=settings["cell_timeout"], sandbox=sandbox,
+        limits=limits, cell_timeout=settings["cell_timeout"], sandbox=sandbox, seed=result.seed,
     )
     hit = cache.load(R.private_dir(root, assignment, student) / CACHE_FOLDER, key) if use_cache else None
     execution, requests = hit if hit else (None, _draw_requests(assignment))
@@ -99,21 +104,23 @@ def make_job(*, root: Path, assignment: str, student: str, settings: dict[str, A
         "assignment": assignment, "student": student, "sandbox": sandbox, "fingerprint": cache.fingerprint(),
         "notebook_name": release_path.name, "notebook_bytes": notebook_bytes, "prepared": prepared.notebook,
         "limits": limits, "cell_timeout": settings["cell_timeout"], "mnist_dir": str(settings["mnist_dir"]),
-        "request": _request(assignment, requests, release, settings), "execution": execution,
+        "request": _request(assignment, requests, release, settings), "execution": execution, "seed": result.seed,
     }
-    return Pending(student, job, result, prepared.test_cells, prepared.unanswered, cell_titles(release), key,
-                   cached=hit is not None, release=release, answers=_master_answers(root, assignment, release_path.name))
+    titles = cell_titles(release)
+    return Pending(student, job, result, prepared.test_cells, prepared.unanswered, titles, key,
+                   cached=hit is not None, release=release, answers=_master_answers(root, assignment, release_path.name),
+                   literals=pasted_literals(prepared.notebook, titles), settings=settings)
 
 
 def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> R.SubmissionResult:
-    """The result of `pending`'s job from the worker's `answer` (course_lib.pipeline.execute);
+    """The result of `pending`'s job from the worker's `answer` (course_lib.pipeline.worker);
     the executed notebook, the grader's files and the cache entry are written here."""
     job, result = pending.job, pending.result
     assignment, student = job["assignment"], job["student"]
     execution = answer["execution"]
     verdicts = from_json(Verdicts, answer["verdicts"], "the verifier's answer")
     private = R.private_dir(root, assignment, student)
-    ran = execution["report"]
+    ran = execution["cells_run"]
     if not pending.cached and ran and not (execution["timed_out"] or execution["oom_killed"]):
         # Only a run that ended by itself: a time limit met on a busy machine is not replayed.
         cache.store(private / CACHE_FOLDER, pending.key, execution, job["request"]["exports"])
@@ -149,7 +156,9 @@ def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> R.Submission
             message = result.first_error_line() or result.unanswered_line()
     if result.earlier_release:
         message = "; ".join(filter(None, ["made from an earlier release (graded with the current one)", message]))
-    result.accuracy, result.accuracy_cell = verdicts.accuracy, verdicts.accuracy_cell
+    result.accuracy, result.accuracy_cell, result.evidence = verdicts.accuracy, verdicts.accuracy_cell, verdicts.evidence
+    result.suspicions = signals(evidence=verdicts.evidence, accuracy=verdicts.accuracy, literals=pending.literals,
+                                test_position=pending.settings["test_position"])
     result.late = lateness(root, assignment, student, R.total_score(result.cells, 0.0))
     result.late_penalty = result.late.penalty if result.late else 0.0
     result.files = R.GraderFiles(*(name if name in answer["files"] else None for name in (HISTORY, MODEL, PREDICTIONS)))
@@ -207,7 +216,7 @@ def _cell_seconds(prepared: Any, ran: dict[str, Any] | None) -> dict[str, float]
 
 def _status(execution: dict[str, Any]) -> tuple[R.Status, str]:
     """The submission's status and the instructor's one-line explanation."""
-    ran = execution["report"]
+    ran = execution["cells_run"]
     if execution["oom_killed"]:
         return R.Status.KERNEL_DIED, "the notebook went over the sandbox's memory limit"
     if execution["timed_out"]:

@@ -5,7 +5,7 @@ cells) is the released one, with its metadata, so that a submission cannot skip,
 a test, nor change its points or tags; what it changed is reported as an integrity note. Cells
 the student added are kept where they stand (they are the student's code like any answer),
 without their metadata. After each test cell comes an export cell
-(course_lib.pipeline.kernel_export) that saves what the verifier needs; the test cells keep
+(course_lib.kernel.export) that saves what the verifier needs; the test cells keep
 only their public part, since the release never holds hidden tests.
 """
 
@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+
+from course_lib.cells import nbgrader
 
 EXPORT_MARK = "course_export"
 
@@ -49,14 +51,14 @@ def prepare(release: Any, submission: Any, exports: dict[str, list[dict[str, Any
     # Before any student code: the exporter keeps the builtins as they were, and keras's MNIST
     # loader reads the course's copy (grading has no network).
     first = nbformat.v4.new_code_cell(
-        '__import__("course_lib.pipeline.kernel_export")\n'
-        '__import__("course_lib.pipeline.kernel_mnist", fromlist=["_"]).offline_keras_mnist()'
+        '__import__("course_lib.kernel.export")\n'
+        '__import__("course_lib.kernel.mnist", fromlist=["_"]).offline_keras_mnist()'
     )
     first.metadata[EXPORT_MARK] = "import"
     cells, test_cells = [first, *(_added_cell(extra) for extra in added.get(None, []))], {}
     unanswered: set[str] = set()
     for cell in release.cells:
-        meta = _nbgrader(cell)
+        meta = nbgrader(cell)
         grade_id = meta.get("grade_id")
         run = nbformat.from_dict(json.loads(json.dumps(cell)))
         if meta.get("solution") and grade_id in answers:
@@ -75,20 +77,15 @@ def prepare(release: Any, submission: Any, exports: dict[str, list[dict[str, Any
     return Prepared(notebook, test_cells, notes, unanswered, earlier_release)
 
 
-def _nbgrader(cell: Any) -> dict[str, Any]:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return meta if isinstance(meta, dict) else {}
-
-
 def _student_cells(release: Any, submission: Any) -> tuple[dict[str, Any], dict[str | None, list]]:
     """The student's answer per solution grade_id, and the cells they added, keyed by the
     grade_id of the released cell they follow (None: before the first one)."""
-    released = {_nbgrader(c).get("grade_id"): _nbgrader(c) for c in release.cells}
+    released = {nbgrader(c).get("grade_id"): nbgrader(c) for c in release.cells}
     answers: dict[str, Any] = {}
     added: dict[str | None, list] = {}
     previous = None
     for cell in submission.cells:
-        grade_id = _nbgrader(cell).get("grade_id")
+        grade_id = nbgrader(cell).get("grade_id")
         if grade_id in released and grade_id is not None:
             if released[grade_id].get("solution") and grade_id not in answers:
                 answers[grade_id] = cell
@@ -114,10 +111,10 @@ def _integrity_notes(release: Any, submission: Any) -> tuple[list[str], bool]:
     only missing, and its differing locked cells only older."""
     submitted = {}
     for cell in submission.cells:
-        submitted.setdefault(_nbgrader(cell).get("grade_id"), cell)
+        submitted.setdefault(nbgrader(cell).get("grade_id"), cell)
     notes, older, edited = [], [], []
     for cell in release.cells:
-        meta = _nbgrader(cell)
+        meta = nbgrader(cell)
         grade_id = meta.get("grade_id")
         if grade_id is None:
             continue
@@ -149,7 +146,7 @@ def _as_released(cell: Any) -> bool:
     """The cell still matches the checksum nbgrader computed when it released it."""
     from nbgrader.utils import compute_checksum
 
-    stored = _nbgrader(cell).get("checksum")
+    stored = nbgrader(cell).get("checksum")
     try:
         return stored is not None and compute_checksum(cell) == stored
     except (KeyError, TypeError, ValueError, AttributeError):
@@ -165,14 +162,14 @@ def _same(source: str, other: str) -> bool:
 
 def _grading_fields(cell: Any) -> dict[str, Any]:
     """What nbgrader grades a cell by (its release also stores checksums, which may differ)."""
-    meta = _nbgrader(cell)
+    meta = nbgrader(cell)
     return {key: meta.get(key) for key in ("grade_id", "grade", "solution", "locked", "points")}
 
 
 def _export_cell(grade_id: str, items: list[dict[str, Any]]) -> Any:
-    """A cell calling course_lib.pipeline.kernel_export.run with this test's items, as data."""
+    """A cell calling course_lib.kernel.export.run with this test's items, as data."""
     call = (
-        f'__import__("course_lib.pipeline.kernel_export", fromlist=["run"]).run('
+        f'__import__("course_lib.kernel.export", fromlist=["run"]).run('
         f'{json.dumps(grade_id)}, __import__("json").loads({json.dumps(json.dumps(items))}))'
     )
     cell = nbformat.v4.new_code_cell(call)

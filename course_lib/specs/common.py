@@ -19,8 +19,10 @@ from course_lib.checks.training import VALIDATION_ACCURACY
 from course_lib.french import integer
 from course_lib.checks.arrays import assert_kind, assert_shape, assert_values_in
 from course_lib.specs.protocol import Check, Context, Items, array, file, model, no_hidden_check, value
+from course_lib.verdicts import ModelEvidence
 
 SAMPLED_ROWS = 256
+EVIDENCE_ROWS = 5000  # training images the trained model is measured on (course_lib.verdicts.ModelEvidence)
 def rows(draw: np.random.Generator, size: int) -> list[int]:
     return sorted(draw.choice(size, SAMPLED_ROWS, replace=False).tolist())
 
@@ -284,7 +286,9 @@ def accuracy_cell() -> Check:
         settings = context.settings["accuracy"]
         grade = grade_threshold(context.accuracy, full=settings["full"], partial=settings["partial"],
                                 points=points)
-        if validated_on_test(_history(data), probabilities, labels):
+        history = _history(data)
+        context.evidence = model_evidence(network, probabilities, labels, history, context)
+        if validated_on_test(history, probabilities, labels):
             return Grade(grade.points, f"{grade.message} ; {VALIDATED_ON_TEST}")
         return grade
 
@@ -304,14 +308,43 @@ def _history(data: Any) -> dict[str, Any]:
     return history if isinstance(history, dict) else {}
 
 
+def _cross_entropy(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean(-np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1.0))))
+
+
+def _validation_accuracies(history: dict[str, Any]) -> Any:
+    return next((history[k] for k in VALIDATION_ACCURACY if k in history), None)
+
+
+def model_evidence(network: Any, test_probabilities: np.ndarray, test_labels: np.ndarray,
+                   history: dict[str, Any], context: Context) -> ModelEvidence:
+    """The trained model on what it should have trained on and on what it should not have:
+    EVIDENCE_ROWS training images drawn afresh (outside the last tenth, validation_split=0.1's)
+    and the test set; its accuracy on that last tenth, beside what its history says there."""
+    (images, labels), _ = context.mnist
+    kept = len(images) - len(images) // 10
+    rows = np.sort(np.random.default_rng().choice(kept, EVIDENCE_ROWS, replace=False))
+    train = predicted_probabilities(network, model_inputs(network, images[rows]), labels[rows])
+    held = predicted_probabilities(network, model_inputs(network, images[kept:]), labels[kept:])
+    reported = _validation_accuracies(history)
+    return ModelEvidence(
+        test_loss=round(_cross_entropy(test_probabilities, test_labels), 5),
+        train_loss=round(_cross_entropy(train, labels[rows]), 5),
+        validation_loss=round(_cross_entropy(held, labels[kept:]), 5),
+        validation_accuracy=round(float(np.mean(held.argmax(axis=1) == labels[kept:])), 5),
+        history_validation=[float(a) for a in reported if isinstance(a, (int, float))][:1000]
+        if isinstance(reported, list) else [],
+    )
+
+
 def validated_on_test(history: dict[str, Any], probabilities: np.ndarray, labels: np.ndarray) -> bool:
     """Whether an epoch's validation figures are the test set's for this model (the one the
     training kept): its val_loss the test cross-entropy, its validation accuracy the test
     accuracy. Another validation set cannot match both."""
     accuracy = float(np.mean(probabilities.argmax(axis=1) == labels))
-    loss = float(np.mean(-np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1.0))))
+    loss = _cross_entropy(probabilities, labels)
     losses = history.get("val_loss")
-    accuracies = next((history[k] for k in VALIDATION_ACCURACY if k in history), None)
+    accuracies = _validation_accuracies(history)
     if not isinstance(losses, list) or not isinstance(accuracies, list):
         return False
     return any(isinstance(l, float) and isinstance(a, float) and abs(a - accuracy) <= 0.6 / len(labels)

@@ -8,7 +8,8 @@ course_lib/specs/<assignment>.py, that defines:
   practical whose spec and release differ, a fast test checks the committed ones);
 - `KEEP`: which exports the pipeline keeps for the feedback pages and the instructor (`Keep`);
 - `Context` (this module's, or a subclass): the settings and reference data a check reads, and
-  what it measured (`accuracy` on the reference test set, the `predictions` there).
+  what it measured (`accuracy` on the reference test set, the `predictions` there, and the
+  `evidence` the integrity signals read: course_lib.verdicts.ModelEvidence).
 
 A `Check` has three functions. `exports(draw)`: the items the export cell after the test cell
 saves (`value`, `array`, `model`, `call`, `file` below), given a random generator so that
@@ -17,7 +18,7 @@ the student's own self-check, reproduced on the exported data (it raises Asserti
 it fails). `hidden(data, context, points)`: what only the grader checks; it raises
 AssertionError (0 points, its message the student's), or returns None (full points) or a
 course_lib.checks.Grade (partial credit). `data` is the verifier's reader of the exports
-(course_lib.pipeline.verify.Exported: `value`, `array`, `model`, `file`, `saved_model`,
+(course_lib.verifier.exports.Exported: `value`, `array`, `model`, `file`, `saved_model`,
 `items`); no check runs student code. Messages are French: the student reads them.
 
 This package is hidden from the sandbox: student code never sees it.
@@ -36,6 +37,7 @@ import numpy as np
 from course_lib.cells import test_cells
 from course_lib.checks import Grade
 from course_lib.errors import CourseError
+from course_lib.verdicts import ModelEvidence
 
 Items = list[dict[str, Any]]
 # The metadata a released test cell carries: whether its check has a hidden part.
@@ -70,6 +72,7 @@ class Context:
     settings: dict[str, Any] = field(default_factory=dict)
     accuracy: float | None = None
     predictions: list[int] | None = None
+    evidence: ModelEvidence | None = None
 
     @property
     def mnist(self) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:

@@ -1,15 +1,9 @@
-"""The verifier: a clean process that decides every autograded point from exported data.
+"""The exports of one submission, read safely: what the verifier's checks see.
 
-It never imports or runs student code: it reads JSON, pickle-free .npy files and .keras models
-whose config.json names only whitelisted Keras classes (then loaded with safe_mode=True), and
-compares them with the reference (MNIST, the course's digit samples) as the assignment's spec
-(course_lib.specs.<assignment>) says. For each test cell it reproduces the public check (the
-student's self-check: compared with what the kernel said, to detect tampering) and the hidden
-one, and returns points and a message.
-
-Run as `python -m course_lib.pipeline.verify` in a sandbox: the request comes as JSON on stdin
-({"assignment", "exports": {grade_id: items}, "points": {grade_id: max}, "settings"}), the
-exports are read from the working directory, the verdicts go as JSON to stdout.
+Nothing here imports or runs student code: JSON, pickle-free .npy files, and .keras models
+whose config.json names only whitelisted Keras classes, of a size the verifier can hold,
+loaded with safe_mode=True. `Exported` is what a spec's checks get as `data`
+(course_lib.specs.protocol).
 """
 
 from __future__ import annotations
@@ -17,10 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import time
-import sys
 import zipfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +19,7 @@ import numpy as np
 
 from course_lib.french import integer
 from course_lib.checks.architecture import TENSORFLOW_ACTIVATIONS
-from course_lib.pipeline.kernel_export import INDEX
-from course_lib.safe_text import printable
-from course_lib.specs.protocol import load_spec
-from course_lib.typed_json import to_json
-from course_lib.verdicts import Verdict, Verdicts
+from course_lib.kernel.export import INDEX
 
 # What a .keras archive may contain and name. Anything else (a Lambda, a custom layer or
 # function, a registered class of another package) is refused before Keras reads it.
@@ -42,7 +29,6 @@ MAX_ARCHIVE_BYTES = 256 << 20
 # 623,290), and the numbers one of its layers outputs for one image (TP2's first: 4,704).
 MAX_PARAMETERS = 20_000_000
 MAX_LAYER_OUTPUT = 2_000_000
-PROGRESS = "checking "  # the line the verifier writes on stderr before each test cell's check
 # Keras's own layers that a student may reasonably use, none of which runs code from its
 # config (no Lambda, no wrapped foreign model, no vocabulary file read from the verifier's disk).
 LAYERS = {
@@ -93,7 +79,7 @@ class Unloadable(AssertionError):
 
 
 class Exported:
-    """The data exported after one test cell (course_lib.pipeline.kernel_export), read safely."""
+    """The data exported after one test cell (course_lib.kernel.export), read safely."""
 
     def __init__(self, folder: Path, items: list[dict[str, Any]]) -> None:
         self.folder = folder
@@ -299,58 +285,6 @@ def _outputs(layer: Any) -> list[Any]:
 _LOADED: dict[tuple[str, bool], Any] = {}
 
 
-def verify(request: dict[str, Any], exports_root: Path) -> Verdicts:
-    """Verdicts for every test cell of the request, and what the verifier measured."""
-    spec = load_spec(request["assignment"])
-    context = spec.Context(settings=request["settings"])
-    _LOADED.clear()  # nothing of one submission serves another
-    verdicts, accuracy_cell = {}, None
-    for grade_id, items in request["exports"].items():
-        print(f"{PROGRESS}{grade_id}", file=sys.stderr, flush=True)  # which check a crash was in
-        started = time.perf_counter()
-        data = Exported(exports_root / grade_id, items)
-        verdict = _judge(spec.CHECKS[grade_id], data, context, request["points"][grade_id])
-        verdicts[grade_id] = replace(verdict, seconds=round(time.perf_counter() - started, 2))
-        if accuracy_cell is None and context.accuracy is not None:
-            accuracy_cell = grade_id
-    return Verdicts(verdicts, context.accuracy, accuracy_cell, context.predictions)
-
-
-def _judge(check: Any, data: Exported, context: Any, points: float) -> Verdict:
-    """The check's verdict; its messages are the students' (in French), cut to a line's length
-    (they may quote the student's values)."""
-    public = False
-    try:
-        check.public(data, context)
-        public = True
-        earned = check.hidden(data, context, points)
-    except AssertionError as error:  # NotExported and Unloadable included
-        missing = isinstance(error, NotExported)
-        return Verdict(0.0, public, printable(str(error))[:300], missing=missing,
-                       unloadable=isinstance(error, Unloadable), absent=(error.key,) if missing and error.key else ())
-    except Exception as error:  # a malformed export: the check could not hold
-        return Verdict(0.0, public, f"vérification impossible ({type(error).__name__})")
-    if earned is None:
-        return Verdict(float(points), True, "")
-    return Verdict(float(earned.points), True, printable(earned.message))
-
-
-def main() -> None:
-    """`python -m course_lib.pipeline.verify ASSIGNMENT`: it is started before the notebooks
-    run and loads Keras, the checks and the reference meanwhile; then each line of its input is
-    a request whose exports are in the folder it names (below the working directory), and each
-    answer is one line of JSON. It serves a whole batch of one assignment."""
-    import keras  # noqa: F401 (the slow import, done while the first notebook runs)
-
-    spec = load_spec(sys.argv[1])
-    spec.Context().mnist  # noqa: B018 (loaded now, kept for every request)
-    for line in sys.stdin:
-        request = json.loads(line)
-        folder = Path.cwd() / request["folder"]
-        if request["assignment"] != sys.argv[1] or folder.parent != Path.cwd():
-            raise SystemExit("the request is for another assignment or folder")
-        print(json.dumps(to_json(verify(request, folder))), flush=True)
-
-
-if __name__ == "__main__":
-    main()
+def forget_models() -> None:
+    """Drop the models loaded so far: nothing of one submission serves another."""
+    _LOADED.clear()

@@ -1,6 +1,6 @@
 """The system calls no sandbox may make, as the seccomp filter bubblewrap loads (`--seccomp`).
 
-A sandbox's processes share no user with any other sandbox (course_lib.pipeline.sandbox), but
+A sandbox's processes share no user with any other sandbox (course_lib.sandbox.bubblewrap), but
 a few kernel interfaces reach past users and namespaces, or are other processes' memory and
 files by another door: tracing (`ptrace`, `process_vm_readv`/`writev`, `pidfd_getfd`), the
 kernel key rings (`keyctl`, `add_key`, `request_key`: a user key ring is shared by every

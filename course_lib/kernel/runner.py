@@ -6,7 +6,7 @@ stdin and writes {"notebook", "kernel_died", "timeout_cell", "dead_cell", "trunc
 when the kernel died; the wall time of each cell run, as this process saw it: what
 bench/training_speed.py reads of a grading's training).
 The kernel is not this process's child: it runs in a sandbox of its own, as another user
-(course_lib.pipeline.execute starts both), and is reached through the ZeroMQ sockets of its
+(course_lib.pipeline.worker starts both), and is reached through the ZeroMQ sockets of its
 `connection` (IPC files in the one folder both sandboxes see). It cannot signal, trace or
 write to this process, whose report is therefore the grader's own; `alive_fd` is a pipe the
 grader closes when the kernel's sandbox ends, which is how a dead kernel is told from a slow
@@ -15,7 +15,7 @@ does the same); a cell that runs past `cell_timeout` ends the run, as does a ker
 Outputs beyond `max_output_bytes` (for the whole notebook, every kind of output message
 counted, updates of a display included) are dropped, with a note in the cell that went over.
 
-`course check` runs the same cells with a kernel of its own (`execute` without `connection`).
+`course check` runs the same cells with a kernel of its own (`run_notebook` without `connection`).
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def _external_kernel(client: BoundedClient, connection: dict[str, Any], alive_fd
         kc.stop_channels()
 
 
-def execute(
+def run_notebook(
     notebook: Any, *, cell_timeout: int, max_output_bytes: int, connection: dict[str, Any] | None = None,
     alive_fd: int = -1, cwd: str | None = None, env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
@@ -150,7 +150,7 @@ def main() -> None:
     ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     request = json.load(sys.stdin)
     notebook = nbformat.from_dict(request["notebook"])
-    outcome = execute(
+    outcome = run_notebook(
         notebook, cell_timeout=request["cell_timeout"], max_output_bytes=request["max_output_bytes"],
         connection=request["connection"], alive_fd=request["alive_fd"],
     )

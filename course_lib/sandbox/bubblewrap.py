@@ -5,14 +5,14 @@ own loopback, no view of the host's processes, read-only views of the Python ins
 the virtual environment, course_lib (its `specs` package, the hidden checks, hidden under an
 empty folder unless asked for) and the data it is given; writable: its folder `/home/sandbox`
 (its home and working directory), the folders it is given (the kernel's sockets) and an empty
-`/tmp` of at most `disk_mb`. A seccomp filter (course_lib.pipeline.seccomp) refuses tracing,
+`/tmp` of at most `disk_mb`. A seccomp filter (course_lib.sandbox.seccomp) refuses tracing,
 key rings, new namespaces and mounts. Limits: memory and processes through a cgroup (rlimits
 where no cgroup can be written), CPU time, file size, open files, and a wall clock after which
 every process of the sandbox is killed. When the command returns, nothing it started
 survives: the PID namespace dies with its first process, and the cgroup is emptied.
 
 Run as root, bubblewrap makes the mounts and `setpriv` then drops to a uid leased for this
-sandbox alone (course_lib.pipeline.uids), with no capabilities and `no_new_privs`; run as
+sandbox alone (course_lib.sandbox.uids), with no capabilities and `no_new_privs`; run as
 another user, the sandbox is a user namespace of that user, one per sandbox.
 """
 
@@ -34,8 +34,8 @@ from pathlib import Path
 
 import course_lib
 from course_lib.errors import CourseError
-from course_lib.pipeline import seccomp, uids
-from course_lib.pipeline.cgroups import Cgroup
+from course_lib.sandbox import seccomp, uids
+from course_lib.sandbox.cgroups import Cgroup
 
 SANDBOX_UID = SANDBOX_GID = 65534  # nobody / nogroup: the user inside a user namespace
 WORK = "/home/sandbox"  # must not hold any host path mounted read-only

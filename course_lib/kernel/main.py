@@ -2,10 +2,10 @@
 
 It is ipykernel's own launcher but for one thing: the kernel's sockets are files in a folder
 that only this sandbox and the runner's see, and the runner is another user
-(course_lib.pipeline.uids), so they are made writable by any user (connecting to a socket file
+(course_lib.sandbox.uids), so they are made writable by any user (connecting to a socket file
 needs write permission on it). Everything after that runs with the usual umask.
 
-Run as `python -m course_lib.pipeline.kernel_main CONNECTION_FILE` (course_lib.pipeline.execute).
+Run as `python -m course_lib.kernel.main CONNECTION_FILE` (course_lib.pipeline.worker).
 """
 
 from __future__ import annotations

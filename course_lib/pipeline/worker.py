@@ -5,8 +5,8 @@ machine): it takes a job of plain data (the prepared notebook, the submitted not
 the verifier's request, the limits; built by course_lib.pipeline.jobs) and returns plain data:
 the execution (the runner's report, how the run ended, the exported files as one zip) and the
 verifier's verdicts with the grader's files as bytes. A run is two sandboxes, each its own
-user: the notebook's kernel (course_lib.pipeline.kernel_main), whose folder holds the notebook
-and what it writes, and the runner (course_lib.pipeline.runner), which sends it the cells
+user: the notebook's kernel (course_lib.kernel.main), whose folder holds the notebook
+and what it writes, and the runner (course_lib.kernel.runner), which sends it the cells
 through the kernel's sockets and reports what they did; the kernel cannot reach the runner. It reads no course folder and writes
 nothing that outlives it, so workers need no view of the course, the gradebook or the results:
 the coordinator (course_lib.pipeline.grade) turns the answer into the result and records it.
@@ -30,15 +30,16 @@ from pathlib import Path
 from typing import Any
 
 from course_lib.errors import CourseError
-from course_lib.pipeline import scratch
-from course_lib.pipeline.kernel_export import INDEX, export_names, exports_dir
-from course_lib.pipeline.sandbox import Limits, Mounts, Running, start
-from course_lib.pipeline.verify import PROGRESS
+from course_lib.seeds import SEED_ENV
+from course_lib.sandbox import scratch
+from course_lib.kernel.export import INDEX, export_names, exports_dir
+from course_lib.sandbox.bubblewrap import Limits, Mounts, Running, start
+from course_lib.verifier.main import PROGRESS
 from course_lib.typed_json import from_json, to_json
 from course_lib.verdicts import Verdict, Verdicts
 
 HISTORY, MODEL, PREDICTIONS = "history.json", "model.keras", "predictions.json"
-KERNEL, RUNNER, VERIFIER = "course_lib.pipeline.kernel_main", "course_lib.pipeline.runner", "course_lib.pipeline.verify"
+KERNEL, RUNNER, VERIFIER = "course_lib.kernel.main", "course_lib.kernel.runner", "course_lib.verifier.main"
 VERIFIER_SECONDS = 600  # the verifier's time for one submission
 MAX_OUTPUT_BYTES = 4 << 20
 VERIFIER_KILLED = ("les données exportées pour cette vérification ont fait échouer le correcteur "
@@ -92,7 +93,7 @@ def _execute(job: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
             inside = SOCKETS if sandbox else str(sockets)
             connection = _connection(inside)
             (sockets / "connection.json").write_text(json.dumps(connection))
-            kernel = _start(KERNEL, job["assignment"], work, settings, sandbox, specs=False,
+            kernel = _start(KERNEL, job["assignment"], work, settings, sandbox, specs=False, seed=job["seed"],
                             arguments=[f"{inside}/connection.json"], rw={str(sockets): SOCKETS})
             alive, ended = os.pipe()  # `ended` is closed when the kernel's sandbox ends
             watcher = threading.Thread(target=_close_when_done, args=(kernel, ended), daemon=True)
@@ -113,7 +114,7 @@ def _execute(job: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
             exports = pack_exports(work, job["request"]["exports"])
         return {
             # A report counts only from a runner that ended by itself, and well.
-            "report": _parse(outcome.stdout) if outcome.returncode == 0 else None,
+            "cells_run": _parse(outcome.stdout) if outcome.returncode == 0 else None,
             "runner_exit": outcome.returncode, "seconds": outcome.seconds,
             "timed_out": outcome.timed_out, "oom_killed": oom or outcome.oom_killed, "exports": exports,
         }
@@ -159,7 +160,7 @@ class Verifiers:
 
 
 class Verifier:
-    """The verifier of one assignment in its own sandbox (course_lib.pipeline.verify): one
+    """The verifier of one assignment in its own sandbox (course_lib.verifier.main): one
     process answers one request per submission. Each submission's exports are unpacked into a
     folder of its own, removed once verified; a verifier that dies or hangs is replaced, and
     that submission's grading fails."""
@@ -221,12 +222,13 @@ class Verifier:
 
 def _start(module: str, assignment: str, work: Path, settings: dict[str, Any], sandbox: bool,
            *, specs: bool, limits: Limits | None = None, arguments: tuple | list = (),
-           rw: dict[str, str] | None = None) -> Running:
+           rw: dict[str, str] | None = None, seed: int | None = None) -> Running:
     """Start the notebook's kernel or the verifier in its own sandbox, MNIST visible read-only
     (the grader's own cache may be private: each sandbox verifies MNIST into a cache in its
     /tmp); only the verifier sees the hidden checks (course_lib.specs). With a share of the
     cores, TensorFlow and its math libraries use that many threads. The kernel's output goes
-    nowhere: what its cells print reaches the runner as messages, bounded there."""
+    nowhere: what its cells print reaches the runner as messages, bounded there; it trains with
+    the student's `seed` (course_lib.seeds)."""
     mnist = settings["mnist_dir"]
     env = {"COURSE_MNIST_DIR": str(mnist), "COURSE_LIB_CACHE": "/tmp/course_lib-cache"}
     if settings.get("threads"):
@@ -235,6 +237,8 @@ def _start(module: str, assignment: str, work: Path, settings: dict[str, Any], s
                    OMP_NUM_THREADS=threads)
     if module == KERNEL:
         env["NBGRADER_EXECUTION"] = "autograde"
+        if seed is not None:
+            env[SEED_ENV] = str(seed)
         command = [PYTHON, "-m", module, *arguments]  # the notebook imports from its folder, as in Jupyter
     else:
         # -I: the working folder (the exports) is not on the import path.

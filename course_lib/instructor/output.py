@@ -8,16 +8,19 @@ course_lib.instructor.roll's).
 from __future__ import annotations
 
 import base64
+import functools
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import numpy as np
 from matplotlib import pyplot
 from matplotlib.figure import Figure
 
 from course_lib import french
+from course_lib.data import MnistError, configured_mnist_dir, load_mnist
 from course_lib.errors import CourseError
 from course_lib.gradebook import with_manual_grades
 from course_lib.results import read_results
@@ -89,3 +92,15 @@ def write_html(path: Path, template: str, **context: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_html(template, **context), encoding="utf-8")
     return path
+
+
+@functools.cache
+def reference_test_labels(root: Path) -> np.ndarray:
+    """MNIST's test labels, from the course's configured copy (loaded once per process): the
+    feedback's confusion matrix and the similarity of mistakes compare predictions with them."""
+    configured = configured_mnist_dir(root)
+    try:
+        _, (_, labels) = load_mnist(configured if configured and configured.is_dir() else None)
+    except MnistError as error:
+        raise CourseError(str(error)) from None
+    return labels

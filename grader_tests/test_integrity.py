@@ -1,0 +1,244 @@
+"""Integrity beyond the notebook: each student's seed, the signals of a model trained on the
+test set or pasted in (course_lib.pipeline.integrity), and the similarity of a class
+(course_lib.instructor.similarity).
+
+The fast tests here build their inputs by hand; the slow one grades real notebooks of the
+small practical: an honest one, and one whose weights are pasted as base64."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import stat
+
+import nbformat
+import numpy as np
+import pytest
+
+from conftest import PROJECT
+from e2e import ADVERSARIAL, MINI, mini_course
+
+from course_lib.errors import CourseError
+from course_lib.pipeline.integrity import HISTORY_TOLERANCE, LITERAL_BYTES, literal_bytes, pasted_literals, signals
+from course_lib.pipeline.prepare import prepare
+from course_lib.results import SuspicionKind
+from course_lib.runtime import grading_seed
+from course_lib.seeds import SECRET_FILE, course_secret, student_seed
+from course_lib.verdicts import ModelEvidence
+
+FIXTURES = PROJECT / "grader_tests" / "fixtures"
+
+
+def test_each_student_has_a_seed_of_their_own_from_the_course_secret(tmp_path, monkeypatch):
+    monkeypatch.delenv("COURSE_SECRET")
+    secret = course_secret(tmp_path)  # made on first use, for the owner only
+    assert stat.S_IMODE((tmp_path / SECRET_FILE).stat().st_mode) == 0o600
+    assert course_secret(tmp_path) == secret
+    seeds = {student_seed(secret, a, s) for a in ("tp1_dense", "tp2_convol") for s in ("alice", "bob", "carol")}
+    assert len(seeds) == 6 and all(0 <= seed < 2**31 for seed in seeds)
+    assert student_seed(secret, "tp1_dense", "alice") == student_seed(secret, "tp1_dense", "alice")
+    assert student_seed(b"another course", "tp1_dense", "alice") != student_seed(secret, "tp1_dense", "alice")
+    monkeypatch.setenv("COURSE_SECRET", "from the environment")
+    assert course_secret(tmp_path) == b"from the environment"
+    monkeypatch.delenv("COURSE_SECRET")
+    (tmp_path / SECRET_FILE).write_text("short\n")
+    with pytest.raises(CourseError, match="holds no secret"):
+        course_secret(tmp_path)
+
+
+def test_the_seed_cell_takes_the_students_seed_only_at_grading(monkeypatch):
+    monkeypatch.setenv("COURSE_SEED", "98765")
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert grading_seed(1234) == 1234  # the student's own Jupyter
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert grading_seed(1234) == 98765
+    monkeypatch.setenv("COURSE_SEED", "not a number")
+    assert grading_seed(1234) == 1234
+
+
+def test_the_release_trains_with_the_graders_seed():
+    for assignment in ("tp1_dense", "tp2_convol"):
+        [released] = (PROJECT / "release" / assignment).glob("*.ipynb")
+        [seed] = [c for c in nbformat.read(released, 4).cells if c.metadata.get("nbgrader", {}).get("grade_id") == "seed"]
+        assert "SEED = grading_seed(1234)" in seed.source and seed.metadata.nbgrader.locked
+
+
+def test_literals_are_counted_whatever_carries_them():
+    weights = base64.b64encode(np.random.default_rng(0).random(10_000).astype("float32").tobytes()).decode()
+    assert literal_bytes(f'w = "{weights}"') == len(weights)
+    assert literal_bytes("w = [" + ", ".join(["0.125"] * 5000) + "]") == 40_000
+    assert literal_bytes(f"%%capture\nw = '{weights}'") >= len(weights)  # a magic: not Python
+    assert literal_bytes("model.fit(x_train, y_train, epochs=6)") < 100
+
+
+def test_no_honest_fixture_holds_pasted_literals():
+    """Every fixture notebook (solutions, mistakes, other correct recipes) stays far below the
+    limit: the signal cannot fire on a student who wrote their code."""
+    for assignment in ("tp1_dense", "tp2_convol"):
+        [released] = (PROJECT / "release" / assignment).glob("*.ipynb")
+        release = nbformat.read(released, 4)
+        for fixture in sorted((FIXTURES / assignment).glob("*.ipynb")):
+            try:
+                submission = nbformat.read(fixture, 4)
+            except Exception:  # noqa: BLE001 (invalid_json.ipynb is invalid on purpose)
+                continue
+            prepared = prepare(release, submission, {}).notebook
+            assert pasted_literals(prepared, {}) == [], fixture.name
+            largest = max(literal_bytes(c.source) for c in submission.cells if c.cell_type == "code")
+            assert largest < LITERAL_BYTES / 4, (fixture.name, largest)
+
+
+def _evidence(test: float, train: float, held_out: float, validation_accuracy: float = 0.98,
+              history: list[float] | None = None) -> ModelEvidence:
+    return ModelEvidence(test_loss=test, train_loss=train, validation_loss=held_out,
+                         validation_accuracy=validation_accuracy, history_validation=history or [0.975, 0.98])
+
+
+def test_a_model_that_does_on_the_test_set_as_on_its_training_images_is_suspect():
+    honest = _evidence(test=0.065, train=0.02, held_out=0.07)
+    assert signals(evidence=honest, accuracy=0.982, literals=[], test_position=0.3) == []
+    [flag] = signals(evidence=_evidence(test=0.022, train=0.02, held_out=0.07), accuracy=0.99, literals=[],
+                     test_position=0.3)
+    assert flag.kind == SuspicionKind.TRAINED_ON_TEST and flag.statistic == 0.04 and flag.threshold == 0.3
+    assert "was it trained on the test set?" in flag.evidence
+    # An undertrained network does no better on what it saw: nothing can be told, nothing said.
+    assert signals(evidence=_evidence(test=0.30, train=0.295, held_out=0.30), accuracy=0.91, literals=[],
+                   test_position=0.3) == []
+
+
+def test_a_model_its_history_does_not_describe_is_suspect():
+    kept = _evidence(test=0.065, train=0.02, held_out=0.07, validation_accuracy=0.985, history=[0.91, 0.92])
+    [flag] = signals(evidence=kept, accuracy=0.984, literals=[], test_position=0.3)
+    assert flag.kind == SuspicionKind.HISTORY_MISMATCH and flag.statistic > HISTORY_TOLERANCE
+    # Validated on the test set (a correct, if unwise, alternative): the history is the test set's.
+    on_test = _evidence(test=0.065, train=0.02, held_out=0.07, validation_accuracy=0.95, history=[0.975, 0.983])
+    assert signals(evidence=on_test, accuracy=0.983, literals=[], test_position=0.3) == []
+
+
+def _mistakes_kappa(first: np.ndarray, second: np.ndarray) -> float:
+    from sklearn.metrics import cohen_kappa_score
+
+    return float(cohen_kappa_score(first, second))
+
+
+def _similarity_course(tmp_path, mnist_dir):
+    """A graded class without grading: alice (the solution), bob (alice's answers with other
+    names and lines in another order, and her model's mistakes), carol (the original course's
+    code, a model of her own), each with a result and the predictions grading keeps."""
+    from course_lib.data import load_mnist
+    from course_lib.pipeline.collect import place_submission
+    from course_lib.release import copy_course
+    from course_lib.results import empty_result, private_dir, write_result
+    from course_lib.submissions import submission_digest, submitted_dir
+
+    course = copy_course(origin=PROJECT, folder=tmp_path / "course", assignments=["tp1_dense"], mnist_dir=mnist_dir)
+    [released] = (course / "release" / "tp1_dense").glob("*.ipynb")
+    release = nbformat.read(released, 4)
+    solution = nbformat.read(FIXTURES / "tp1_dense" / "solution.ipynb", 4)
+    copied = nbformat.read(FIXTURES / "tp1_dense" / "solution.ipynb", 4)
+    renames = {"early_stop": "arret", "slow_down": "ralentir", "results": "sorties", "restart": "recommencer"}
+    for cell in copied.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+            for old, new in renames.items():
+                cell.source = re.sub(rf"\b{old}\b", new, cell.source)
+            lines = cell.source.splitlines()
+            if len(lines) >= 3 and not any(line.startswith((" ", "\t")) for line in lines[:2]):
+                lines[0], lines[1] = lines[1], lines[0]  # two statements in the other order
+            cell.source = "\n".join(lines)
+    notebooks = {"alice": solution, "bob": copied, "carol": nbformat.read(FIXTURES / "tp1_dense" / "keras_load_data.ipynb", 4)}
+    _, (_, labels) = load_mnist(mnist_dir)
+    draw = np.random.default_rng(7)
+    alice_wrong = draw.random(len(labels)) < 0.02
+    wrong = {"alice": alice_wrong, "bob": alice_wrong, "carol": draw.random(len(labels)) < 0.02}
+    for student, notebook in notebooks.items():
+        path = tmp_path / f"{student}.ipynb"
+        nbformat.write(notebook, path)
+        place_submission(course_dir=course, assignment="tp1_dense", student=student, notebook=path)
+        digest = submission_digest(submitted_dir(course, student, "tp1_dense"))
+        result = empty_result(student, "tp1_dense", digest, release, released.stem)
+        write_result(course, result)
+        predicted = np.where(wrong[student], (labels + 1) % 10, labels)
+        (private_dir(course, "tp1_dense", student) / "predictions.json").write_text(json.dumps(predicted.tolist()))
+    return course, labels, wrong
+
+
+def test_the_similarity_report_ranks_a_copy_first_and_puts_it_on_the_attention_list(tmp_path, mnist_dir):
+    from course_lib.instructor.report import report
+    from course_lib.instructor.roll import class_roll
+    from course_lib.instructor.similarity import CODE_THRESHOLD, similarity
+
+    course, labels, wrong = _similarity_course(tmp_path, mnist_dir)
+    made = similarity(course_dir=course, assignment="tp1_dense")
+    first, *others = made.pairs
+    assert (first.first, first.second) == ("alice", "bob") and first.code >= CODE_THRESHOLD and first.flagged
+    assert first.kappa == pytest.approx(1.0)
+    carol = next(p for p in made.pairs if (p.first, p.second) == ("alice", "carol"))
+    assert carol.code < first.code and not carol.flagged, carol
+    assert carol.kappa == pytest.approx(_mistakes_kappa(wrong["alice"], wrong["carol"]), abs=1e-4)
+    page = made.path.read_text()
+    assert "<mark>" in page and "<script" not in page
+    standings = {s.student: s for s in class_roll(course) if s.assignment == "tp1_dense"}
+    assert [a.text for a in standings["alice"].attention if a.category == "similar"] == [
+        first.line("alice")]
+    assert "similar to alice" in first.line("bob") and not [
+        a for a in standings["carol"].attention if a.category == "similar"]
+    assert "similar to bob" in report(course_dir=course).read_text()
+
+
+def test_the_similarity_of_200_students_is_written_and_readable(tmp_path, mnist_dir):
+    """200 notebooks (the fixtures, each student's own few edits): the report lists 100 pairs
+    and shows 20 side by side, whatever the class's size. (Its time: bench/similarity.py.)"""
+    from class_of_many import make_class
+
+    from course_lib.instructor.similarity import LISTED, SHOWN, similarity
+
+    course = make_class(tmp_path, mnist_dir, students=200)
+    made = similarity(course_dir=course, assignment="tp1_dense")
+    assert len(made.pairs) == 200 * 199 // 2
+    page = made.path.read_text()
+    assert page.count("<tr>") == LISTED + 1 and page.count('<div class="sides">') == SHOWN
+
+
+@pytest.mark.slow
+def test_weights_pasted_as_base64_are_flagged_and_an_honest_twin_is_not(tmp_path, mnist_dir):
+    """mini's solution, and the same notebook whose network, after its training, gets weights
+    trained elsewhere, pasted in as base64: both graded in one batch."""
+    import keras
+
+    from course_lib.data import load_mnist
+    from course_lib.pipeline.collect import place_submission
+    from course_lib.pipeline.grade import grade
+    from course_lib.results import read_result
+
+    (train_images, train_labels), _ = load_mnist(mnist_dir)
+    keras.utils.set_random_seed(3)
+    elsewhere = keras.Sequential([keras.Input((784,)), keras.layers.Dense(32, activation="relu"),
+                                  keras.layers.Dense(10, activation="softmax")])
+    elsewhere.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    elsewhere.fit(train_images[:6000].reshape(-1, 784) / 255, keras.utils.to_categorical(train_labels[:6000]),
+                  epochs=8, batch_size=32, verbose=0)
+    blob = base64.b64encode(np.concatenate([w.ravel() for w in elsewhere.get_weights()]).astype("float32").tobytes()).decode()
+    honest = nbformat.read(ADVERSARIAL / "cases" / "twin_solution.ipynb", 4)
+    pasted = nbformat.read(ADVERSARIAL / "cases" / "twin_solution.ipynb", 4)
+    [train] = [c for c in pasted.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "train"]
+    train.source += (
+        "\n\n# Des poids entraînés ailleurs, collés ici.\nimport base64\n"
+        f'_flat = np.frombuffer(base64.b64decode("{blob}"), dtype="float32")\n'
+        "_shapes, _at, _weights = [w.shape for w in model.get_weights()], 0, []\n"
+        "for _shape in _shapes:\n    _size = int(np.prod(_shape))\n"
+        "    _weights.append(_flat[_at:_at + _size].reshape(_shape))\n    _at += _size\n"
+        "model.set_weights(_weights)")
+    course = mini_course(tmp_path / "course", mnist_dir)
+    for student, notebook in (("honest", honest), ("pasted", pasted)):
+        path = tmp_path / f"{student}.ipynb"
+        nbformat.write(notebook, path)
+        place_submission(course_dir=course, assignment=MINI, student=student, notebook=path)
+    grade(assignment=MINI, course_dir=course)
+    honest, pasted = read_result(course, MINI, "honest"), read_result(course, MINI, "pasted")
+    assert honest.accuracy and honest.suspicions == [], honest.suspicions
+    kinds = {s.kind for s in pasted.suspicions}
+    assert SuspicionKind.PASTED_LITERAL in kinds, pasted.suspicions
+    [literal] = [s for s in pasted.suspicions if s.kind == SuspicionKind.PASTED_LITERAL]
+    assert literal.statistic >= len(blob) and "cell train" in literal.evidence
+    assert pasted.state == honest.state  # a signal for the instructor, never points taken
