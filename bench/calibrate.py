@@ -14,6 +14,7 @@ full threshold floor(mean − 3σ) to the percent; where the test set sits betwe
 unseen images for the honest runs (`test_position`, course_lib.pipeline.integrity), its
 suggested threshold (mean − 4σ, floored to 0.01), the honest runs under the threshold
 course.toml sets (false alarms), and the cheats' positions and how many were flagged.
+`--summarize` judges the recorded runs again by the current rule and threshold.
 
     python bench/calibrate.py tp1_dense --students 30 --cheats 3
     python bench/calibrate.py tp2_convol --parallel 2 --students 30 --cheats 3
@@ -36,10 +37,12 @@ from pathlib import Path
 from machine import machine
 
 from course_lib.course import DEFAULT_TEST_POSITION
+from course_lib.pipeline.integrity import signals
 from course_lib.pipeline.collect import place_submission
 from course_lib.release import copy_course
 from course_lib.pipeline.grade import grade
-from course_lib.results import private_dir, read_result
+from course_lib.results import SuspicionKind, private_dir, read_result
+from course_lib.verdicts import ModelEvidence
 
 PROJECT = Path(__file__).resolve().parents[1]
 MNIST = PROJECT.parent / "shared" / "data" / "mnist"
@@ -112,18 +115,32 @@ def calibrate(*, assignment: str, students: int, cheats: int, parallel: int = 1)
         runs = grade_students(assignment=assignment, students=names)
     else:
         runs = grade_in_parallel(assignment=assignment, students=names, parallel=parallel)
+    threads = len(os.sched_getaffinity(0)) // parallel
+    return summarize(assignment=assignment, runs=runs, machine=machine(threads=threads, load_before=load_before),
+                     threads=threads, parallel=parallel)
+
+
+def summarize(*, assignment: str, runs: list[dict], machine: dict, threads: int, parallel: int) -> dict:
+    """The figures of the runs. The trained-on-the-test-set signal is judged here again from
+    each run's recorded losses, by the current rule (course_lib.pipeline.integrity), so that
+    `--summarize` brings an earlier calibration's figures to a changed rule or threshold
+    without training again; the other signals are those the grading raised."""
+    for run in runs:
+        evidence = ModelEvidence(test_loss=run["test_loss"], train_loss=run["train_loss"],
+                                 validation_loss=run["validation_loss"], validation_accuracy=0.0, history_validation=[])
+        run["test_position"] = evidence.test_position
+        run["trained_on_test"] = any(s.kind == SuspicionKind.TRAINED_ON_TEST for s in signals(
+            evidence=evidence, accuracy=run["accuracy"], literals=[], test_position=test_position_threshold(assignment)))
     honest = [run for run in runs if run["notebook"] == HONEST]
     cheated = [run for run in runs if run["notebook"] == CHEAT]
     values = [run["accuracy"] for run in honest]
     samples = [run["sample_digits_accuracy"] for run in honest]
     positions = [run["test_position"] for run in honest if run["test_position"] is not None]
     mean, sigma = statistics.mean(values), statistics.stdev(values)
-    integrity = tomllib.loads((PROJECT / "course.toml").read_text())["assignments"][assignment].get("integrity", {})
-    threshold = integrity.get("test_position", DEFAULT_TEST_POSITION)
-    threads = len(os.sched_getaffinity(0)) // parallel
+    other = [kind for run in honest for kind in run["suspicions"] if kind != SuspicionKind.TRAINED_ON_TEST]
     return {
         "assignment": assignment,
-        "machine": machine(threads=threads, load_before=load_before),
+        "machine": machine,
         "threads": threads,
         "parallel": parallel,
         "seeds_from": "students (course_lib.seeds, a secret of this calibration)",
@@ -147,14 +164,19 @@ def calibrate(*, assignment: str, students: int, cheats: int, parallel: int = 1)
             "min": min(positions, default=None), "max": max(positions, default=None),
             "suggested_threshold": (math.floor((statistics.mean(positions) - 4 * statistics.stdev(positions)) * 100) / 100
                                     if len(positions) > 1 else None),
-            "threshold": threshold,
-            "false_alarms": sum(position < threshold for position in positions),
+            "threshold": test_position_threshold(assignment),
+            "false_alarms": sum(run["trained_on_test"] for run in honest),
             "cheats": len(cheated),
             "cheat_positions": [run["test_position"] for run in cheated],
-            "cheats_flagged": sum("trained-on-test" in run["suspicions"] for run in cheated),
-            "honest_flagged": sum(bool(run["suspicions"]) for run in honest),
+            "cheats_flagged": sum(run["trained_on_test"] for run in cheated),
+            "honest_flagged": sum(run["trained_on_test"] for run in honest) + len(other),
         },
     }
+
+
+def test_position_threshold(assignment: str) -> float:
+    integrity = tomllib.loads((PROJECT / "course.toml").read_text())["assignments"][assignment].get("integrity", {})
+    return integrity.get("test_position", DEFAULT_TEST_POSITION)
 
 
 def main() -> None:
@@ -164,6 +186,8 @@ def main() -> None:
     parser.add_argument("--cheats", type=int, default=0, help="students training on train + test")
     parser.add_argument("--parallel", type=int, default=1,
                         help="students graded at once, each on its share of the cores (default 1: all cores)")
+    parser.add_argument("--summarize", action="store_true",
+                        help="judge the runs of bench/results/calibration-ASSIGNMENT.json again by the current rules")
     parser.add_argument("--names", nargs="+", help=argparse.SUPPRESS)  # a --parallel child's students
     parser.add_argument("--cores", type=int, nargs="+", help=argparse.SUPPRESS)  # and its cores
     args = parser.parse_args()
@@ -172,12 +196,17 @@ def main() -> None:
         os.sched_setaffinity(0, args.cores)  # the kernels this process starts inherit it
         grade_students(assignment=args.assignment, students=args.names)
         return
+    out = PROJECT / "bench" / "results" / f"calibration-{args.assignment}.json"
+    if args.summarize:
+        before = json.loads(out.read_text())
+        out.write_text(json.dumps(summarize(assignment=args.assignment, runs=before["runs"], machine=before["machine"],
+                                            threads=before["threads"], parallel=before["parallel"]), indent=2) + "\n")
+        return
     if not 1 <= args.parallel <= len(os.sched_getaffinity(0)):
         parser.error(f"--parallel must be between 1 and the {len(os.sched_getaffinity(0))} cores")
     if args.students < 2:
         parser.error("--students must be 2 or more (a σ needs two)")
     summary = calibrate(assignment=args.assignment, students=args.students, cheats=args.cheats, parallel=args.parallel)
-    out = PROJECT / "bench" / "results" / f"calibration-{args.assignment}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps({k: v for k, v in summary.items() if k != "runs"}))

@@ -32,7 +32,7 @@ from course_lib.typed_json import from_json, to_json
 from course_lib.verdicts import ModelEvidence, Verdict
 
 RESULT_FILE = "grading.json"
-SCHEMA = 2  # grading.json's version: 1 was the untyped dict of before (no "schema" key)
+SCHEMA = 3  # grading.json's version: 1 the untyped dict of before (no "schema" key), 2 without seeds
 
 
 class Status(StrEnum):

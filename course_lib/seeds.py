@@ -17,28 +17,36 @@ import os
 import secrets
 from pathlib import Path
 
-from course_lib.atomic import write_atomic
 from course_lib.errors import CourseError
 
 SECRET_ENV = "COURSE_SECRET"
 SECRET_FILE = "course.secret"
 SEED_ENV = "COURSE_SEED"  # how the kernel gets the student's seed (course_lib.runtime)
+LEAST = 16  # characters of a secret
 
 
 def course_secret(root: Path) -> bytes:
-    """$COURSE_SECRET, else the course's secret file, made (owner-only) when missing."""
-    if os.environ.get(SECRET_ENV):
-        return os.environ[SECRET_ENV].encode()
+    """$COURSE_SECRET, else the course's secret file, made (owner-only) when missing, unless
+    submissions were graded already: a new secret would give every student a new seed."""
+    given = os.environ.get(SECRET_ENV)
+    if given is not None:
+        if len(given) < LEAST:
+            raise CourseError(f"${SECRET_ENV} is shorter than {LEAST} characters: not a secret")
+        return given.encode()
     path = root / SECRET_FILE
     if not path.exists():
-        write_atomic(path, (secrets.token_hex(32) + "\n").encode())
-        path.chmod(0o600)
+        if any((root / "autograded").glob("*/*.grading/grading.json")):
+            raise CourseError(f"{SECRET_FILE} is missing, yet submissions were graded with one: restore it (or set "
+                              f"${SECRET_ENV}); a new secret would give every student a new seed")
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as stream:
+            stream.write(secrets.token_hex(32) + "\n")
     try:
         secret = path.read_text().strip()
     except (OSError, UnicodeDecodeError) as error:
-        raise CourseError(f"{path} cannot be read ({type(error).__name__}): set ${SECRET_ENV} or remove it") from None
-    if len(secret) < 16:
-        raise CourseError(f"{path} holds no secret (16 characters at least): remove it, a new one is made")
+        raise CourseError(f"{path} cannot be read ({type(error).__name__}): set ${SECRET_ENV} or restore it") from None
+    if len(secret) < LEAST:
+        raise CourseError(f"{path} holds no secret ({LEAST} characters at least): restore it")
     return secret.encode()
 
 

@@ -22,7 +22,8 @@ class Verdict:
     seconds: float = 0.0  # the check's time
 
 
-SEPARATION = 0.01  # how much better than on unseen images a model must do on seen ones
+SEPARATION = 0.02  # how much better than on unseen images a model must do on seen ones (about 5σ of
+# the sampling noise of the two losses, for 5,000 and 6,000 images)
 
 
 @dataclass(frozen=True)

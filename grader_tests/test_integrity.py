@@ -8,7 +8,6 @@ small practical: an honest one, and one whose weights are pasted as base64."""
 from __future__ import annotations
 
 import base64
-import json
 import re
 import stat
 
@@ -41,9 +40,18 @@ def test_each_student_has_a_seed_of_their_own_from_the_course_secret(tmp_path, m
     assert student_seed(b"another course", "tp1_dense", "alice") != student_seed(secret, "tp1_dense", "alice")
     monkeypatch.setenv("COURSE_SECRET", "from the environment")
     assert course_secret(tmp_path) == b"from the environment"
+    monkeypatch.setenv("COURSE_SECRET", "short")
+    with pytest.raises(CourseError, match="shorter than 16"):
+        course_secret(tmp_path)
     monkeypatch.delenv("COURSE_SECRET")
     (tmp_path / SECRET_FILE).write_text("short\n")
     with pytest.raises(CourseError, match="holds no secret"):
+        course_secret(tmp_path)
+    # Once work was graded with a secret, losing it is said, never silently replaced.
+    (tmp_path / SECRET_FILE).unlink()
+    (tmp_path / "autograded" / "alice" / "tp1_dense.grading").mkdir(parents=True)
+    (tmp_path / "autograded" / "alice" / "tp1_dense.grading" / "grading.json").write_text("{}")
+    with pytest.raises(CourseError, match="course.secret is missing, yet submissions were graded"):
         course_secret(tmp_path)
 
 
@@ -66,8 +74,10 @@ def test_the_release_trains_with_the_graders_seed():
 
 def test_literals_are_counted_whatever_carries_them():
     weights = base64.b64encode(np.random.default_rng(0).random(10_000).astype("float32").tobytes()).decode()
-    assert literal_bytes(f'w = "{weights}"') == len(weights)
-    assert literal_bytes("w = [" + ", ".join(["0.125"] * 5000) + "]") == 40_000
+    assert literal_bytes(f'w = "{weights}"') == len(weights) + 2  # with its quotes
+    assert literal_bytes("w = [" + ", ".join(["0.125"] * 5000) + "]") == 25_000
+    assert literal_bytes(f"w = 0x{'ab' * 20_000}  # an integer") == 40_002 + len("# an integer")
+    assert literal_bytes(f"x = 1\n# {weights}") == len(weights) + 3  # a comment is readable through In
     assert literal_bytes(f"%%capture\nw = '{weights}'") >= len(weights)  # a magic: not Python
     assert literal_bytes("model.fit(x_train, y_train, epochs=6)") < 100
 
@@ -84,7 +94,7 @@ def test_no_honest_fixture_holds_pasted_literals():
             except Exception:  # noqa: BLE001 (invalid_json.ipynb is invalid on purpose)
                 continue
             prepared = prepare(release, submission, {}).notebook
-            assert pasted_literals(prepared, {}) == [], fixture.name
+            assert pasted_literals(prepared) == [], fixture.name
             largest = max(literal_bytes(c.source) for c in submission.cells if c.cell_type == "code")
             assert largest < LITERAL_BYTES / 4, (fixture.name, largest)
 
@@ -126,15 +136,12 @@ def _similarity_course(tmp_path, mnist_dir):
     """A graded class without grading: alice (the solution), bob (alice's answers with other
     names and lines in another order, and her model's mistakes), carol (the original course's
     code, a model of her own), each with a result and the predictions grading keeps."""
+    from class_of_many import hand_in
+
     from course_lib.data import load_mnist
-    from course_lib.pipeline.collect import place_submission
     from course_lib.release import copy_course
-    from course_lib.results import empty_result, private_dir, write_result
-    from course_lib.submissions import submission_digest, submitted_dir
 
     course = copy_course(origin=PROJECT, folder=tmp_path / "course", assignments=["tp1_dense"], mnist_dir=mnist_dir)
-    [released] = (course / "release" / "tp1_dense").glob("*.ipynb")
-    release = nbformat.read(released, 4)
     solution = nbformat.read(FIXTURES / "tp1_dense" / "solution.ipynb", 4)
     copied = nbformat.read(FIXTURES / "tp1_dense" / "solution.ipynb", 4)
     renames = {"early_stop": "arret", "slow_down": "ralentir", "results": "sorties", "restart": "recommencer"}
@@ -152,14 +159,7 @@ def _similarity_course(tmp_path, mnist_dir):
     alice_wrong = draw.random(len(labels)) < 0.02
     wrong = {"alice": alice_wrong, "bob": alice_wrong, "carol": draw.random(len(labels)) < 0.02}
     for student, notebook in notebooks.items():
-        path = tmp_path / f"{student}.ipynb"
-        nbformat.write(notebook, path)
-        place_submission(course_dir=course, assignment="tp1_dense", student=student, notebook=path)
-        digest = submission_digest(submitted_dir(course, student, "tp1_dense"))
-        result = empty_result(student, "tp1_dense", digest, release, released.stem)
-        write_result(course, result)
-        predicted = np.where(wrong[student], (labels + 1) % 10, labels)
-        (private_dir(course, "tp1_dense", student) / "predictions.json").write_text(json.dumps(predicted.tolist()))
+        hand_in(course, student, notebook, np.where(wrong[student], (labels + 1) % 10, labels), tmp_path)
     return course, labels, wrong
 
 

@@ -102,7 +102,8 @@ def class_roll(root: Path, students: dict[str, Student] | None = None) -> list[S
     everyone = set(known) | {s for s, _ in results}
     everyone |= {s for a in assignments for s in (*submitted[a], *rejections[a])}
     alike = look_alikes(sorted(everyone))
-    similar = {a: _similar_lines(root, a) for a in assignments}
+    similar = {a: _similar_lines(root, a, {s: r.submission_sha256 for (s, b), r in results.items() if b == a})
+               for a in assignments}
     expected = {a: _expected(root, a, bool(submitted[a] or rejections[a]) or any(k[1] == a for k in results))
                 for a in assignments}
     return [
@@ -201,10 +202,10 @@ def _attention(result: R.SubmissionResult) -> list[Attention]:
     return attention
 
 
-def _similar_lines(root: Path, assignment: str) -> dict[str, list[str]]:
+def _similar_lines(root: Path, assignment: str, digests: dict[str, str]) -> dict[str, list[str]]:
     """student → a line for each student of the last `course similarity` found alike."""
     lines: dict[str, list[str]] = {}
-    for pair in similar_pairs(root, assignment):
+    for pair in similar_pairs(root, assignment, digests):
         for student in (pair.first, pair.second):
             lines.setdefault(student, []).append(pair.line(student))
     return lines

@@ -4,8 +4,12 @@ Two measures per pair of graded students, both read from what grading kept (noth
 student runs here):
 - code: copydetect's winnowed fingerprints (the Moss method) of the code each student wrote
   (answers and added cells of the collected notebook), variable and function names abstracted
-  away, the release's own code given as boilerplate so that the cells everyone receives do not
-  count; a pair's similarity is the larger of the two shares of copied code.
+  away. What everyone has is no evidence: the release's own code, and every passage found in
+  more students than COMMON_SHARE of the class (at least COMMON_LEAST), are boilerplate, as
+  Moss ignores passages common to many programs: the course's canonical one-line answers
+  (`x_train = im_train.reshape(…) / 255`) match between any two honest students. A pair's
+  similarity is the larger of the two shares of the rest of a student's code found in the
+  other's, counted only when they share at least LEAST_TOKENS characters of it.
 - models: Cohen's κ between their mistakes on the reference test set (the classes the verifier
   predicted, predictions.json): since each student trains with a seed of their own
   (course_lib.seeds), honest networks err on many of the same hard digits but far from all of
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections import Counter
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -28,20 +33,23 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
-from course_lib.cells import grade_id, is_answer
 from course_lib.course import course_root, released_notebook
 from course_lib.errors import CourseError
 from course_lib.instructor.output import graded_results, output_path, reference_test_labels, write_html
-from course_lib.pipeline.prepare import read_submission
+from course_lib.pipeline.prepare import prepare, read_submission, student_cells
 from course_lib.results import private_dir
+from course_lib.safe_text import printable
 from course_lib.submissions import submitted_dir
 from course_lib.typed_json import from_json, to_json
 
-CODE_THRESHOLD = 0.8  # share of a student's own code found in the other's
+CODE_THRESHOLD = 0.8  # share of a student's own (uncommon) code found in the other's
+LEAST_TOKENS = 150  # shared uncommon code (filtered characters) below which a share means nothing
+COMMON_SHARE, COMMON_LEAST = 0.1, 3  # a passage in more students than this is the class's idiom
 KAPPA_THRESHOLD = 0.9  # agreement of two models' mistakes beyond chance
 SHOWN = 20  # pairs shown side by side
 LISTED = 100  # pairs in the ranking
 NOISE, GUARANTEE = 25, 30  # copydetect's k-gram length and the match length always found
+LEAST_ACCURACY, LEAST_MISTAKES = 0.5, 20  # models whose mistakes are compared
 
 
 @dataclass(frozen=True)
@@ -64,11 +72,13 @@ class SimilarPair:
 
 @dataclass(frozen=True)
 class SimilarityFile:
-    """What reports/similarity-<assignment>.json keeps: the flagged pairs, for the roll."""
+    """What reports/similarity-<assignment>.json keeps for the roll: the flagged pairs, and the
+    digest of each compared submission (a pair of which one was collected again is stale)."""
 
     assignment: str
     students: int
     flagged: list[SimilarPair]
+    digests: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -88,61 +98,76 @@ def similarity(*, course_dir: str | Path = ".", assignment: str, output: str | P
     codes = {student: code for student, code in codes.items() if code is not None}
     if len(codes) < 2:
         raise CourseError(f"{assignment}: fewer than two graded notebooks to compare")
-    boilerplate = CodeFingerprint("release.py", NOISE, GUARANTEE - NOISE + 1, fp=io.StringIO(release_code(root, assignment)),
-                                  language="python").hashes
-    prints = {student: CodeFingerprint(f"{student}.py", NOISE, GUARANTEE - NOISE + 1, boilerplate=list(boilerplate),
-                                       fp=io.StringIO(code), language="python")
-              for student, code in sorted(codes.items())}
-    kappas = _mistake_kappas(root, assignment, sorted(prints))
+    def fingerprint(name: str, code: str, boilerplate: set[int]) -> CodeFingerprint:
+        return CodeFingerprint(f"{name}.py", NOISE, GUARANTEE - NOISE + 1, boilerplate=list(boilerplate),
+                               fp=io.StringIO(code), language="python")
+
+    release = fingerprint("release", release_code(root, assignment), set()).hashes
+    plain = {student: fingerprint(student, code, release).hashes for student, code in codes.items()}
+    counts = Counter(h for hashes in plain.values() for h in hashes)
+    common = {h for h, count in counts.items() if count > max(COMMON_LEAST, COMMON_SHARE * len(codes))}
+    prints = {student: fingerprint(student, code, release | common) for student, code in sorted(codes.items())}
+    kappas = _mistake_kappas(root, assignment, sorted(prints), {r.student: r.accuracy for r in results})
     pairs, slices = [], {}
     for first, second in combinations(sorted(prints), 2):
-        _, shares, copied = compare_files(prints[first], prints[second])
-        pair = SimilarPair(first, second, round(float(max(shares)), 4), kappas.get((first, second)))
+        overlap, shares, copied = compare_files(prints[first], prints[second])
+        code = round(float(max(shares)), 4) if overlap >= LEAST_TOKENS else 0.0
+        pair = SimilarPair(first, second, code, kappas.get((first, second)))
         pairs.append(pair)
         slices[first, second] = copied
     pairs.sort(key=lambda p: (-max(p.code, p.kappa or 0.0), p.first, p.second))
     shown = [_side_by_side(pair, prints, slices[pair.first, pair.second]) for pair in pairs[:SHOWN]]
     flagged = [pair for pair in pairs if pair.flagged]
     record = output_path(root, None, f"reports/similarity-{assignment}.json")
-    record.write_text(json.dumps(to_json(SimilarityFile(assignment, len(prints), flagged)), indent=1) + "\n")
+    digests = {r.student: r.submission_sha256 for r in results if r.student in prints}
+    record.write_text(json.dumps(to_json(SimilarityFile(assignment, len(prints), flagged, digests)), indent=1) + "\n")
     path = write_html(output_path(root, output, f"reports/similarity-{assignment}.html"), "similarity.html",
                       assignment=assignment, students=len(prints), pairs=pairs[:LISTED], shown=shown,
                       flagged=len(flagged), code_threshold=CODE_THRESHOLD, kappa_threshold=KAPPA_THRESHOLD)
     return SimilarityReport(path, pairs)
 
 
-def similar_pairs(root: Path, assignment: str) -> list[SimilarPair]:
-    """The flagged pairs of the last `course similarity` of `assignment` (none if not run)."""
+def similar_pairs(root: Path, assignment: str, digests: dict[str, str]) -> list[SimilarPair]:
+    """The flagged pairs of the last `course similarity` of `assignment` (none if not run)
+    whose two submissions are still the ones graded (`digests`: student → digest)."""
     path = root / "reports" / f"similarity-{assignment}.json"
     if not path.is_file():
         return []
     try:
-        return from_json(SimilarityFile, json.loads(path.read_text())).flagged
+        found = from_json(SimilarityFile, json.loads(path.read_text()))
     except ValueError as error:
         raise CourseError(f"{path.relative_to(root)}: {str(error)[:200]}: run `course similarity {assignment}` again") from None
+    return [pair for pair in found.flagged
+            if all(digests.get(s) == found.digests.get(s) for s in (pair.first, pair.second))]
 
 
 def student_code(root: Path, assignment: str, student: str) -> str | None:
-    """The code the student wrote: the collected notebook's answers and added cells."""
+    """The code the student wrote, as grading ran it: the answers and the cells added to the
+    release (course_lib.pipeline.prepare: whatever metadata the submission gave them)."""
     notebooks = sorted(submitted_dir(root, student, assignment).glob("*.ipynb"))
     if not notebooks or notebooks[0].is_symlink():
         return None
     try:
-        notebook = read_submission(notebooks[0])
+        submission = read_submission(notebooks[0])
     except ValueError:
         return None
-    return "\n\n".join(cell.source for cell in notebook.cells
-                       if cell.cell_type == "code" and (is_answer(cell) or not grade_id(cell)))
+    prepared = prepare(nbformat.read(released_notebook(root, assignment), as_version=4), submission, {}).notebook
+    return "\n\n".join(cell.source for _, cell in student_cells(prepared) if cell.cell_type == "code")
 
 
 def release_code(root: Path, assignment: str) -> str:
+    """The code every student receives, which no one's code is judged by. (The master's
+    answers are not: a copy of a leaked solution is a copy; what honest students converge to
+    is left out by being common in the class.)"""
     release = nbformat.read(released_notebook(root, assignment), as_version=4)
     return "\n\n".join(cell.source for cell in release.cells if cell.cell_type == "code")
 
 
-def _mistake_kappas(root: Path, assignment: str, students: list[str]) -> dict[tuple[str, str], float]:
-    """Cohen's κ of every two students' mistakes on the reference test set (those with the
-    predictions grading kept), computed at once from their mistake vectors."""
+def _mistake_kappas(root: Path, assignment: str, students: list[str],
+                    accuracies: dict[str, float | None]) -> dict[tuple[str, str], float]:
+    """Cohen's κ of every two students' mistakes on the reference test set, computed at once
+    from their mistake vectors; only for models that learned (LEAST_ACCURACY) and still err
+    (LEAST_MISTAKES): two models predicting one class, or two perfect ones, agree by nature."""
     labels = reference_test_labels(root)
     wrong, named = [], []
     for student in students:
@@ -150,8 +175,9 @@ def _mistake_kappas(root: Path, assignment: str, students: list[str]) -> dict[tu
             predicted = np.asarray(json.loads((private_dir(root, assignment, student) / "predictions.json").read_text()))
         except (OSError, ValueError):
             continue
-        if predicted.shape == labels.shape:
-            wrong.append(predicted != labels)
+        mistakes = predicted != labels if predicted.shape == labels.shape else None
+        if mistakes is not None and (accuracies.get(student) or 0.0) >= LEAST_ACCURACY and mistakes.sum() >= LEAST_MISTAKES:
+            wrong.append(mistakes)
             named.append(student)
     if len(named) < 2:
         return {}
@@ -169,12 +195,13 @@ def _mistake_kappas(root: Path, assignment: str, students: list[str]) -> dict[tu
 
 
 def _segments(code: str, copied: np.ndarray) -> list[tuple[str, bool]]:
-    """The code cut into (text, copied?) pieces; the template escapes every piece."""
+    """The code cut into (text, copied?) pieces, control and bidirectional characters written
+    as escapes (the template escapes the markup)."""
     pieces, at = [], 0
     for start, end in zip(*copied) if len(copied) and len(copied[0]) else []:
         pieces += [(code[at:int(start)], False), (code[int(start):int(end)], True)]
         at = int(end)
-    return [*pieces, (code[at:], False)]
+    return [(printable(text, newlines=True), copied) for text, copied in [*pieces, (code[at:], False)]]
 
 
 def _side_by_side(pair: SimilarPair, prints: dict, copied: tuple) -> dict:

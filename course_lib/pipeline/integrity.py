@@ -11,13 +11,17 @@ grade stays what the verifier decided, the attention list and the export say why
   `[assignments.<a>.integrity] test_position`, calibrated on honest runs by bench/calibrate.py)
   it is flagged. A model that does not do clearly better on seen images than on unseen ones
   (undertrained, or not validated on the last tenth) tells nothing and is never flagged.
-  Catches a training on train + test (or on the test set) validated on the last tenth; misses
-  one whose validation split holds the test set out, or that shuffles everything together.
-- pasted literal: a cell the student wrote that holds more than LITERAL_BYTES of literals
-  (strings, bytes, numbers: weights as base64, hex, or a list of floats). The sandbox has no
-  network and the notebook's folder starts empty, so weights trained elsewhere can only come in
-  through the notebook. Catches weights pasted in any encoding; misses a model small enough
-  to fit under the limit (none of the practicals' networks does: TP1's has 623,290 weights).
+  Catches a training on train + test (or on the test set) validated on the last tenth, and,
+  when seen and held-out images score alike, a test-set loss under TEST_BETTER of both (a
+  training on the test set alone, or on everything); misses a validation split that holds the
+  test set out, or everything shuffled together and trained just enough.
+- pasted literal: a cell the student wrote that holds more than LITERAL_BYTES of data
+  (literals and comments of code: weights as base64, hex, a list of floats; the text of a
+  written answer). The sandbox has no network, and the kernel's folder holds only the notebook
+  that runs (the submission's outputs, attachments and metadata never reach it), so weights
+  trained elsewhere can only come in through the cells the student wrote. Catches weights
+  pasted in any encoding; misses a model small enough to fit under the limit (none of the
+  practicals' networks does: TP1's has 623,290 weights).
 - history mismatch: the kept model's accuracy on the last tenth of the training images
   (validation_split=0.1's) and on the test set is more than HISTORY_TOLERANCE away from every
   validation accuracy its training history reports: the model was not the one that training
@@ -27,48 +31,44 @@ grade stays what the verifier decided, the attention list and the export say why
 
 from __future__ import annotations
 
-import ast
+import io
+import math
 import re
+import tokenize
 from typing import Any
 
-from course_lib.cells import grade_id, is_answer
-from course_lib.pipeline.prepare import EXPORT_MARK
+from course_lib.pipeline.prepare import student_cells
 from course_lib.results import Suspicion, SuspicionKind
 from course_lib.verdicts import ModelEvidence
 
 LITERAL_BYTES = 32 * 1024  # TP1's weights are 2.5 MB as float32, 3.3 MB as base64
+DATA_TOKENS = {tokenize.STRING, tokenize.NUMBER, tokenize.COMMENT, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
+TEST_BETTER = 0.8  # a test-set loss under this share of both others: better than on anything it saw
 HISTORY_TOLERANCE = 0.02
-NUMBER_BYTES = 8  # what a numeric literal counts for
 WORD = re.compile(r"[A-Za-z0-9+/=_-]{64,}")  # base64 or hex outside Python code (a magic)
 
 
 def literal_bytes(source: str) -> int:
-    """How much data a cell's code carries as literals."""
+    """How much data a cell's code carries as literals and comments (strings, bytes, numbers
+    of any base, `# …`: all readable back by the code, `In` holding every cell's source)."""
     try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):  # IPython magics: count long runs of base64-like text
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError, ValueError):  # IPython magics: long base64-like runs
         return sum(len(run) for run in WORD.findall(source))
-    total = 0
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant):
-            value = node.value
-            total += len(value) if isinstance(value, (str, bytes)) else NUMBER_BYTES
-    return total
+    return sum(len(token.string) for token in tokens
+               if token.type in DATA_TOKENS)
 
 
-def pasted_literals(prepared: Any, titles: dict[str, str]) -> list[tuple[str, int]]:
-    """(the cell's name, its literal bytes) for each cell the student wrote over the limit;
-    an added cell is named after the released cell above it."""
-    found, above = [], ""
-    for cell in prepared["cells"]:
-        if EXPORT_MARK in cell.get("metadata", {}):
-            continue
-        name = grade_id(cell)
-        if cell.get("cell_type") == "code" and (is_answer(cell) or not name):
-            size = literal_bytes(cell.get("source", ""))
-            if size > LITERAL_BYTES:
-                found.append((name or f"a cell added after {titles.get(above, above) or 'the start'}", size))
-        above = name or above
+def pasted_literals(prepared: Any) -> list[tuple[str, int]]:
+    """(the cell's name, its data bytes) for each cell the student wrote over the limit: code
+    by its literals and comments, text by its length (the kernel's folder holds the notebook
+    that runs, so a written answer is readable too)."""
+    found = []
+    for name, cell in student_cells(prepared):
+        source = cell.get("source", "")
+        size = literal_bytes(source) if cell.get("cell_type") == "code" else len(source.encode())
+        if size > LITERAL_BYTES:
+            found.append((name, size))
     return found
 
 
@@ -81,6 +81,13 @@ def signals(*, evidence: ModelEvidence | None, accuracy: float | None, literals:
     if evidence is None:
         return found
     position = evidence.test_position
+    if position is None and evidence.test_loss < TEST_BETTER * min(evidence.train_loss, evidence.validation_loss):
+        found.append(Suspicion(
+            SuspicionKind.TRAINED_ON_TEST, round(evidence.test_loss / min(evidence.train_loss, evidence.validation_loss), 4),
+            TEST_BETTER,
+            f"the model does better on the test set than on any training image (cross-entropy {evidence.test_loss:.4f} "
+            f"on the test set, {evidence.train_loss:.4f} and {evidence.validation_loss:.4f} on training images): "
+            "was it trained on the test set?"))
     if position is not None and position < test_position:
         found.append(Suspicion(
             SuspicionKind.TRAINED_ON_TEST, round(position, 4), test_position,
@@ -88,13 +95,14 @@ def signals(*, evidence: ModelEvidence | None, accuracy: float | None, literals:
             f"on the test set, {evidence.train_loss:.4f} on training images, {evidence.validation_loss:.4f} on "
             f"held-out ones: position {position:.2f} < {test_position:g}): was it trained on the test set?"))
     kept = [value for value in (evidence.validation_accuracy, accuracy) if value is not None]
-    reported = evidence.history_validation
+    reported = [value for value in evidence.history_validation if math.isfinite(value)]  # the student's word
     if reported and kept:
         distance = min(abs(a - b) for a in reported for b in kept)
         if distance > HISTORY_TOLERANCE:
             found.append(Suspicion(
                 SuspicionKind.HISTORY_MISMATCH, round(distance, 5), HISTORY_TOLERANCE,
-                f"the kept model scores {100 * evidence.validation_accuracy:.2f} % on the validation images, "
-                f"its training history says {', '.join(f'{100 * a:.2f}' for a in reported[-3:])} %: the "
-                "model is not the one that training made (weights loaded or pasted?)"))
+                f"the kept model scores {100 * evidence.validation_accuracy:.2f} % on the held-out training images"
+                + (f" and {100 * accuracy:.2f} % on the test set" if accuracy is not None else "")
+                + f", its training history says {', '.join(f'{100 * a:.2f}' for a in reported[-3:])} % in "
+                "validation: the model is not the one that training made (weights loaded or pasted?)"))
     return found

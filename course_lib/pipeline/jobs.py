@@ -102,14 +102,17 @@ def make_job(*, root: Path, assignment: str, student: str, settings: dict[str, A
     result.earlier_release = prepared.earlier_release
     job = {
         "assignment": assignment, "student": student, "sandbox": sandbox, "fingerprint": cache.fingerprint(),
-        "notebook_name": release_path.name, "notebook_bytes": notebook_bytes, "prepared": prepared.notebook,
+        # The file in the kernel's folder is the notebook that runs, not the submitted one: the
+        # submission's outputs, attachments and metadata never reach the kernel.
+        "notebook_name": release_path.name, "notebook_file": nbformat.writes(without_exports(prepared.notebook)).encode(),
+        "prepared": prepared.notebook,
         "limits": limits, "cell_timeout": settings["cell_timeout"], "mnist_dir": str(settings["mnist_dir"]),
         "request": _request(assignment, requests, release, settings), "execution": execution, "seed": result.seed,
     }
     titles = cell_titles(release)
     return Pending(student, job, result, prepared.test_cells, prepared.unanswered, titles, key,
                    cached=hit is not None, release=release, answers=_master_answers(root, assignment, release_path.name),
-                   literals=pasted_literals(prepared.notebook, titles), settings=settings)
+                   literals=pasted_literals(prepared.notebook), settings=settings)
 
 
 def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> R.SubmissionResult:

@@ -192,6 +192,21 @@ def kernel_verdicts(executed: Any, test_cells: dict[str, int], unfinished: set[i
     return verdicts
 
 
+def student_cells(prepared: Any) -> list[tuple[str, Any]]:
+    """The cells of a prepared notebook the student wrote, each with its name: the answers (by
+    the release's grade id) and the cells added (named after the released cell above them),
+    whatever metadata the submission gave them (prepare keeps only their source)."""
+    found, above = [], ""
+    for cell in prepared["cells"]:
+        if EXPORT_MARK in cell.get("metadata", {}):
+            continue
+        name = nbgrader(cell).get("grade_id") or ""
+        if nbgrader(cell).get("solution") or not name:
+            found.append((name or f"a cell added after {above or 'the start'}", cell))
+        above = name or above
+    return found
+
+
 def without_exports(executed: Any) -> Any:
     """The executed notebook as instructors and formgrader see it: the export cells removed."""
     copy = nbformat.from_dict(json.loads(json.dumps(executed)))

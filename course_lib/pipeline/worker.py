@@ -1,7 +1,7 @@
 """The work of one submission, wherever it runs: the sandboxed run, then the verifier.
 
 `run_job` is what a grading worker does (in this process, or on a Dask worker of another
-machine): it takes a job of plain data (the prepared notebook, the submitted notebook's bytes,
+machine): it takes a job of plain data (the prepared notebook, the copy of it the kernel's folder holds,
 the verifier's request, the limits; built by course_lib.pipeline.jobs) and returns plain data:
 the execution (the runner's report, how the run ended, the exported files as one zip) and the
 verifier's verdicts with the grader's files as bytes. A run is two sandboxes, each its own
@@ -89,7 +89,7 @@ def _execute(job: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
         sockets.mkdir(mode=0o755)
         runner_home.mkdir(mode=0o700)
         with scratch.bounded_folder(folder / "work", size_mb=limits.disk_mb) as work:
-            (work / job["notebook_name"]).write_bytes(job["notebook_bytes"])
+            (work / job["notebook_name"]).write_bytes(job["notebook_file"])
             inside = SOCKETS if sandbox else str(sockets)
             connection = _connection(inside)
             (sockets / "connection.json").write_text(json.dumps(connection))

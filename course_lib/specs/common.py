@@ -5,6 +5,7 @@ sandbox: student code never sees it."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -260,7 +261,7 @@ def predict_cell() -> Check:
     return Check(exports, public, hidden)
 
 
-def accuracy_cell() -> Check:
+def accuracy_cell(train_images: int = 60000) -> Check:
     """The trained model's accuracy on the reference test set, measured here: points by the
     course's thresholds (course.toml). A training that validated on the test set keeps its
     points, and is told why not to (`validated_on_test`)."""
@@ -287,7 +288,10 @@ def accuracy_cell() -> Check:
         grade = grade_threshold(context.accuracy, full=settings["full"], partial=settings["partial"],
                                 points=points)
         history = _history(data)
-        context.evidence = model_evidence(network, probabilities, labels, history, context)
+        try:  # for the instructor's integrity signals: never the student's points
+            context.evidence = model_evidence(network, probabilities, labels, history, context, train_images)
+        except Exception:  # noqa: BLE001 (a model that breaks here still has its accuracy)
+            context.evidence = None
         if validated_on_test(history, probabilities, labels):
             return Grade(grade.points, f"{grade.message} ; {VALIDATED_ON_TEST}")
         return grade
@@ -317,13 +321,15 @@ def _validation_accuracies(history: dict[str, Any]) -> Any:
 
 
 def model_evidence(network: Any, test_probabilities: np.ndarray, test_labels: np.ndarray,
-                   history: dict[str, Any], context: Context) -> ModelEvidence:
+                   history: dict[str, Any], context: Context, train_images: int) -> ModelEvidence:
     """The trained model on what it should have trained on and on what it should not have:
-    EVIDENCE_ROWS training images drawn afresh (outside the last tenth, validation_split=0.1's)
+    EVIDENCE_ROWS training images drawn afresh among the practical's `train_images` (outside
+    their last tenth, validation_split=0.1's)
     and the test set; its accuracy on that last tenth, beside what its history says there."""
     (images, labels), _ = context.mnist
+    images, labels = images[:train_images], labels[:train_images]  # what the practical trains on
     kept = len(images) - len(images) // 10
-    rows = np.sort(np.random.default_rng().choice(kept, EVIDENCE_ROWS, replace=False))
+    rows = np.sort(np.random.default_rng().choice(kept, min(EVIDENCE_ROWS, kept), replace=False))
     train = predicted_probabilities(network, model_inputs(network, images[rows]), labels[rows])
     held = predicted_probabilities(network, model_inputs(network, images[kept:]), labels[kept:])
     reported = _validation_accuracies(history)
@@ -332,7 +338,8 @@ def model_evidence(network: Any, test_probabilities: np.ndarray, test_labels: np
         train_loss=round(_cross_entropy(train, labels[rows]), 5),
         validation_loss=round(_cross_entropy(held, labels[kept:]), 5),
         validation_accuracy=round(float(np.mean(held.argmax(axis=1) == labels[kept:])), 5),
-        history_validation=[float(a) for a in reported if isinstance(a, (int, float))][:1000]
+        history_validation=[float(a) for a in reported
+                            if isinstance(a, (int, float)) and not isinstance(a, bool) and math.isfinite(a)][:1000]
         if isinstance(reported, list) else [],
     )
 
