@@ -178,7 +178,7 @@ def test_the_figures_tp2_shows_students_are_the_calibrations():
               if c.metadata.get("nbgrader", {}).get("grade_id") == "compare_table_md"]
     for assignment, network in (("tp1_dense", "réseau dense (TP1)"), ("tp2_convol", "réseau convolutif (TP2)")):
         run = json.loads((PROJECT / "bench" / "results" / f"calibration-{assignment}.json").read_text())
-        digits = [r["sample_digits_accuracy"] for r in run["runs"]]
+        digits = [r["sample_digits_accuracy"] for r in run["runs"] if r.get("notebook", "solution") == "solution"]
         row = (f"| {network} | {_comma(100 * run['mean'], 2)} % ; {_comma(100 * run['min'], 2)} – "
                f"{_comma(100 * run['max'], 2)} % | {_comma(100 * run['sample_digits_mean'], 1)} % ; "
                f"{100 * min(digits):.0f} – {100 * max(digits):.0f} % |")
