@@ -124,6 +124,12 @@ def test_a_model_its_history_does_not_describe_is_suspect():
     # Validated on the test set (a correct, if unwise, alternative): the history is the test set's.
     on_test = _evidence(test=0.065, train=0.02, held_out=0.07, validation_accuracy=0.95, history=[0.975, 0.983])
     assert signals(evidence=on_test, accuracy=0.983, literals=[], test_position=0.3) == []
+    # Undertrained and validated on the test set: the held-out tenth is easier, the test set matches.
+    weak = _evidence(test=1.3, train=1.25, held_out=1.28, validation_accuracy=0.554, history=[0.5255])
+    assert signals(evidence=weak, accuracy=0.5255, literals=[], test_position=0.3) == []
+    # Worse than its history says: pixels left in 0–255, measured on the course's preparation.
+    raw_pixels = _evidence(test=1.1, train=1.0, held_out=1.1, validation_accuracy=0.66, history=[0.964, 0.966])
+    assert signals(evidence=raw_pixels, accuracy=0.63, literals=[], test_position=0.3) == []
 
 
 def _mistakes_kappa(first: np.ndarray, second: np.ndarray) -> float:

@@ -22,11 +22,13 @@ grade stays what the verifier decided, the attention list and the export say why
   trained elsewhere can only come in through the cells the student wrote. Catches weights
   pasted in any encoding; misses a model small enough to fit under the limit (none of the
   practicals' networks does: TP1's has 623,290 weights).
-- history mismatch: the kept model's accuracy on the last tenth of the training images
-  (validation_split=0.1's) and on the test set is more than HISTORY_TOLERANCE away from every
-  validation accuracy its training history reports: the model was not the one that training
-  made. Catches weights loaded after an honest-looking fit; misses pasted weights fine-tuned
-  by a last fit, and says nothing when the history reports no validation.
+- history mismatch: the kept model does better on the last tenth of the training images
+  (validation_split=0.1's) and on the test set (validation_data=(x_test, …)'s) than every
+  validation accuracy its training history reports, by more than HISTORY_TOLERANCE: the model
+  was not the one that training made. Only better counts: a model that does worse than its history on the course's
+  preprocessing (a student who did not normalise) gains nothing. Catches weights loaded after
+  an honest-looking fit; misses pasted weights fine-tuned by a last fit, and says nothing when
+  the history reports no validation; flags a model trained further by a second fit.
 """
 
 from __future__ import annotations
@@ -97,10 +99,12 @@ def signals(*, evidence: ModelEvidence | None, accuracy: float | None, literals:
     kept = [value for value in (evidence.validation_accuracy, accuracy) if value is not None]
     reported = [value for value in evidence.history_validation if math.isfinite(value)]  # the student's word
     if reported and kept:
-        distance = min(abs(a - b) for a in reported for b in kept)
-        if distance > HISTORY_TOLERANCE:
+        # Better on every set its validation may have been (the held-out tenth, the test set):
+        # worse is no gain (a preprocessing of its own), and a set of another difficulty is no proof.
+        better = min(kept) - max(reported)
+        if better > HISTORY_TOLERANCE:
             found.append(Suspicion(
-                SuspicionKind.HISTORY_MISMATCH, round(distance, 5), HISTORY_TOLERANCE,
+                SuspicionKind.HISTORY_MISMATCH, round(better, 5), HISTORY_TOLERANCE,
                 f"the kept model scores {100 * evidence.validation_accuracy:.2f} % on the held-out training images"
                 + (f" and {100 * accuracy:.2f} % on the test set" if accuracy is not None else "")
                 + f", its training history says {', '.join(f'{100 * a:.2f}' for a in reported[-3:])} % in "
