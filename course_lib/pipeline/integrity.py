@@ -25,8 +25,8 @@ grade stays what the verifier decided, the attention list and the export say why
 - history mismatch: the kept model does better on the last tenth of the training images
   (validation_split=0.1's) and on the test set (validation_data=(x_test, …)'s) than every
   validation accuracy its training history reports, by more than HISTORY_TOLERANCE: the model
-  was not the one that training made. Only better counts: a model that does worse than its history on the course's
-  preprocessing (a student who did not normalise) gains nothing. Catches weights loaded after
+  was not the one that training made. Only better counts: a model that does worse than its
+  history on the course's preprocessing (a student who did not normalise) gains nothing. Catches weights loaded after
   an honest-looking fit; misses pasted weights fine-tuned by a last fit, and says nothing when
   the history reports no validation; flags a model trained further by a second fit.
 """
@@ -34,7 +34,6 @@ grade stays what the verifier decided, the attention list and the export say why
 from __future__ import annotations
 
 import io
-import math
 import re
 import tokenize
 from typing import Any
@@ -82,11 +81,10 @@ def signals(*, evidence: ModelEvidence | None, accuracy: float | None, literals:
                        f"pasted in ({LITERAL_BYTES // 1024} KB)") for name, size in literals]
     if evidence is None:
         return found
-    position = evidence.test_position
-    if position is None and evidence.test_loss < TEST_BETTER * min(evidence.train_loss, evidence.validation_loss):
+    position, training_loss = evidence.test_position, min(evidence.train_loss, evidence.validation_loss)
+    if position is None and evidence.test_loss < TEST_BETTER * training_loss:
         found.append(Suspicion(
-            SuspicionKind.TRAINED_ON_TEST, round(evidence.test_loss / min(evidence.train_loss, evidence.validation_loss), 4),
-            TEST_BETTER,
+            SuspicionKind.TRAINED_ON_TEST, round(evidence.test_loss / training_loss, 4), TEST_BETTER,
             f"the model does better on the test set than on any training image (cross-entropy {evidence.test_loss:.4f} "
             f"on the test set, {evidence.train_loss:.4f} and {evidence.validation_loss:.4f} on training images): "
             "was it trained on the test set?"))
@@ -97,7 +95,7 @@ def signals(*, evidence: ModelEvidence | None, accuracy: float | None, literals:
             f"on the test set, {evidence.train_loss:.4f} on training images, {evidence.validation_loss:.4f} on "
             f"held-out ones: position {position:.2f} < {test_position:g}): was it trained on the test set?"))
     kept = [value for value in (evidence.validation_accuracy, accuracy) if value is not None]
-    reported = [value for value in evidence.history_validation if math.isfinite(value)]  # the student's word
+    reported = evidence.history_validation  # the student's word (finite values only: the verifier's)
     if reported and kept:
         # Better on every set its validation may have been (the held-out tenth, the test set):
         # worse is no gain (a preprocessing of its own), and a set of another difficulty is no proof.
