@@ -3,18 +3,22 @@
 Each student's network trains with the student's own seed (course_lib.seeds: drawn from the
 course secret and the id; a secret of this calibration's), as at grading: `course grade`, one
 submission at a time, in a sandbox, the accuracy measured by the verifier on the reference MNIST
-test set; the model it kept is also measured on the shipped sample of non-MNIST digits. With
-`--cheats K`, K more students hand in the solution trained on train + test
-(grader_tests/fixtures/<assignment>/trained_on_test_set.ipynb). TensorFlow trains on all the
+test set; the model it kept is also measured on the shipped sample of non-MNIST digits.
+TensorFlow trains on all the
 machine's cores, as a sequential `course grade` runs it; with `--parallel N`, N students are
 graded at once, each on its share of the cores, as `course grade --workers N` grades a class.
+With `--cheats K`, K students hand in each cheat of CHEATS (grader_tests/fixtures/<assignment>/).
 
 Prints and writes as JSON: the accuracy's mean, σ, min, 5th percentile, max and the suggested
-full threshold floor(mean − 3σ) to the percent; where the test set sits between seen and
-unseen images for the honest runs (`test_position`, course_lib.pipeline.integrity), its
-suggested threshold (mean − 4σ, floored to 0.01), the honest runs under the threshold
-course.toml sets (false alarms), and the cheats' positions and how many were flagged.
-`--summarize` judges the recorded runs again by the current rule and threshold.
+full threshold floor(mean − 3σ) to the percent; for the trained-on-the-test-set rules
+(course_lib.pipeline.integrity): where the test set sits between seen and unseen images for
+the honest runs (`test_position`) and its suggested threshold (mean − 4σ, floored to 0.01),
+the honest runs' shares of the test loss by block (`test_blocks`) and the suggested
+`block_spread` (mean + 4σ, rounded up to 0.1), the best honest accuracy (under `ceiling`);
+the honest runs any rule flags with course.toml's thresholds (false alarms), each cheat's
+figures and how many were flagged; Cohen's κ of every two honest models' test-set mistakes
+(the similarity report's, course_lib.instructor.similarity). `--summarize` judges the recorded
+runs again by the current rules and thresholds.
 
     python bench/calibrate.py tp1_dense --students 30 --cheats 3
     python bench/calibrate.py tp2_convol --parallel 2 --students 30 --cheats 3
@@ -32,12 +36,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 from machine import machine
 
-from course_lib.course import DEFAULT_TEST_POSITION
-from course_lib.pipeline.integrity import signals
+from course_lib.course import IntegrityThresholds
+from course_lib.instructor.output import reference_test_labels
+from course_lib.instructor.similarity import KAPPA_THRESHOLD, mistake_kappas
+from course_lib.pipeline.integrity import TEST_IMAGES, block_spread, signals
 from course_lib.pipeline.collect import place_submission
 from course_lib.release import copy_course
 from course_lib.pipeline.grade import grade
@@ -47,7 +56,10 @@ from course_lib.verdicts import ModelEvidence
 PROJECT = Path(__file__).resolve().parents[1]
 MNIST = PROJECT.parent / "shared" / "data" / "mnist"
 FIXTURES = PROJECT / "grader_tests" / "fixtures"
-HONEST, CHEAT = "solution", "trained_on_test_set"
+HONEST = "solution"
+CHEATS = {"cheat": "trained_on_test_set",  # test images first: the held-out tenth stays training's
+          "appended": "test_set_appended",  # test images last: validation_split takes 7,000 of them
+          "shuffled": "test_set_shuffled_in"}  # everything shuffled: nine tenths of each trained on
 
 
 def sample_accuracy(model_path: Path) -> float:
@@ -64,13 +76,13 @@ def sample_accuracy(model_path: Path) -> float:
 
 def grade_students(*, assignment: str, students: list[str]) -> list[dict]:
     """Grade each student's notebook one after the other, on the cores this process may use:
-    a student named cheat… hands in the solution trained on train + test, any other the solution."""
+    a student named after a cheat of CHEATS hands in that cheat, any other the solution."""
     runs = []
     with tempfile.TemporaryDirectory() as scratch:
         course = copy_course(origin=PROJECT, folder=Path(scratch) / "course", assignments=[assignment],
                              mnist_dir=MNIST)
         for student in students:
-            notebook = CHEAT if student.startswith("cheat") else HONEST
+            notebook = CHEATS.get(student.rstrip("0123456789"), HONEST)
             place_submission(course_dir=course, assignment=assignment, student=student,
                              notebook=FIXTURES / assignment / f"{notebook}.ipynb")
             grade(assignment=assignment, students=[student], course_dir=course)
@@ -79,11 +91,13 @@ def grade_students(*, assignment: str, students: list[str]) -> list[dict]:
             assert not result.tampered, f"{student}: {result.notes} {result.tampering}"
             private = private_dir(course, assignment, student)
             epochs = len(json.loads((private / result.files.history).read_text())["val_accuracy"])
+            predicted = np.asarray(json.loads((private / result.files.predictions).read_text()))
             runs.append({"student": student, "notebook": notebook, "seed": result.seed, "accuracy": result.accuracy,
                          "epochs": epochs, "sample_digits_accuracy": sample_accuracy(private / result.files.model),
                          "test_loss": result.evidence.test_loss, "train_loss": result.evidence.train_loss,
                          "validation_loss": result.evidence.validation_loss,
-                         "test_position": result.evidence.test_position,
+                         "test_blocks": result.evidence.test_blocks,
+                         "mistakes": np.flatnonzero(predicted != reference_test_labels(course)).tolist(),
                          "suspicions": [s.kind.value for s in result.suspicions], "seconds": result.seconds})
             print(json.dumps(runs[-1]), flush=True)
     return runs
@@ -110,7 +124,8 @@ def grade_in_parallel(*, assignment: str, students: list[str], parallel: int) ->
 
 def calibrate(*, assignment: str, students: int, cheats: int, parallel: int = 1) -> dict:
     load_before = os.getloadavg()
-    names = [f"student{n:02d}" for n in range(1, students + 1)] + [f"cheat{n:02d}" for n in range(1, cheats + 1)]
+    names = [f"student{n:02d}" for n in range(1, students + 1)]
+    names += [f"{kind}{n:02d}" for kind in CHEATS for n in range(1, cheats + 1)]
     if parallel == 1:
         runs = grade_students(assignment=assignment, students=names)
     else:
@@ -120,24 +135,34 @@ def calibrate(*, assignment: str, students: int, cheats: int, parallel: int = 1)
                      threads=threads, parallel=parallel)
 
 
+JUDGED = {SuspicionKind.TRAINED_ON_TEST, SuspicionKind.TEST_BLOCKS, SuspicionKind.BEYOND_CEILING}  # again here
+
+
 def summarize(*, assignment: str, runs: list[dict], machine: dict, threads: int, parallel: int) -> dict:
-    """The figures of the runs. The trained-on-the-test-set signal is judged here again from
-    each run's recorded losses, by the current rule (course_lib.pipeline.integrity), so that
-    `--summarize` brings an earlier calibration's figures to a changed rule or threshold
-    without training again; the other signals are those the grading raised."""
-    for run in runs:
-        evidence = ModelEvidence(test_loss=run["test_loss"], train_loss=run["train_loss"],
-                                 validation_loss=run["validation_loss"], validation_accuracy=0.0, history_validation=[])
-        run["test_position"] = evidence.test_position
-        run["trained_on_test"] = any(s.kind == SuspicionKind.TRAINED_ON_TEST for s in signals(
-            evidence=evidence, accuracy=run["accuracy"], literals=[], test_position=test_position_threshold(assignment)))
+    """The figures of the runs. The trained-on-the-test-set signals are judged here again from
+    each run's recorded losses, by the current rules (course_lib.pipeline.integrity) and
+    course.toml's thresholds, so that `--summarize` brings an earlier calibration's figures to
+    a changed rule or threshold without training again; the other signals are those the
+    grading raised. An honest run's blocks are compared with the shares of the other honest
+    runs (its own would hide it), a cheat's with those of all of them."""
+    thresholds = integrity_thresholds(assignment)
     honest = [run for run in runs if run["notebook"] == HONEST]
-    cheated = [run for run in runs if run["notebook"] == CHEAT]
+    shares = block_shares(honest)
+    for run in runs:
+        others = block_shares([other for other in honest if other is not run])
+        run["test_position"] = _evidence(run).test_position
+        run["block_spread"] = round(block_spread(run["test_blocks"], others).ratio, 4)
+        run["flagged"] = sorted({s.kind.value for s in signals(
+            evidence=_evidence(run), accuracy=run["accuracy"], literals=[],
+            thresholds=replace(thresholds, test_blocks=thresholds.test_blocks and others)) if s.kind in JUDGED})
     values = [run["accuracy"] for run in honest]
     samples = [run["sample_digits_accuracy"] for run in honest]
     positions = [run["test_position"] for run in honest if run["test_position"] is not None]
+    spreads = [run["block_spread"] for run in honest]
     mean, sigma = statistics.mean(values), statistics.stdev(values)
-    other = [kind for run in honest for kind in run["suspicions"] if kind != SuspicionKind.TRAINED_ON_TEST]
+    other = [kind for run in honest for kind in run["suspicions"] if kind not in JUDGED]
+    kappas = mistake_kappas(np.asarray([np.isin(np.arange(TEST_IMAGES), run["mistakes"]) for run in honest]))
+    pairs = kappas[np.triu_indices(len(honest), 1)]
     return {
         "assignment": assignment,
         "machine": machine,
@@ -164,26 +189,52 @@ def summarize(*, assignment: str, runs: list[dict], machine: dict, threads: int,
             "min": min(positions, default=None), "max": max(positions, default=None),
             "suggested_threshold": (math.floor((statistics.mean(positions) - 4 * statistics.stdev(positions)) * 100) / 100
                                     if len(positions) > 1 else None),
-            "threshold": test_position_threshold(assignment),
-            "false_alarms": sum(run["trained_on_test"] for run in honest),
-            "cheats": len(cheated),
-            "cheat_positions": [run["test_position"] for run in cheated],
-            "cheats_flagged": sum(run["trained_on_test"] for run in cheated),
-            "honest_flagged": sum(run["trained_on_test"] for run in honest) + len(other),
+            "threshold": thresholds.test_position,
         },
+        "test_blocks": {
+            "suggested_shares": [round(share, 3) for share in shares],
+            "shares": list(thresholds.test_blocks),
+            "spread_mean": round(statistics.mean(spreads), 4), "spread_sigma": round(statistics.stdev(spreads), 4),
+            "spread_max": max(spreads),
+            "suggested_spread": math.ceil((statistics.mean(spreads) + 4 * statistics.stdev(spreads)) * 10) / 10,
+            "threshold": thresholds.block_spread,
+        },
+        "ceiling": {"honest_max": max(values), "threshold": thresholds.ceiling},
+        "mistake_kappa": {"pairs": len(pairs), "mean": round(float(pairs.mean()), 4),
+                          "max": round(float(pairs.max()), 4), "threshold": KAPPA_THRESHOLD,
+                          "over_threshold": int((pairs >= KAPPA_THRESHOLD).sum())},
+        "false_alarms": sum(bool(run["flagged"]) for run in honest),
+        "honest_flagged": sum(bool(run["flagged"]) for run in honest) + len(other),
+        "cheats": {notebook: {"runs": len(cheated), "flagged": sum(bool(run["flagged"]) for run in cheated),
+                              "rules": sorted({kind for run in cheated for kind in run["flagged"]}),
+                              "accuracy": [run["accuracy"] for run in cheated],
+                              "test_position": [run["test_position"] for run in cheated],
+                              "block_spread": [run["block_spread"] for run in cheated]}
+                   for notebook in CHEATS.values()
+                   if (cheated := [run for run in runs if run["notebook"] == notebook])},
     }
 
 
-def test_position_threshold(assignment: str) -> float:
-    integrity = tomllib.loads((PROJECT / "course.toml").read_text())["assignments"][assignment].get("integrity", {})
-    return integrity.get("test_position", DEFAULT_TEST_POSITION)
+def _evidence(run: dict) -> ModelEvidence:
+    return ModelEvidence(test_loss=run["test_loss"], train_loss=run["train_loss"], validation_loss=run["validation_loss"],
+                         validation_accuracy=0.0, history_validation=[], test_blocks=run["test_blocks"])
+
+
+def block_shares(runs: list[dict]) -> tuple[float, ...]:
+    """Each block's mean share of the honest runs' test loss (course.toml's `test_blocks`)."""
+    return tuple(np.mean([np.asarray(run["test_blocks"]) / np.mean(run["test_blocks"]) for run in runs], axis=0))
+
+
+def integrity_thresholds(assignment: str) -> IntegrityThresholds:
+    config = tomllib.loads((PROJECT / "course.toml").read_text())
+    return IntegrityThresholds.from_toml(config["assignments"][assignment].get("integrity", {}), "course.toml")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignment")
     parser.add_argument("--students", type=int, default=30, help="honest students (the solution), 2 or more")
-    parser.add_argument("--cheats", type=int, default=0, help="students training on train + test")
+    parser.add_argument("--cheats", type=int, default=0, help="students handing in each cheat of CHEATS")
     parser.add_argument("--parallel", type=int, default=1,
                         help="students graded at once, each on its share of the cores (default 1: all cores)")
     parser.add_argument("--summarize", action="store_true",

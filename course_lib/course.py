@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sysconfig
 import tomllib
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,39 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from course_lib.errors import CourseError
+from course_lib.verdicts import TEST_BLOCKS
 
 NBGRADER_CONFIG = "nbgrader_config.py"
 
-# Where the test set may sit between seen (0) and unseen (1) images before a model is flagged as
-# trained on it, for a practical whose course.toml sets none (course_lib.pipeline.integrity).
-DEFAULT_TEST_POSITION = 0.3
+
+@dataclass(frozen=True)
+class IntegrityThresholds:
+    """A practical's thresholds of the trained-on-the-test-set signals
+    (course_lib.pipeline.integrity), course.toml [assignments.<name>.integrity], calibrated on
+    honest runs by bench/calibrate.py. Without `test_blocks` (the honest models' loss on each
+    block of the test set, relative to their whole test loss) the blocks are not compared;
+    without `ceiling` no accuracy is too high."""
+
+    test_position: float = 0.3  # where the test set may sit between seen (0) and unseen (1) images
+    test_blocks: tuple[float, ...] = ()
+    block_spread: float = 3.0  # how far apart two blocks may be, relative to test_blocks
+    ceiling: float | None = None  # a test accuracy beyond what the practical's network reaches honestly
+
+    @classmethod
+    def from_toml(cls, section: Any, where: str) -> "IntegrityThresholds":
+        if not isinstance(section, dict) or set(section) - set(cls.__dataclass_fields__):
+            raise CourseError(f"{where}: its settings are {', '.join(cls.__dataclass_fields__)}")
+        numbers = {key: value for key, value in section.items() if key != "test_blocks"}
+        if any(not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0 for v in numbers.values()):
+            raise CourseError(f"{where}: test_position, block_spread and ceiling are positive numbers")
+        blocks = section.get("test_blocks", [])
+        if blocks and (not isinstance(blocks, list) or len(blocks) != TEST_BLOCKS
+                       or any(not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0 for v in blocks)):
+            raise CourseError(f"{where}: test_blocks is a list of {TEST_BLOCKS} positive numbers")
+        if numbers.get("ceiling", 1) > 1 or numbers.get("block_spread", 1) < 1:
+            raise CourseError(f"{where}: ceiling is an accuracy (at most 1), block_spread a ratio (at least 1)")
+        return cls(**{key: float(value) for key, value in numbers.items()},
+                   test_blocks=tuple(float(v) for v in blocks))
 
 
 def course_root(course_dir: str | Path) -> Path:
@@ -92,8 +120,8 @@ def course_settings(root: Path) -> dict[str, Any]:
 def grading_settings(root: Path, assignment: str) -> dict[str, Any]:
     """What grading `assignment` uses: the sandbox's limits ([sandbox]), nbgrader's cell
     timeout, the verifier's thresholds ([assignments.<name>.accuracy]): one place each; and
-    the local MNIST the sandboxes see; the threshold of the trained-on-the-test-set signal
-    ([assignments.<name>.integrity] test_position: course_lib.pipeline.integrity)."""
+    the local MNIST the sandboxes see; the thresholds of the trained-on-the-test-set signals
+    ([assignments.<name>.integrity]: IntegrityThresholds)."""
     from course_lib.sandbox.bubblewrap import Limits
 
     config = course_settings(root)
@@ -104,14 +132,12 @@ def grading_settings(root: Path, assignment: str) -> dict[str, Any]:
     accuracy = config.get("assignments", {}).get(assignment, {}).get("accuracy")
     if not accuracy or not {"full", "partial"} <= set(accuracy):
         raise CourseError(f"course.toml has no [assignments.{assignment}.accuracy] full and partial thresholds")
-    integrity = config.get("assignments", {}).get(assignment, {}).get("integrity", {})
-    position = integrity.get("test_position", DEFAULT_TEST_POSITION) if isinstance(integrity, dict) else None
-    if not isinstance(position, (int, float)) or isinstance(position, bool) or set(integrity) - {"test_position"}:
-        raise CourseError(f"course.toml [assignments.{assignment}.integrity]: test_position is its one setting, a number")
+    integrity = IntegrityThresholds.from_toml(config.get("assignments", {}).get(assignment, {}).get("integrity", {}),
+                                              f"course.toml [assignments.{assignment}.integrity]")
     timeout = nbgrader_config(root).Execute.get("timeout", 30)
     return {"limits": Limits(**sandbox), "cell_timeout": int(timeout), "mnist_dir": _grading_mnist(root),
             "checks": {"accuracy": {"full": float(accuracy["full"]), "partial": float(accuracy["partial"])}},
-            "test_position": float(position)}
+            "integrity": integrity}
 
 
 def _grading_mnist(root: Path) -> Path:

@@ -32,7 +32,8 @@ from course_lib.typed_json import from_json, to_json
 from course_lib.verdicts import ModelEvidence, Verdict
 
 RESULT_FILE = "grading.json"
-SCHEMA = 3  # grading.json's version: 1 the untyped dict of before (no "schema" key), 2 without seeds
+SCHEMA = 4  # grading.json's version: 1 the untyped dict of before (no "schema" key), 2 without seeds,
+# 3 without the test set's blocks
 
 
 class Status(StrEnum):
@@ -112,6 +113,8 @@ class SuspicionKind(StrEnum):
     TRAINED_ON_TEST = "trained-on-test"
     PASTED_LITERAL = "pasted-literal"
     HISTORY_MISMATCH = "history-mismatch"
+    TEST_BLOCKS = "test-blocks"  # trained on part of the test set
+    BEYOND_CEILING = "beyond-ceiling"  # a test accuracy no honest run reaches
 
 
 @dataclass(frozen=True)

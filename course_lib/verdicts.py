@@ -22,6 +22,7 @@ class Verdict:
     seconds: float = 0.0  # the check's time
 
 
+TEST_BLOCKS = 10  # consecutive blocks the test set is measured in (1,000 images each for MNIST's)
 SEPARATION = 0.02  # how much better than on unseen images a model must do on seen ones (about 5σ of
 # the sampling noise of the two losses, for 5,000 and 6,000 images)
 
@@ -33,13 +34,15 @@ class ModelEvidence:
     on training images drawn afresh outside the last tenth (images it trained on) and on that
     last tenth (which validation_split=0.1 holds out: images it did not), its accuracy on the
     last tenth, and the validation accuracy its training history reports, epoch by epoch ([]
-    when it reports none)."""
+    when it reports none); and its mean cross-entropy on each of TEST_BLOCKS consecutive
+    blocks of the test set, in order (a training on some of them: course_lib.pipeline.integrity)."""
 
     test_loss: float
     train_loss: float
     validation_loss: float
     validation_accuracy: float
     history_validation: list[float]
+    test_blocks: list[float]
 
     @property
     def test_set_gap(self) -> float:

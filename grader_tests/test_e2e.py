@@ -56,6 +56,9 @@ PRACTICALS = {
             # The solution trained on the test images too: it keeps its points (a signal for the
             # instructor is no verdict) and is flagged « suspect ».
             "trained_on_test_set": {},
+            # The test images appended to the training ones: validation_split takes 7,000 of
+            # them, the first 3,000 are trained on. Its points kept, flagged by the test blocks.
+            "test_set_appended": {},
             # Its loading cell downloads MNIST from a mirror: without network it raises, and
             # every test that needs the data fails; the six that do not (the numpy functions,
             # build_nn, the course's own digits) still pass.
@@ -103,6 +106,7 @@ PRACTICALS = {
             # The same network, each activation a layer of its own (ReLU, Activation, Softmax).
             "relu_layers_convnet": {},
             "trained_on_test_set": {},  # as TP1's: its points kept, flagged « suspect »
+            "test_set_appended": {},  # as TP1's
             # Undertrained's answers (no training to pay for), so it loses undertrained's
             # accuracy points too; and its convolution's size forgets the stride (public test),
             # its average pooling sums without dividing (public test), and its volume takes
@@ -295,15 +299,21 @@ def test_feedback_pages_have_no_english_sentence(fixture_batch, assignment):
 
 
 def test_a_model_trained_on_the_test_set_is_suspect_and_no_honest_fixture_is(graded):
-    """The train + test fixture is flagged with its evidence; every other fixture (solutions,
+    """The two train + test fixtures are flagged with their evidence (test images first: by
+    where the test set sits; appended: by its blocks); every other fixture (solutions,
     mistakes, other recipes, the original course's code) raises no integrity signal."""
     assignment, results = graded
     cheat = results["trained_on_test_set"]
-    assert [s.kind for s in cheat.suspicions] == [SuspicionKind.TRAINED_ON_TEST], cheat.suspicions
-    assert cheat.evidence.test_position < cheat.suspicions[0].threshold
-    assert "was it trained on the test set?" in cheat.suspicions[0].evidence
+    [position] = [s for s in cheat.suspicions if s.kind == SuspicionKind.TRAINED_ON_TEST]
+    assert cheat.evidence.test_position < position.threshold
+    assert "was it trained on the test set?" in position.evidence
+    appended = results["test_set_appended"]
+    [blocks] = [s for s in appended.suspicions if s.kind == SuspicionKind.TEST_BLOCKS]
+    assert blocks.statistic > blocks.threshold and "part of the test set" in blocks.evidence
+    easiest = re.search(r"better on test images ([\d,]+)–", blocks.evidence).group(1)
+    assert int(easiest.replace(",", "")) < 3000, blocks.evidence  # one of the blocks it trained on
     raised = {name: [s.line() for s in result.suspicions] for name, result in results.items()
-              if name != "trained_on_test_set" and result.suspicions}
+              if name not in ("trained_on_test_set", "test_set_appended") and result.suspicions}
     assert raised == {}
     positions = {name: result.evidence.test_position for name, result in results.items() if result.evidence}
     assert positions["solution"] is not None and positions["solution"] > 0.5, positions

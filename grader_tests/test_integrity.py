@@ -19,7 +19,9 @@ from conftest import PROJECT
 from e2e import ADVERSARIAL, MINI, mini_course
 
 from course_lib.errors import CourseError
-from course_lib.pipeline.integrity import HISTORY_TOLERANCE, LITERAL_BYTES, literal_bytes, pasted_literals, signals
+from course_lib.course import IntegrityThresholds
+from course_lib.pipeline.integrity import (HISTORY_TOLERANCE, LITERAL_BYTES, block_spread, literal_bytes,
+                                          pasted_literals, signals)
 from course_lib.pipeline.prepare import prepare
 from course_lib.results import SuspicionKind
 from course_lib.runtime import grading_seed
@@ -99,37 +101,83 @@ def test_no_honest_fixture_holds_pasted_literals():
             assert largest < LITERAL_BYTES / 4, (fixture.name, largest)
 
 
+DEFAULTS = IntegrityThresholds()  # a practical without calibrated blocks or ceiling
+# TP1's honest block shares, as five runs of the solution measured them (rounded)
+SHARES = (0.97, 1.79, 1.53, 1.30, 1.16, 0.75, 0.87, 0.13, 0.30, 1.20)
+
+
 def _evidence(test: float, train: float, held_out: float, validation_accuracy: float = 0.98,
-              history: list[float] | None = None) -> ModelEvidence:
+              history: list[float] | None = None, blocks: list[float] | None = None) -> ModelEvidence:
     return ModelEvidence(test_loss=test, train_loss=train, validation_loss=held_out,
-                         validation_accuracy=validation_accuracy, history_validation=history or [0.975, 0.98])
+                         validation_accuracy=validation_accuracy, history_validation=history or [0.975, 0.98],
+                         test_blocks=blocks or [test] * 10)
+
+
+def test_a_model_trained_on_some_blocks_of_the_test_set_is_suspect():
+    # np.concatenate([x_train, x_test]) then validation_split=0.1: test images 0–2,999 trained on,
+    # the held-out tenth too (seen and held-out alike: the position tells nothing).
+    honest_blocks = [0.049, 0.100, 0.081, 0.068, 0.061, 0.036, 0.044, 0.0066, 0.016, 0.061]
+    appended_blocks = [0.0086, 0.013, 0.0127, 0.0644, 0.0598, 0.0421, 0.0426, 0.0061, 0.0161, 0.0617]
+    thresholds = IntegrityThresholds(test_blocks=SHARES, block_spread=3.0)
+    honest = _evidence(test=0.052, train=0.011, held_out=0.054, blocks=honest_blocks)
+    assert signals(evidence=honest, accuracy=0.982, literals=[], thresholds=thresholds) == []
+    appended = _evidence(test=0.033, train=0.014, held_out=0.010, blocks=appended_blocks)
+    [flag] = signals(evidence=appended, accuracy=0.986, literals=[], thresholds=thresholds)
+    assert flag.kind == SuspicionKind.TEST_BLOCKS and flag.statistic > 5 and flag.threshold == 3.0
+    assert "test images 1,000–1,999" in flag.evidence and "part of the test set" in flag.evidence
+    # Without calibrated shares the blocks are not compared (a new practical's default).
+    assert signals(evidence=appended, accuracy=0.986, literals=[], thresholds=DEFAULTS) == []
+    # A block without a single error of any weight is floored, not divided by zero.
+    assert block_spread([0.0] + honest_blocks[1:], SHARES).ratio > 100
+
+
+def test_an_accuracy_beyond_the_ceiling_is_suspect():
+    thresholds = IntegrityThresholds(ceiling=0.99)
+    shuffled = _evidence(test=0.012, train=0.016, held_out=0.014)  # everything alike: shuffled in
+    assert signals(evidence=shuffled, accuracy=0.99, literals=[], thresholds=thresholds) == []
+    [flag] = signals(evidence=shuffled, accuracy=0.9979, literals=[], thresholds=thresholds)
+    assert flag.kind == SuspicionKind.BEYOND_CEILING and (flag.statistic, flag.threshold) == (0.9979, 0.99)
+    assert "99.79 %" in flag.evidence and "99.0 %" in flag.evidence
+
+
+@pytest.mark.parametrize("section, message", [
+    ({"test_position": "0.5"}, "positive numbers"),
+    ({"test_blocks": [1.0] * 9}, "a list of 10 positive numbers"),
+    ({"test_blocks": [1.0] * 9 + [-1]}, "a list of 10 positive numbers"),
+    ({"ceiling": 99.2}, "at most 1"),
+    ({"block_spread": 0.5}, "at least 1"),
+    ({"blocks": [1.0] * 10}, "its settings are test_position, test_blocks, block_spread, ceiling"),
+])
+def test_a_wrong_integrity_setting_is_one_line(section, message):
+    with pytest.raises(CourseError, match=message):
+        IntegrityThresholds.from_toml(section, "course.toml [assignments.tp1_dense.integrity]")
 
 
 def test_a_model_that_does_on_the_test_set_as_on_its_training_images_is_suspect():
     honest = _evidence(test=0.065, train=0.02, held_out=0.07)
-    assert signals(evidence=honest, accuracy=0.982, literals=[], test_position=0.3) == []
+    assert signals(evidence=honest, accuracy=0.982, literals=[], thresholds=DEFAULTS) == []
     [flag] = signals(evidence=_evidence(test=0.022, train=0.02, held_out=0.07), accuracy=0.99, literals=[],
-                     test_position=0.3)
+                     thresholds=DEFAULTS)
     assert flag.kind == SuspicionKind.TRAINED_ON_TEST and flag.statistic == 0.04 and flag.threshold == 0.3
     assert "was it trained on the test set?" in flag.evidence
     # An undertrained network does no better on what it saw: nothing can be told, nothing said.
     assert signals(evidence=_evidence(test=0.30, train=0.295, held_out=0.30), accuracy=0.91, literals=[],
-                   test_position=0.3) == []
+                   thresholds=DEFAULTS) == []
 
 
 def test_a_model_its_history_does_not_describe_is_suspect():
     kept = _evidence(test=0.065, train=0.02, held_out=0.07, validation_accuracy=0.985, history=[0.91, 0.92])
-    [flag] = signals(evidence=kept, accuracy=0.984, literals=[], test_position=0.3)
+    [flag] = signals(evidence=kept, accuracy=0.984, literals=[], thresholds=DEFAULTS)
     assert flag.kind == SuspicionKind.HISTORY_MISMATCH and flag.statistic > HISTORY_TOLERANCE
     # Validated on the test set (a correct, if unwise, alternative): the history is the test set's.
     on_test = _evidence(test=0.065, train=0.02, held_out=0.07, validation_accuracy=0.95, history=[0.975, 0.983])
-    assert signals(evidence=on_test, accuracy=0.983, literals=[], test_position=0.3) == []
+    assert signals(evidence=on_test, accuracy=0.983, literals=[], thresholds=DEFAULTS) == []
     # Undertrained and validated on the test set: the held-out tenth is easier, the test set matches.
     weak = _evidence(test=1.3, train=1.25, held_out=1.28, validation_accuracy=0.554, history=[0.5255])
-    assert signals(evidence=weak, accuracy=0.5255, literals=[], test_position=0.3) == []
+    assert signals(evidence=weak, accuracy=0.5255, literals=[], thresholds=DEFAULTS) == []
     # Worse than its history says: pixels left in 0–255, measured on the course's preparation.
     raw_pixels = _evidence(test=1.1, train=1.0, held_out=1.1, validation_accuracy=0.66, history=[0.964, 0.966])
-    assert signals(evidence=raw_pixels, accuracy=0.63, literals=[], test_position=0.3) == []
+    assert signals(evidence=raw_pixels, accuracy=0.63, literals=[], thresholds=DEFAULTS) == []
 
 
 def _mistakes_kappa(first: np.ndarray, second: np.ndarray) -> float:

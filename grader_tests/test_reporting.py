@@ -22,7 +22,7 @@ from course_lib.instructor.feedback import feedback
 from course_lib.instructor.report import report
 from course_lib.course import scripts_on_path
 from course_lib.results import (
-    CellKind, CellRef, CellResult, CellStatus, GraderFiles, Status, SubmissionResult, Tampering, private_dir,
+    SCHEMA, CellKind, CellRef, CellResult, CellStatus, GraderFiles, Status, SubmissionResult, Tampering, private_dir,
     read_result, result_path, total_score, write_result,
 )
 
@@ -526,12 +526,12 @@ def test_a_result_of_another_schema_or_damaged_is_refused_in_one_line(course):
     stops the reader with one line saying how to write it anew, never a guessed default."""
     path = result_path(course, TP1, "alice")
     data = json.loads(path.read_text())
-    assert data["schema"] == 3
+    assert data["schema"] == SCHEMA
     path.write_text(json.dumps({key: value for key, value in data.items() if key != "schema"}))
     with pytest.raises(CourseError) as error:
         export(course_dir=course)
-    assert str(error.value) == ("autograded/alice/tp1_dense.grading/grading.json is a result of schema 1, this "
-                                "course_lib reads schema 3: grade tp1_dense again (`course grade`) to write it anew")
+    assert str(error.value) == (f"autograded/alice/tp1_dense.grading/grading.json is a result of schema 1, this "
+                                f"course_lib reads schema {SCHEMA}: grade tp1_dense again (`course grade`) to write it anew")
     del data["cells"][0]["kind"]
     path.write_text(json.dumps(data))
     with pytest.raises(CourseError, match=r"grading.json: grading.json.cells\[0\]: missing kind: grade tp1_dense"):

@@ -181,17 +181,22 @@ def _mistake_kappas(root: Path, assignment: str, students: list[str],
             named.append(student)
     if len(named) < 2:
         return {}
-    errors = np.asarray(wrong, dtype=np.float64)  # students × images
-    count = errors.shape[1]
-    both = errors @ errors.T / count  # both wrong
+    kappa = mistake_kappas(np.asarray(wrong))
+    index = {student: i for i, student in enumerate(named)}
+    return {(a, b): round(float(kappa[index[a], index[b]]), 4)
+            for a, b in combinations(students, 2) if a in index and b in index}
+
+
+def mistake_kappas(mistakes: np.ndarray) -> np.ndarray:
+    """Cohen's κ of every two rows' mistakes (models × images, True where a model errs), at
+    once: agreement beyond what their error rates alone would give."""
+    errors = mistakes.astype(np.float64)
+    both = errors @ errors.T / errors.shape[1]  # both wrong
     rate = errors.mean(axis=1)
     agree = 1 - rate[:, None] - rate[None, :] + 2 * both  # both wrong or both right
     chance = rate[:, None] * rate[None, :] + (1 - rate[:, None]) * (1 - rate[None, :])
     with np.errstate(divide="ignore", invalid="ignore"):
-        kappa = np.where(chance < 1, (agree - chance) / (1 - chance), 1.0)
-    index = {student: i for i, student in enumerate(named)}
-    return {(a, b): round(float(kappa[index[a], index[b]]), 4)
-            for a, b in combinations(students, 2) if a in index and b in index}
+        return np.where(chance < 1, (agree - chance) / (1 - chance), 1.0)
 
 
 def _segments(code: str, copied: np.ndarray) -> list[tuple[str, bool]]:

@@ -5,16 +5,27 @@ grade stays what the verifier decided, the attention list and the export say why
 - trained on the test set: an honest model does better on the images it trained on than on
   the test set; one trained on the test set too does as well there. The verifier measures the
   model's mean cross-entropy on 5,000 training images drawn afresh (seen), on the last tenth
-  of the training images (unseen: validation_split=0.1 holds them out) and on the test set; the
-  statistic is where the test set sits between the two (`test_position`: 0 as seen, 1 as
-  unseen; honest runs land near 1). Below the practical's threshold (course.toml
-  `[assignments.<a>.integrity] test_position`, calibrated on honest runs by bench/calibrate.py)
-  it is flagged. A model that does not do clearly better on seen images than on unseen ones
-  (undertrained, or not validated on the last tenth) tells nothing and is never flagged.
-  Catches a training on train + test (or on the test set) validated on the last tenth, and,
-  when seen and held-out images score alike, a test-set loss under TEST_BETTER of both (a
-  training on the test set alone, or on everything); misses a validation split that holds the
-  test set out, or everything shuffled together and trained just enough.
+  of the training images (unseen: validation_split=0.1 holds them out), on the test set and on
+  each of its ten consecutive blocks. Three rules, each calibrated on honest runs by
+  bench/calibrate.py (course.toml `[assignments.<a>.integrity]`, course.IntegrityThresholds):
+  * position: where the test set sits between seen and unseen (`test_position`: 0 as seen, 1
+    as unseen; honest runs land near 1), flagged below `test_position`. A model that does not
+    do clearly better on seen images than on unseen ones (undertrained, or not validated on the
+    last tenth) tells nothing here; then a test-set loss under TEST_BETTER of both others is
+    flagged (trained on the test set alone). Catches train + test validated on the last tenth.
+  * blocks: the test set's blocks differ in difficulty, by the same amounts for every honest
+    model (`test_blocks`: each block's share of the loss); a model trained on some blocks
+    does far better on them than their share says. The spread (the largest over the smallest
+    block loss, each divided by its share, among blocks of a share over LEAST_SHARE) is
+    flagged above `block_spread`. Catches
+    np.concatenate([x_train, x_test]) with validation_split (the first 3,000 test images
+    trained on, the last 7,000 validating) and any consecutive part of the test set added.
+  * ceiling: a test accuracy above what the practical's network reaches honestly (`ceiling`,
+    above every honest run and the published results for the architecture). Catches a model
+    that learned most of the test set, however it was shuffled in.
+  Misses: the test set shuffled into the training data by a model that gains too little from
+  it to cross the ceiling (all sets look alike then); a validation split that holds the test
+  set out (then it judges nothing but costs nothing either).
 - pasted literal: a cell the student wrote that holds more than LITERAL_BYTES of data
   (literals and comments of code: weights as base64, hex, a list of floats; the text of a
   written answer). The sandbox has no network, and the kernel's folder holds only the notebook
@@ -36,8 +47,10 @@ from __future__ import annotations
 import io
 import re
 import tokenize
+from dataclasses import dataclass
 from typing import Any
 
+from course_lib.course import IntegrityThresholds
 from course_lib.pipeline.prepare import student_cells
 from course_lib.results import Suspicion, SuspicionKind
 from course_lib.verdicts import ModelEvidence
@@ -46,7 +59,34 @@ LITERAL_BYTES = 32 * 1024  # TP1's weights are 2.5 MB as float32, 3.3 MB as base
 DATA_TOKENS = {tokenize.STRING, tokenize.NUMBER, tokenize.COMMENT, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
 TEST_BETTER = 0.8  # a test-set loss under this share of both others: better than on anything it saw
 HISTORY_TOLERANCE = 0.02
+LEAST_SHARE = 0.5  # of the mean block's loss: a block under it is too easy to tell anything
+LEAST_LOSS = 1e-5  # a block's loss as recorded at the least (the verifier rounds to 6 decimals)
+TEST_IMAGES = 10_000  # the reference test set's (its blocks are named by image ranges)
 WORD = re.compile(r"[A-Za-z0-9+/=_-]{64,}")  # base64 or hex outside Python code (a magic)
+
+
+@dataclass(frozen=True)
+class Spread:
+    """How far apart the test set's blocks are, relative to honest models: the largest block
+    loss over the smallest, each divided by its honest share; which blocks (image ranges)."""
+
+    ratio: float
+    easiest: str
+    hardest: str
+
+
+def block_spread(blocks: list[float], shares: tuple[float, ...]) -> Spread | None:
+    """The spread of a model's test-set blocks (None without honest shares to compare with).
+    Blocks honest models get nearly all right (a share under LEAST_SHARE) are left out: their
+    loss is a handful of images, and training on them gains nothing."""
+    if not shares or len(blocks) != len(shares):
+        return None
+    relative = {block: max(loss, LEAST_LOSS) / share
+                for block, (loss, share) in enumerate(zip(blocks, shares)) if share >= LEAST_SHARE}
+    low, high = min(relative, key=relative.get), max(relative, key=relative.get)
+    size = TEST_IMAGES // len(blocks)
+    return Spread(relative[high] / relative[low], f"{low * size:,}–{(low + 1) * size - 1:,}",
+                  f"{high * size:,}–{(high + 1) * size - 1:,}")
 
 
 def literal_bytes(source: str) -> int:
@@ -74,11 +114,16 @@ def pasted_literals(prepared: Any) -> list[tuple[str, int]]:
 
 
 def signals(*, evidence: ModelEvidence | None, accuracy: float | None, literals: list[tuple[str, int]],
-            test_position: float) -> list[Suspicion]:
-    """The suspicions a graded submission raises (`test_position`: the practical's threshold)."""
+            thresholds: IntegrityThresholds) -> list[Suspicion]:
+    """The suspicions a graded submission raises, by the practical's `thresholds`."""
     found = [Suspicion(SuspicionKind.PASTED_LITERAL, float(size), float(LITERAL_BYTES),
                        f"cell {name} holds {size / 1024:,.0f} KB of literals, more than weights need to be "
                        f"pasted in ({LITERAL_BYTES // 1024} KB)") for name, size in literals]
+    if accuracy is not None and thresholds.ceiling is not None and accuracy > thresholds.ceiling:
+        found.append(Suspicion(
+            SuspicionKind.BEYOND_CEILING, accuracy, thresholds.ceiling,
+            f"the model scores {100 * accuracy:.2f} % on the test set, more than this practical's network reaches "
+            f"honestly ({100 * thresholds.ceiling:.1f} %): was it trained on the test set?"))
     if evidence is None:
         return found
     position, training_loss = evidence.test_position, min(evidence.train_loss, evidence.validation_loss)
@@ -88,12 +133,19 @@ def signals(*, evidence: ModelEvidence | None, accuracy: float | None, literals:
             f"the model does better on the test set than on any training image (cross-entropy {evidence.test_loss:.4f} "
             f"on the test set, {evidence.train_loss:.4f} and {evidence.validation_loss:.4f} on training images): "
             "was it trained on the test set?"))
-    if position is not None and position < test_position:
+    if position is not None and position < thresholds.test_position:
         found.append(Suspicion(
-            SuspicionKind.TRAINED_ON_TEST, round(position, 4), test_position,
+            SuspicionKind.TRAINED_ON_TEST, round(position, 4), thresholds.test_position,
             f"the model does on the test set as on images it trained on (cross-entropy {evidence.test_loss:.4f} "
             f"on the test set, {evidence.train_loss:.4f} on training images, {evidence.validation_loss:.4f} on "
-            f"held-out ones: position {position:.2f} < {test_position:g}): was it trained on the test set?"))
+            f"held-out ones: position {position:.2f} < {thresholds.test_position:g}): was it trained on the test set?"))
+    spread = block_spread(evidence.test_blocks, thresholds.test_blocks)
+    if spread is not None and spread.ratio > thresholds.block_spread:
+        found.append(Suspicion(
+            SuspicionKind.TEST_BLOCKS, round(spread.ratio, 3), thresholds.block_spread,
+            f"the model does {spread.ratio:.1f} times better on test images {spread.easiest} than on test images "
+            f"{spread.hardest}, relative to what honest models do there (at most {thresholds.block_spread:g} times): "
+            f"was it trained on part of the test set?"))
     kept = [value for value in (evidence.validation_accuracy, accuracy) if value is not None]
     reported = evidence.history_validation  # the student's word (finite values only: the verifier's)
     if reported and kept:

@@ -161,7 +161,7 @@ def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> R.Submission
         message = "; ".join(filter(None, ["made from an earlier release (graded with the current one)", message]))
     result.accuracy, result.accuracy_cell, result.evidence = verdicts.accuracy, verdicts.accuracy_cell, verdicts.evidence
     result.suspicions = signals(evidence=verdicts.evidence, accuracy=verdicts.accuracy, literals=pending.literals,
-                                test_position=pending.settings["test_position"])
+                                thresholds=pending.settings["integrity"])
     result.late = lateness(root, assignment, student, R.total_score(result.cells, 0.0))
     result.late_penalty = result.late.penalty if result.late else 0.0
     result.files = R.GraderFiles(*(name if name in answer["files"] else None for name in (HISTORY, MODEL, PREDICTIONS)))

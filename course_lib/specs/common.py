@@ -20,7 +20,7 @@ from course_lib.checks.training import VALIDATION_ACCURACY
 from course_lib.french import integer
 from course_lib.checks.arrays import assert_kind, assert_shape, assert_values_in
 from course_lib.specs.protocol import Check, Context, Items, array, file, model, no_hidden_check, value
-from course_lib.verdicts import ModelEvidence
+from course_lib.verdicts import TEST_BLOCKS, ModelEvidence
 
 SAMPLED_ROWS = 256
 EVIDENCE_ROWS = 5000  # training images the trained model is measured on (course_lib.verdicts.ModelEvidence)
@@ -325,7 +325,8 @@ def model_evidence(network: Any, test_probabilities: np.ndarray, test_labels: np
     """The trained model on what it should have trained on and on what it should not have:
     EVIDENCE_ROWS training images drawn afresh among the practical's `train_images` (outside
     their last tenth, validation_split=0.1's)
-    and the test set; its accuracy on that last tenth, beside what its history says there."""
+    and the test set (whole and by consecutive blocks); its accuracy on that last tenth,
+    beside what its history says there."""
     (images, labels), _ = context.mnist
     images, labels = images[:train_images], labels[:train_images]  # what the practical trains on
     kept = len(images) - len(images) // 10
@@ -341,6 +342,8 @@ def model_evidence(network: Any, test_probabilities: np.ndarray, test_labels: np
         history_validation=[float(a) for a in reported
                             if isinstance(a, (int, float)) and not isinstance(a, bool) and math.isfinite(a)][:1000]
         if isinstance(reported, list) else [],
+        test_blocks=[round(_cross_entropy(probabilities, labels), 6) for probabilities, labels
+                     in zip(np.array_split(test_probabilities, TEST_BLOCKS), np.array_split(test_labels, TEST_BLOCKS))],
     )
 
 
