@@ -7,7 +7,10 @@ test set; the model it kept is also measured on the shipped sample of non-MNIST 
 TensorFlow trains on all the
 machine's cores, as a sequential `course grade` runs it; with `--parallel N`, N students are
 graded at once, each on its share of the cores, as `course grade --workers N` grades a class.
-With `--cheats K`, K students hand in each cheat of CHEATS (grader_tests/fixtures/<assignment>/).
+With `--cheats K`, K students hand in each cheat of CHEATS (grader_tests/fixtures/<assignment>/,
+its calibration/ folder for those the suite does not grade); with `--alternatives`, one student
+hands in each honest notebook written independently of the solution
+(fixtures/<assignment>/calibration/independent_*.ipynb: other recipes, reported apart).
 
 Prints and writes as JSON: the accuracy's mean, σ, min, 5th percentile, max and the suggested
 full threshold floor(mean − 3σ) to the percent; for the trained-on-the-test-set rules
@@ -57,6 +60,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 MNIST = PROJECT.parent / "shared" / "data" / "mnist"
 FIXTURES = PROJECT / "grader_tests" / "fixtures"
 HONEST = "solution"
+ALTERNATIVE = "independent_"  # honest notebooks written without the solution: other recipes
 CHEATS = {"cheat": "trained_on_test_set",  # test images first: the held-out tenth stays training's
           "appended": "test_set_appended",  # test images last: validation_split takes 7,000 of them
           "shuffled": "test_set_shuffled_in"}  # everything shuffled: nine tenths of each trained on
@@ -76,19 +80,28 @@ def sample_accuracy(model_path: Path) -> float:
 
 def grade_students(*, assignment: str, students: list[str]) -> list[dict]:
     """Grade each student's notebook one after the other, on the cores this process may use:
-    a student named after a cheat of CHEATS hands in that cheat, any other the solution."""
+    a student named after a cheat of CHEATS hands in that cheat, alternativeNN the NNth
+    independent notebook, any other the solution. A run without an accuracy is recorded as such
+    (an alternative's own failure); the solution and the cheats must have one."""
     runs = []
     with tempfile.TemporaryDirectory() as scratch:
         course = copy_course(origin=PROJECT, folder=Path(scratch) / "course", assignments=[assignment],
                              mnist_dir=MNIST)
         for student in students:
-            notebook = CHEATS.get(student.rstrip("0123456789"), HONEST)
+            notebook = notebook_of(assignment, student)
             place_submission(course_dir=course, assignment=assignment, student=student,
-                             notebook=FIXTURES / assignment / f"{notebook}.ipynb")
+                             notebook=fixture(assignment, notebook))
             grade(assignment=assignment, students=[student], course_dir=course)
             result = read_result(course, assignment, student)
-            assert result.accuracy is not None and result.evidence, f"{student}: {result.status} {result.message}"
+            lost = {cell.grade_id: cell.max_points - (cell.points or 0.0) for cell in result.cells
+                    if cell.points is not None and cell.points < cell.max_points}
             assert not result.tampered, f"{student}: {result.notes} {result.tampering}"
+            if result.accuracy is None or result.evidence is None:
+                assert notebook.startswith(ALTERNATIVE), f"{student}: {result.status} {result.message}"
+                runs.append({"student": student, "notebook": notebook, "accuracy": None, "lost": lost,
+                             "message": result.message})
+                print(json.dumps(runs[-1]), flush=True)
+                continue
             private = private_dir(course, assignment, student)
             epochs = len(json.loads((private / result.files.history).read_text())["val_accuracy"])
             predicted = np.asarray(json.loads((private / result.files.predictions).read_text()))
@@ -98,9 +111,28 @@ def grade_students(*, assignment: str, students: list[str]) -> list[dict]:
                          "validation_loss": result.evidence.validation_loss,
                          "test_blocks": result.evidence.test_blocks,
                          "mistakes": np.flatnonzero(predicted != reference_test_labels(course)).tolist(),
-                         "suspicions": [s.kind.value for s in result.suspicions], "seconds": result.seconds})
+                         "suspicions": [s.kind.value for s in result.suspicions], "seconds": result.seconds,
+                         "lost": lost})
             print(json.dumps(runs[-1]), flush=True)
     return runs
+
+
+def independent_notebooks(assignment: str) -> list[str]:
+    return sorted(path.stem for path in (FIXTURES / assignment / "calibration").glob(f"{ALTERNATIVE}*.ipynb"))
+
+
+def fixture(assignment: str, notebook: str) -> Path:
+    """A fixture's file: in the practical's fixtures, or in their calibration/ folder."""
+    path = FIXTURES / assignment / f"{notebook}.ipynb"
+    return path if path.is_file() else FIXTURES / assignment / "calibration" / f"{notebook}.ipynb"
+
+
+def notebook_of(assignment: str, student: str) -> str:
+    """The fixture a calibration student hands in, by the student's name."""
+    kind, number = student.rstrip("0123456789"), student[len(student.rstrip("0123456789")):]
+    if kind == "alternative":
+        return independent_notebooks(assignment)[int(number) - 1]
+    return CHEATS.get(kind, HONEST)
 
 
 def grade_in_parallel(*, assignment: str, students: list[str], parallel: int) -> list[dict]:
@@ -122,10 +154,11 @@ def grade_in_parallel(*, assignment: str, students: list[str], parallel: int) ->
     return sorted(runs, key=lambda run: students.index(run["student"]))
 
 
-def calibrate(*, assignment: str, students: int, cheats: int, parallel: int = 1) -> dict:
+def calibrate(*, assignment: str, students: int, cheats: int, alternatives: bool, parallel: int = 1) -> dict:
     load_before = os.getloadavg()
     names = [f"student{n:02d}" for n in range(1, students + 1)]
     names += [f"{kind}{n:02d}" for kind in CHEATS for n in range(1, cheats + 1)]
+    names += [f"alternative{n:02d}" for n in range(1, len(independent_notebooks(assignment)) + 1) if alternatives]
     if parallel == 1:
         runs = grade_students(assignment=assignment, students=names)
     else:
@@ -144,11 +177,12 @@ def summarize(*, assignment: str, runs: list[dict], machine: dict, threads: int,
     course.toml's thresholds, so that `--summarize` brings an earlier calibration's figures to
     a changed rule or threshold without training again; the other signals are those the
     grading raised. An honest run's blocks are compared with the shares of the other honest
-    runs (its own would hide it), a cheat's with those of all of them."""
+    runs (its own would hide it), a cheat's or an alternative's with those of all of them."""
     thresholds = integrity_thresholds(assignment)
     honest = [run for run in runs if run["notebook"] == HONEST]
+    alternatives = [run for run in runs if run["notebook"].startswith(ALTERNATIVE)]
     shares = block_shares(honest)
-    for run in runs:
+    for run in (run for run in runs if run["accuracy"] is not None):
         others = block_shares([other for other in honest if other is not run])
         run["test_position"] = _evidence(run).test_position
         run["block_spread"] = round(block_spread(run["test_blocks"], others).ratio, 4)
@@ -161,8 +195,9 @@ def summarize(*, assignment: str, runs: list[dict], machine: dict, threads: int,
     spreads = [run["block_spread"] for run in honest]
     mean, sigma = statistics.mean(values), statistics.stdev(values)
     other = [kind for run in honest for kind in run["suspicions"] if kind not in JUDGED]
-    kappas = mistake_kappas(np.asarray([np.isin(np.arange(TEST_IMAGES), run["mistakes"]) for run in honest]))
-    pairs = kappas[np.triu_indices(len(honest), 1)]
+    models = honest + [run for run in alternatives if run["accuracy"] is not None]
+    kappas = mistake_kappas(np.asarray([np.isin(np.arange(TEST_IMAGES), run["mistakes"]) for run in models]))
+    pairs = kappas[np.triu_indices(len(models), 1)]
     return {
         "assignment": assignment,
         "machine": machine,
@@ -204,6 +239,9 @@ def summarize(*, assignment: str, runs: list[dict], machine: dict, threads: int,
                           "max": round(float(pairs.max()), 4), "threshold": KAPPA_THRESHOLD,
                           "over_threshold": int((pairs >= KAPPA_THRESHOLD).sum())},
         "false_alarms": sum(bool(run["flagged"]) for run in honest),
+        "alternatives": {run["notebook"]: {key: run.get(key) for key in (
+            "accuracy", "epochs", "test_position", "block_spread", "flagged", "suspicions", "lost", "message")}
+            for run in alternatives},
         "honest_flagged": sum(bool(run["flagged"]) for run in honest) + len(other),
         "cheats": {notebook: {"runs": len(cheated), "flagged": sum(bool(run["flagged"]) for run in cheated),
                               "rules": sorted({kind for run in cheated for kind in run["flagged"]}),
@@ -235,6 +273,8 @@ def main() -> None:
     parser.add_argument("assignment")
     parser.add_argument("--students", type=int, default=30, help="honest students (the solution), 2 or more")
     parser.add_argument("--cheats", type=int, default=0, help="students handing in each cheat of CHEATS")
+    parser.add_argument("--alternatives", action="store_true",
+                        help="one student more for each independently written honest notebook")
     parser.add_argument("--parallel", type=int, default=1,
                         help="students graded at once, each on its share of the cores (default 1: all cores)")
     parser.add_argument("--summarize", action="store_true",
@@ -257,7 +297,8 @@ def main() -> None:
         parser.error(f"--parallel must be between 1 and the {len(os.sched_getaffinity(0))} cores")
     if args.students < 2:
         parser.error("--students must be 2 or more (a σ needs two)")
-    summary = calibrate(assignment=args.assignment, students=args.students, cheats=args.cheats, parallel=args.parallel)
+    summary = calibrate(assignment=args.assignment, students=args.students, cheats=args.cheats,
+                        alternatives=args.alternatives, parallel=args.parallel)
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps({k: v for k, v in summary.items() if k != "runs"}))

@@ -192,23 +192,32 @@ def regrade_table() -> str:
 
 
 def integrity_table() -> str:
-    """The trained-on-the-test-set signal (course_lib.pipeline.integrity): where the test set
-    sits for the honest runs, the threshold course.toml sets, its false alarms, what the cheats
-    scored."""
-    lines = ["| practical | measured | honest runs: position mean (σ; min) | threshold (course.toml) | "
-             "false alarms | any flag on honest runs | cheats (train + test): positions | cheats flagged |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    """The trained-on-the-test-set rules (course_lib.pipeline.integrity) on the calibration's
+    honest runs (each rule's statistic, course.toml's threshold, the false alarms) and on its
+    cheats (how many each rule flagged); the κ of honest models' mistakes (similarity)."""
+    honest = ["| practical | measured | position: mean (σ; min) / threshold | block spread: mean (max) / threshold | "
+              "best accuracy / ceiling | κ of mistakes, honest pairs: mean (max) / threshold | false alarms |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+    cheats = ["| practical | cheat (grader_tests/fixtures) | flagged | by | accuracy | position | block spread |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
     for assignment, name in PRACTICALS.items():
         run = json.loads((RESULTS / f"calibration-{assignment}.json").read_text())
-        found = run.get("test_position")
-        if found is None:
-            continue
-        cheats = ", ".join("—" if value is None else f"{value:.2f}" for value in found["cheat_positions"]) or "none"
-        lines.append(f"| {name} | {_where(run['machine'])} | {found['mean']:.2f} ({found['sigma']:.2f}; {found['min']:.2f}) | "
-                     f"{found['threshold']:g} | {found['false_alarms']} of {found['measured']} "
-                     f"({found['undecided']} undecided) | {found['honest_flagged']} of {run['seeds']} | {cheats} | "
-                     f"{found['cheats_flagged']} of {found['cheats']} |")
-    return "\n".join(lines)
+        position, blocks, kappa = run["test_position"], run["test_blocks"], run["mistake_kappa"]
+        ceiling = run["ceiling"]["threshold"]
+        honest.append(
+            f"| {name} | {_where(run['machine'])} | {position['mean']:.2f} ({position['sigma']:.2f}; {position['min']:.2f}; "
+            f"{position['undecided']} undecided) / {position['threshold']:g} | {blocks['spread_mean']:.2f} "
+            f"({blocks['spread_max']:.2f}) / {blocks['threshold']:g} | {100 * run['ceiling']['honest_max']:.2f} % / "
+            + (f"{100 * ceiling:.1f} %" if ceiling else "none") + f" | {kappa['mean']:.2f} ({kappa['max']:.2f}) / "
+            f"{kappa['threshold']:g}, {kappa['over_threshold']} of {kappa['pairs']} over | "
+            f"**{run['false_alarms']} of {run['seeds']}** |")
+        for notebook, found in run["cheats"].items():
+            cheats.append(
+                f"| {name} | {notebook} | **{found['flagged']} of {found['runs']}** | {', '.join(found['rules']) or '—'} | "
+                + ", ".join(f"{100 * a:.2f} %" for a in found["accuracy"]) + " | "
+                + ", ".join("—" if v is None else f"{v:.2f}" for v in found["test_position"]) + " | "
+                + ", ".join(f"{v:.1f}" for v in found["block_spread"]) + " |")
+    return "\n".join([*honest, "", *cheats])
 
 
 def similarity_table() -> str:

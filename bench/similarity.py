@@ -5,7 +5,8 @@ with a few edits of its own, each with the predictions grading keeps. Timed: `co
 similarity tp1_dense` (every pair's code and mistakes, the HTML report and the attention
 file), against a baseline run in the same command: copydetect's own CopyDetector on the same
 200 code files with the same boilerplate, its comparisons and its HTML report. The goal: at
-most 2 minutes for the class.
+most 2 minutes for the class. And the false alarms of an honest class: the notebooks written
+without one another (class_of_many.honest_class), every pair's code similarity.
 
     python bench/similarity.py
 """
@@ -23,7 +24,7 @@ from machine import machine
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "grader_tests"))
-from class_of_many import make_class  # noqa: E402
+from class_of_many import honest_class, make_class  # noqa: E402
 
 from course_lib.instructor.similarity import GUARANTEE, NOISE, release_code, student_code, similarity  # noqa: E402
 
@@ -61,10 +62,15 @@ def main() -> None:
         ours = time.perf_counter() - started
         page_bytes = made.path.stat().st_size
         baseline = copydetect_baseline(course, folder)
+    with tempfile.TemporaryDirectory() as scratch:
+        honest = similarity(course_dir=honest_class(Path(scratch), MNIST), assignment="tp1_dense").pairs
     result = {
         "students": STUDENTS, "pairs": len(made.pairs), "flagged": sum(p.flagged for p in made.pairs),
         "course_similarity_seconds": round(ours, 1), "copydetect_seconds": round(baseline, 1),
         "ratio": round(ours / baseline, 3), "report_bytes": page_bytes, "goal_seconds": 120,
+        "honest_class": {"pairs": len(honest), "flagged": sum(p.flagged for p in honest),
+                         "code_max": honest[0].code, "most_alike": [honest[0].first, honest[0].second],
+                         "code_median": sorted(p.code for p in honest)[len(honest) // 2]},
         "machine": machine(threads=os.cpu_count(), load_before=load),
     }
     RESULT.write_text(json.dumps(result, indent=2) + "\n")

@@ -1,5 +1,6 @@
-"""A large class of TP1 submissions without grading them: for the similarity report's test and
-benchmark (bench/similarity.py). Each student starts from one of the fixture notebooks (the
+"""Classes of TP1 submissions without grading them, for the similarity report's tests and
+benchmark (bench/similarity.py): a large one made from the fixtures, and the honest one of the
+notebooks written independently. Each student starts from one of the fixture notebooks (the
 solution, mistakes, the original course's code) and makes a few edits of their own (names,
 a hyperparameter, a comment); each gets a result (every cell at zero: similarity reads no
 score) and the predictions grading keeps, their mistakes partly on digits every model finds
@@ -45,6 +46,21 @@ def make_class(folder: Path, mnist: Path, students: int, seed: int = 0) -> Path:
         wrong = (hard & (draw.random(len(labels)) < 0.5)) | (draw.random(len(labels)) < 0.01)
         hand_in(course, student, notebook, np.where(wrong, (labels + 1 + draw.integers(0, 8, len(labels))) % 10, labels),
                 incoming)
+    return course
+
+
+def honest_class(folder: Path, mnist: Path) -> Path:
+    """The TP1 notebooks written without one another, handed in: the solution, the original
+    course's code and the six independent_* students (their own styles and recipes); their
+    predictions without a mistake (no κ: the code alone is compared)."""
+    from course_lib.data import load_mnist
+    from course_lib.release import copy_course
+
+    course = copy_course(origin=PROJECT, folder=folder / "course", assignments=["tp1_dense"], mnist_dir=mnist)
+    _, (_, labels) = load_mnist(mnist)
+    for path in [FIXTURES / "solution.ipynb", FIXTURES / "keras_load_data.ipynb",
+                 *sorted((FIXTURES / "calibration").glob("independent_*.ipynb"))]:
+        hand_in(course, path.stem, nbformat.read(path, 4), labels, folder)
     return course
 
 

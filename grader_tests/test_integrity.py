@@ -90,7 +90,7 @@ def test_no_honest_fixture_holds_pasted_literals():
     for assignment in ("tp1_dense", "tp2_convol"):
         [released] = (PROJECT / "release" / assignment).glob("*.ipynb")
         release = nbformat.read(released, 4)
-        for fixture in sorted((FIXTURES / assignment).glob("*.ipynb")):
+        for fixture in sorted((FIXTURES / assignment).rglob("*.ipynb")):  # the calibration's too
             try:
                 submission = nbformat.read(fixture, 4)
             except Exception:  # noqa: BLE001 (invalid_json.ipynb is invalid on purpose)
@@ -238,6 +238,20 @@ def test_the_similarity_report_ranks_a_copy_first_and_puts_it_on_the_attention_l
     assert "similar to alice" in first.line("bob") and not [
         a for a in standings["carol"].attention if a.category == "similar"]
     assert "similar to bob" in report(course_dir=course).read_text()
+
+
+def test_independently_written_honest_notebooks_are_not_flagged_as_similar(tmp_path, mnist_dir):
+    """A class of honest notebooks written without one another (fixtures independent_*: six
+    students' own styles and recipes; the solution; the original course's code): no pair
+    reaches the code threshold. (Their models' κ: bench/calibrate.py --alternatives, on the
+    models grading trains; the figures: bench/similarity.py.)"""
+    from class_of_many import honest_class
+
+    from course_lib.instructor.similarity import CODE_THRESHOLD, similarity
+
+    made = similarity(course_dir=honest_class(tmp_path, mnist_dir), assignment="tp1_dense")
+    assert len(made.pairs) == 28 and all(pair.kappa is None for pair in made.pairs)
+    assert not [pair for pair in made.pairs if pair.flagged] and made.pairs[0].code < CODE_THRESHOLD, made.pairs[:3]
 
 
 def test_the_similarity_of_200_students_is_written_and_readable(tmp_path, mnist_dir):
