@@ -17,7 +17,7 @@ full threshold floor(mean − 3σ) to the percent; for the trained-on-the-test-s
 (course_lib.pipeline.integrity): where the test set sits between seen and unseen images for
 the honest runs (`test_position`) and its suggested threshold (mean − 4σ, floored to 0.01),
 the honest runs' shares of the test loss by block (`test_blocks`) and the suggested
-`block_spread` (mean + 4σ, rounded up to 0.1), the best honest accuracy (under `ceiling`);
+`block_gap` (mean + 4σ, rounded up to 0.1), the best honest accuracy (under `ceiling`);
 the honest runs any rule flags with course.toml's thresholds (false alarms), each cheat's
 figures and how many were flagged; Cohen's κ of every two honest models' test-set mistakes
 (the similarity report's, course_lib.instructor.similarity). `--summarize` judges the recorded
@@ -49,7 +49,7 @@ from machine import machine
 from course_lib.course import IntegrityThresholds
 from course_lib.instructor.output import reference_test_labels
 from course_lib.instructor.similarity import KAPPA_THRESHOLD, mistake_kappas
-from course_lib.pipeline.integrity import TEST_IMAGES, block_spread, signals
+from course_lib.pipeline.integrity import TEST_IMAGES, block_gap, signals
 from course_lib.pipeline.collect import place_submission
 from course_lib.release import copy_course
 from course_lib.pipeline.grade import grade
@@ -185,14 +185,14 @@ def summarize(*, assignment: str, runs: list[dict], machine: dict, threads: int,
     for run in (run for run in runs if run["accuracy"] is not None):
         others = block_shares([other for other in honest if other is not run])
         run["test_position"] = _evidence(run).test_position
-        run["block_spread"] = round(block_spread(run["test_blocks"], others).ratio, 4)
+        run["block_gap"] = round(block_gap(run["test_blocks"], others).ratio, 4)
         run["flagged"] = sorted({s.kind.value for s in signals(
             evidence=_evidence(run), accuracy=run["accuracy"], literals=[],
             thresholds=replace(thresholds, test_blocks=thresholds.test_blocks and others)) if s.kind in JUDGED})
     values = [run["accuracy"] for run in honest]
     samples = [run["sample_digits_accuracy"] for run in honest]
     positions = [run["test_position"] for run in honest if run["test_position"] is not None]
-    spreads = [run["block_spread"] for run in honest]
+    gaps = [run["block_gap"] for run in honest]
     mean, sigma = statistics.mean(values), statistics.stdev(values)
     other = [kind for run in honest for kind in run["suspicions"] if kind not in JUDGED]
     models = honest + [run for run in alternatives if run["accuracy"] is not None]
@@ -229,10 +229,10 @@ def summarize(*, assignment: str, runs: list[dict], machine: dict, threads: int,
         "test_blocks": {
             "suggested_shares": [round(share, 3) for share in shares],
             "shares": list(thresholds.test_blocks),
-            "spread_mean": round(statistics.mean(spreads), 4), "spread_sigma": round(statistics.stdev(spreads), 4),
-            "spread_max": max(spreads),
-            "suggested_spread": math.ceil((statistics.mean(spreads) + 4 * statistics.stdev(spreads)) * 10) / 10,
-            "threshold": thresholds.block_spread,
+            "gap_mean": round(statistics.mean(gaps), 4), "gap_sigma": round(statistics.stdev(gaps), 4),
+            "gap_max": max(gaps),
+            "suggested_gap": math.ceil((statistics.mean(gaps) + 4 * statistics.stdev(gaps)) * 10) / 10,
+            "threshold": thresholds.block_gap, "judged_from_accuracy": thresholds.blocks_from,
         },
         "ceiling": {"honest_max": max(values), "threshold": thresholds.ceiling},
         "mistake_kappa": {"pairs": len(pairs), "mean": round(float(pairs.mean()), 4),
@@ -240,14 +240,14 @@ def summarize(*, assignment: str, runs: list[dict], machine: dict, threads: int,
                           "over_threshold": int((pairs >= KAPPA_THRESHOLD).sum())},
         "false_alarms": sum(bool(run["flagged"]) for run in honest),
         "alternatives": {run["notebook"]: {key: run.get(key) for key in (
-            "accuracy", "epochs", "test_position", "block_spread", "flagged", "suspicions", "lost", "message")}
+            "accuracy", "epochs", "test_position", "block_gap", "flagged", "suspicions", "lost", "message")}
             for run in alternatives},
         "honest_flagged": sum(bool(run["flagged"]) for run in honest) + len(other),
         "cheats": {notebook: {"runs": len(cheated), "flagged": sum(bool(run["flagged"]) for run in cheated),
                               "rules": sorted({kind for run in cheated for kind in run["flagged"]}),
                               "accuracy": [run["accuracy"] for run in cheated],
                               "test_position": [run["test_position"] for run in cheated],
-                              "block_spread": [run["block_spread"] for run in cheated]}
+                              "block_gap": [run["block_gap"] for run in cheated]}
                    for notebook in CHEATS.values()
                    if (cheated := [run for run in runs if run["notebook"] == notebook])},
     }
@@ -264,8 +264,9 @@ def block_shares(runs: list[dict]) -> tuple[float, ...]:
 
 
 def integrity_thresholds(assignment: str) -> IntegrityThresholds:
-    config = tomllib.loads((PROJECT / "course.toml").read_text())
-    return IntegrityThresholds.from_toml(config["assignments"][assignment].get("integrity", {}), "course.toml")
+    settings = tomllib.loads((PROJECT / "course.toml").read_text())["assignments"][assignment]
+    return IntegrityThresholds.from_toml(settings.get("integrity", {}), "course.toml",
+                                         blocks_from=settings["accuracy"]["partial"])
 
 
 def main() -> None:

@@ -16,6 +16,8 @@ from statistics import median
 import tomllib
 from pathlib import Path
 
+from course_lib.instructor.similarity import CODE_THRESHOLD
+
 PROJECT = Path(__file__).resolve().parents[1]
 RESULTS = PROJECT / "bench" / "results"
 PRACTICALS = {"tp1_dense": "TP1 dense", "tp2_convol": "TP2 convnet"}
@@ -195,10 +197,10 @@ def integrity_table() -> str:
     """The trained-on-the-test-set rules (course_lib.pipeline.integrity) on the calibration's
     honest runs (each rule's statistic, course.toml's threshold, the false alarms) and on its
     cheats (how many each rule flagged); the κ of honest models' mistakes (similarity)."""
-    honest = ["| practical | measured | position: mean (σ; min) / threshold | block spread: mean (max) / threshold | "
+    honest = ["| practical | measured | position: mean (σ; min) / threshold | block gap: mean (max) / threshold | "
               "best accuracy / ceiling | κ of mistakes, honest pairs: mean (max) / threshold | false alarms |",
               "| --- | --- | --- | --- | --- | --- | --- |"]
-    cheats = ["| practical | cheat (grader_tests/fixtures) | flagged | by | accuracy | position | block spread |",
+    cheats = ["| practical | cheat (grader_tests/fixtures) | flagged | by | accuracy | position | block gap |",
               "| --- | --- | --- | --- | --- | --- | --- |"]
     for assignment, name in PRACTICALS.items():
         run = json.loads((RESULTS / f"calibration-{assignment}.json").read_text())
@@ -206,8 +208,8 @@ def integrity_table() -> str:
         ceiling = run["ceiling"]["threshold"]
         honest.append(
             f"| {name} | {_where(run['machine'])} | {position['mean']:.2f} ({position['sigma']:.2f}; {position['min']:.2f}; "
-            f"{position['undecided']} undecided) / {position['threshold']:g} | {blocks['spread_mean']:.2f} "
-            f"({blocks['spread_max']:.2f}) / {blocks['threshold']:g} | {100 * run['ceiling']['honest_max']:.2f} % / "
+            f"{position['undecided']} undecided) / {position['threshold']:g} | {blocks['gap_mean']:.2f} "
+            f"({blocks['gap_max']:.2f}) / {blocks['threshold']:g} | {100 * run['ceiling']['honest_max']:.2f} % / "
             + (f"{100 * ceiling:.1f} %" if ceiling else "none") + f" | {kappa['mean']:.2f} ({kappa['max']:.2f}) / "
             f"{kappa['threshold']:g}, {kappa['over_threshold']} of {kappa['pairs']} over | "
             f"**{run['false_alarms']} of {run['seeds']}** |")
@@ -216,7 +218,7 @@ def integrity_table() -> str:
                 f"| {name} | {notebook} | **{found['flagged']} of {found['runs']}** | {', '.join(found['rules']) or '—'} | "
                 + ", ".join(f"{100 * a:.2f} %" for a in found["accuracy"]) + " | "
                 + ", ".join("—" if v is None else f"{v:.2f}" for v in found["test_position"]) + " | "
-                + ", ".join(f"{v:.1f}" for v in found["block_spread"]) + " |")
+                + ", ".join(f"{v:.1f}" for v in found["block_gap"]) + " |")
     return "\n".join([*honest, "", *cheats])
 
 
@@ -226,12 +228,17 @@ def similarity_table() -> str:
     if not path.is_file():
         return "(not measured yet: `python bench/similarity.py`)"
     run = json.loads(path.read_text())
+    honest = run["honest_class"]
     return "\n".join([
         "| students | pairs | over a threshold | course similarity | copydetect's CopyDetector | ratio | report | measured |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
         f"| {run['students']} | {run['pairs']:,} | {run['flagged']:,} | {run['course_similarity_seconds']:.1f} s | "
         f"{run['copydetect_seconds']:.1f} s | {run['ratio']:.2f} | {run['report_bytes'] / 1e6:.1f} MB | "
-        f"{_where(run['machine'])} |"])
+        f"{_where(run['machine'])} |",
+        "", "| honest class (written without one another) | pairs | over a threshold | most alike: code | median |",
+        "| --- | --- | --- | --- | --- |",
+        f"| {' and '.join(honest['most_alike'])} most alike | {honest['pairs']} | **{honest['flagged']}** | "
+        f"{100 * honest['code_max']:.0f} % (threshold {100 * CODE_THRESHOLD:.0f} %) | {100 * honest['code_median']:.0f} % |"])
 
 
 TABLES = {"integrity": integrity_table, "similarity": similarity_table, "calibration": calibration_table, "suite": suite_table, "practicals": practicals_table,

@@ -20,7 +20,7 @@ from e2e import ADVERSARIAL, MINI, mini_course
 
 from course_lib.errors import CourseError
 from course_lib.course import IntegrityThresholds
-from course_lib.pipeline.integrity import (HISTORY_TOLERANCE, LITERAL_BYTES, block_spread, literal_bytes,
+from course_lib.pipeline.integrity import (HISTORY_TOLERANCE, LITERAL_BYTES, block_gap, literal_bytes,
                                           pasted_literals, signals)
 from course_lib.pipeline.prepare import prepare
 from course_lib.results import SuspicionKind
@@ -118,17 +118,19 @@ def test_a_model_trained_on_some_blocks_of_the_test_set_is_suspect():
     # the held-out tenth too (seen and held-out alike: the position tells nothing).
     honest_blocks = [0.049, 0.100, 0.081, 0.068, 0.061, 0.036, 0.044, 0.0066, 0.016, 0.061]
     appended_blocks = [0.0086, 0.013, 0.0127, 0.0644, 0.0598, 0.0421, 0.0426, 0.0061, 0.0161, 0.0617]
-    thresholds = IntegrityThresholds(test_blocks=SHARES, block_spread=3.0)
+    thresholds = IntegrityThresholds(test_blocks=SHARES, block_gap=2.0, blocks_from=0.85)
     honest = _evidence(test=0.052, train=0.011, held_out=0.054, blocks=honest_blocks)
     assert signals(evidence=honest, accuracy=0.982, literals=[], thresholds=thresholds) == []
     appended = _evidence(test=0.033, train=0.014, held_out=0.010, blocks=appended_blocks)
     [flag] = signals(evidence=appended, accuracy=0.986, literals=[], thresholds=thresholds)
-    assert flag.kind == SuspicionKind.TEST_BLOCKS and flag.statistic > 5 and flag.threshold == 3.0
-    assert "test images 1,000–1,999" in flag.evidence and "part of the test set" in flag.evidence
+    assert flag.kind == SuspicionKind.TEST_BLOCKS and flag.statistic > 5 and flag.threshold == 2.0
+    assert "test images 0–999, 1,000–1,999, 2,000–2,999 than" in flag.evidence, flag.evidence
+    # A model that earns no accuracy point gains nothing: its blocks are not judged.
+    assert signals(evidence=appended, accuracy=0.84, literals=[], thresholds=thresholds) == []
     # Without calibrated shares the blocks are not compared (a new practical's default).
     assert signals(evidence=appended, accuracy=0.986, literals=[], thresholds=DEFAULTS) == []
     # A block without a single error of any weight is floored, not divided by zero.
-    assert block_spread([0.0] + honest_blocks[1:], SHARES).ratio > 100
+    assert block_gap([0.0] + honest_blocks[1:], SHARES).ratio > 100
 
 
 def test_an_accuracy_beyond_the_ceiling_is_suspect():
@@ -145,12 +147,13 @@ def test_an_accuracy_beyond_the_ceiling_is_suspect():
     ({"test_blocks": [1.0] * 9}, "a list of 10 positive numbers"),
     ({"test_blocks": [1.0] * 9 + [-1]}, "a list of 10 positive numbers"),
     ({"ceiling": 99.2}, "at most 1"),
-    ({"block_spread": 0.5}, "at least 1"),
-    ({"blocks": [1.0] * 10}, "its settings are test_position, test_blocks, block_spread, ceiling"),
+    ({"block_gap": 0.5}, "at least 1"),
+    ({"blocks": [1.0] * 10}, "its settings are test_position, test_blocks, block_gap, ceiling"),
+    ({"blocks_from": 0.5}, "its settings are"),
 ])
 def test_a_wrong_integrity_setting_is_one_line(section, message):
     with pytest.raises(CourseError, match=message):
-        IntegrityThresholds.from_toml(section, "course.toml [assignments.tp1_dense.integrity]")
+        IntegrityThresholds.from_toml(section, "course.toml [assignments.tp1_dense.integrity]", blocks_from=0.85)
 
 
 def test_a_model_that_does_on_the_test_set_as_on_its_training_images_is_suspect():

@@ -15,11 +15,13 @@ grade stays what the verifier decided, the attention list and the export say why
     flagged (trained on the test set alone). Catches train + test validated on the last tenth.
   * blocks: the test set's blocks differ in difficulty, by the same amounts for every honest
     model (`test_blocks`: each block's share of the loss); a model trained on some blocks
-    does far better on them than their share says. The spread (the largest over the smallest
-    block loss, each divided by its share, among blocks of a share over LEAST_SHARE) is
-    flagged above `block_spread`. Catches
-    np.concatenate([x_train, x_test]) with validation_split (the first 3,000 test images
-    trained on, the last 7,000 validating) and any consecutive part of the test set added.
+    does far better on them than their share says. Each block's loss over its share, sorted:
+    honest models' sit close together, a model trained on some blocks falls into two groups;
+    the largest ratio between neighbours (among blocks of a share over LEAST_SHARE) is flagged
+    above `block_gap`, for a model that earns accuracy points (`blocks_from`, the practical's
+    partial threshold: a weaker one gains nothing, and errs unlike the calibrated ones).
+    Catches np.concatenate([x_train, x_test]) with validation_split (the first 3,000 test
+    images trained on, the last 7,000 validating) and any consecutive part of the test set.
   * ceiling: a test accuracy above what the practical's network reaches honestly (`ceiling`,
     above every honest run and the published results for the architecture). Catches a model
     that learned most of the test set, however it was shuffled in.
@@ -66,27 +68,27 @@ WORD = re.compile(r"[A-Za-z0-9+/=_-]{64,}")  # base64 or hex outside Python code
 
 
 @dataclass(frozen=True)
-class Spread:
-    """How far apart the test set's blocks are, relative to honest models: the largest block
-    loss over the smallest, each divided by its honest share; which blocks (image ranges)."""
+class BlockGap:
+    """The test set's blocks, each by its loss over its honest share, sorted: the largest ratio
+    between two neighbours (honest models' blocks sit close together; a model trained on some
+    falls into two groups) and the image ranges of the blocks below it."""
 
     ratio: float
-    easiest: str
-    hardest: str
+    below: str
 
 
-def block_spread(blocks: list[float], shares: tuple[float, ...]) -> Spread | None:
-    """The spread of a model's test-set blocks (None without honest shares to compare with).
+def block_gap(blocks: list[float], shares: tuple[float, ...]) -> BlockGap | None:
+    """The gap in a model's test-set blocks (None without honest shares to compare with).
     Blocks honest models get nearly all right (a share under LEAST_SHARE) are left out: their
     loss is a handful of images, and training on them gains nothing."""
     if not shares or len(blocks) != len(shares):
         return None
-    relative = {block: max(loss, LEAST_LOSS) / share
-                for block, (loss, share) in enumerate(zip(blocks, shares)) if share >= LEAST_SHARE}
-    low, high = min(relative, key=relative.get), max(relative, key=relative.get)
+    relative = sorted((max(loss, LEAST_LOSS) / share, block)
+                      for block, (loss, share) in enumerate(zip(blocks, shares)) if share >= LEAST_SHARE)
+    ratio, at = max((high / low, at) for at, ((low, _), (high, _)) in enumerate(zip(relative, relative[1:])))
     size = TEST_IMAGES // len(blocks)
-    return Spread(relative[high] / relative[low], f"{low * size:,}–{(low + 1) * size - 1:,}",
-                  f"{high * size:,}–{(high + 1) * size - 1:,}")
+    return BlockGap(ratio, ", ".join(f"{block * size:,}–{(block + 1) * size - 1:,}"
+                                     for block in sorted(block for _, block in relative[:at + 1])))
 
 
 def literal_bytes(source: str) -> int:
@@ -139,13 +141,13 @@ def signals(*, evidence: ModelEvidence | None, accuracy: float | None, literals:
             f"the model does on the test set as on images it trained on (cross-entropy {evidence.test_loss:.4f} "
             f"on the test set, {evidence.train_loss:.4f} on training images, {evidence.validation_loss:.4f} on "
             f"held-out ones: position {position:.2f} < {thresholds.test_position:g}): was it trained on the test set?"))
-    spread = block_spread(evidence.test_blocks, thresholds.test_blocks)
-    if spread is not None and spread.ratio > thresholds.block_spread:
+    gap = block_gap(evidence.test_blocks, thresholds.test_blocks)
+    if gap is not None and gap.ratio > thresholds.block_gap and (accuracy or 0.0) >= thresholds.blocks_from:
         found.append(Suspicion(
-            SuspicionKind.TEST_BLOCKS, round(spread.ratio, 3), thresholds.block_spread,
-            f"the model does {spread.ratio:.1f} times better on test images {spread.easiest} than on test images "
-            f"{spread.hardest}, relative to what honest models do there (at most {thresholds.block_spread:g} times): "
-            f"was it trained on part of the test set?"))
+            SuspicionKind.TEST_BLOCKS, round(gap.ratio, 3), thresholds.block_gap,
+            f"the model does {gap.ratio:.1f} times better on test images {gap.below} than on the other blocks of the "
+            f"test set, relative to what honest models do there (at most {thresholds.block_gap:g} times): was it "
+            "trained on part of the test set?"))
     kept = [value for value in (evidence.validation_accuracy, accuracy) if value is not None]
     reported = evidence.history_validation  # the student's word (finite values only: the verifier's)
     if reported and kept:
