@@ -16,12 +16,15 @@ Prints and writes as JSON: the accuracy's mean, σ, min, 5th percentile, max and
 full threshold floor(mean − 3σ) to the percent; for the trained-on-the-test-set rules
 (course_lib.pipeline.integrity): where the test set sits between seen and unseen images for
 the honest runs (`test_position`) and its suggested threshold (mean − 4σ, floored to 0.01),
-the honest runs' shares of the test loss by block (`test_blocks`) and the suggested
-`block_gap` (mean + 4σ, rounded up to 0.1), the best honest accuracy (under `ceiling`);
-the honest runs any rule flags with course.toml's thresholds (false alarms), each cheat's
-figures and how many were flagged; Cohen's κ of every two honest models' test-set mistakes
-(the similarity report's, course_lib.instructor.similarity). `--summarize` judges the recorded
-runs again by the current rules and thresholds.
+the honest runs' shares of the test loss by block (`test_blocks`), the test images
+HARD_SHARE of them misclassify (`hard_images`), and suggested thresholds for the block gap
+and the share of hard images a model gets right: the higher of the honest runs' mean + 4σ and
+ALTERNATIVE_MARGIN times the highest alternative (the honest runs share one recipe), rounded
+up; the best honest accuracy (under `ceiling`); the honest runs any rule flags with
+course.toml's thresholds (false alarms), the alternatives flagged, each cheat's figures and
+how many were flagged; Cohen's κ of every two honest models' test-set mistakes (the similarity
+report's, course_lib.instructor.similarity). `--summarize` judges the recorded runs again by
+the current rules and thresholds.
 
     python bench/calibrate.py tp1_dense --students 30 --cheats 3
     python bench/calibrate.py tp2_convol --parallel 2 --students 30 --cheats 3
@@ -49,7 +52,7 @@ from machine import machine
 from course_lib.course import IntegrityThresholds
 from course_lib.instructor.output import reference_test_labels
 from course_lib.instructor.similarity import KAPPA_THRESHOLD, mistake_kappas
-from course_lib.pipeline.integrity import TEST_IMAGES, block_gap, signals
+from course_lib.pipeline.integrity import TEST_IMAGES, block_gap, hard_recovered, signals
 from course_lib.pipeline.collect import place_submission
 from course_lib.release import copy_course
 from course_lib.pipeline.grade import grade
@@ -168,7 +171,10 @@ def calibrate(*, assignment: str, students: int, cheats: int, alternatives: bool
                      threads=threads, parallel=parallel)
 
 
-JUDGED = {SuspicionKind.TRAINED_ON_TEST, SuspicionKind.TEST_BLOCKS, SuspicionKind.BEYOND_CEILING}  # again here
+JUDGED = {SuspicionKind.TRAINED_ON_TEST, SuspicionKind.TEST_BLOCKS, SuspicionKind.BEYOND_CEILING,
+          SuspicionKind.HARD_IMAGES}  # judged again here
+HARD_SHARE = 0.7  # a hard image: one this share of the honest models misclassify
+ALTERNATIVE_MARGIN = 1.5  # a threshold at least this many times the highest alternative's statistic
 
 
 def summarize(*, assignment: str, runs: list[dict], machine: dict, threads: int, parallel: int) -> dict:
@@ -177,26 +183,32 @@ def summarize(*, assignment: str, runs: list[dict], machine: dict, threads: int,
     course.toml's thresholds, so that `--summarize` brings an earlier calibration's figures to
     a changed rule or threshold without training again; the other signals are those the
     grading raised. An honest run's blocks are compared with the shares of the other honest
-    runs (its own would hide it), a cheat's or an alternative's with those of all of them."""
+    runs (its own would hide it), a cheat's or an alternative's with those of all of them; and
+    so for the hard images."""
     thresholds = integrity_thresholds(assignment)
     honest = [run for run in runs if run["notebook"] == HONEST]
     alternatives = [run for run in runs if run["notebook"].startswith(ALTERNATIVE)]
-    shares = block_shares(honest)
     for run in (run for run in runs if run["accuracy"] is not None):
-        others = block_shares([other for other in honest if other is not run])
+        others = [other for other in honest if other is not run]
+        shares, hard = block_shares(others), hard_images(others)
         run["test_position"] = _evidence(run).test_position
-        run["block_gap"] = round(block_gap(run["test_blocks"], others).ratio, 4)
+        run["block_gap"] = round(block_gap(run["test_blocks"], shares).ratio, 4)
+        run["hard_recovered"] = hard_recovered(_wrong(run), hard)
+        judged = replace(thresholds, test_blocks=thresholds.test_blocks and shares,
+                         hard_images=thresholds.hard_images and hard)
         run["flagged"] = sorted({s.kind.value for s in signals(
-            evidence=_evidence(run), accuracy=run["accuracy"], literals=[],
-            thresholds=replace(thresholds, test_blocks=thresholds.test_blocks and others)) if s.kind in JUDGED})
+            evidence=_evidence(run), accuracy=run["accuracy"], recovered=hard_recovered(_wrong(run), judged.hard_images),
+            literals=[], thresholds=judged) if s.kind in JUDGED})
     values = [run["accuracy"] for run in honest]
     samples = [run["sample_digits_accuracy"] for run in honest]
     positions = [run["test_position"] for run in honest if run["test_position"] is not None]
     gaps = [run["block_gap"] for run in honest]
+    recovered = [run["hard_recovered"] for run in honest]
+    graded_alternatives = [run for run in alternatives if run["accuracy"] is not None]
     mean, sigma = statistics.mean(values), statistics.stdev(values)
     other = [kind for run in honest for kind in run["suspicions"] if kind not in JUDGED]
     models = honest + [run for run in alternatives if run["accuracy"] is not None]
-    kappas = mistake_kappas(np.asarray([np.isin(np.arange(TEST_IMAGES), run["mistakes"]) for run in models]))
+    kappas = mistake_kappas(np.asarray([_wrong(run) for run in models]))
     pairs = kappas[np.triu_indices(len(models), 1)]
     return {
         "assignment": assignment,
@@ -227,27 +239,41 @@ def summarize(*, assignment: str, runs: list[dict], machine: dict, threads: int,
             "threshold": thresholds.test_position,
         },
         "test_blocks": {
-            "suggested_shares": [round(share, 3) for share in shares],
+            "suggested_shares": [round(share, 3) for share in block_shares(honest)],
             "shares": list(thresholds.test_blocks),
             "gap_mean": round(statistics.mean(gaps), 4), "gap_sigma": round(statistics.stdev(gaps), 4),
-            "gap_max": max(gaps),
-            "suggested_gap": math.ceil((statistics.mean(gaps) + 4 * statistics.stdev(gaps)) * 10) / 10,
-            "threshold": thresholds.block_gap, "judged_from_accuracy": thresholds.blocks_from,
+            "gap_max": max(gaps), "alternatives_max": max((r["block_gap"] for r in graded_alternatives), default=None),
+            "suggested_gap": math.ceil(max(statistics.mean(gaps) + 4 * statistics.stdev(gaps), ALTERNATIVE_MARGIN * max(
+                (r["block_gap"] for r in graded_alternatives), default=0.0)) * 10) / 10,
+            "threshold": thresholds.block_gap, "judged_from_accuracy": thresholds.judged_from,
+        },
+        "hard_images": {
+            "suggested": list(hard_images(honest)), "configured": len(thresholds.hard_images),
+            "recovered_mean": round(statistics.mean(recovered), 4), "recovered_sigma": round(statistics.stdev(recovered), 4),
+            "recovered_max": max(recovered),
+            "alternatives_max": max((r["hard_recovered"] for r in graded_alternatives), default=None),
+            "suggested_threshold": math.ceil(max(statistics.mean(recovered) + 4 * statistics.stdev(recovered),
+                                                 ALTERNATIVE_MARGIN * max((r["hard_recovered"] for r in graded_alternatives),
+                                                                          default=0.0)) * 20) / 20,
+            "threshold": thresholds.hard_recovered,
         },
         "ceiling": {"honest_max": max(values), "threshold": thresholds.ceiling},
         "mistake_kappa": {"pairs": len(pairs), "mean": round(float(pairs.mean()), 4),
                           "max": round(float(pairs.max()), 4), "threshold": KAPPA_THRESHOLD,
                           "over_threshold": int((pairs >= KAPPA_THRESHOLD).sum())},
         "false_alarms": sum(bool(run["flagged"]) for run in honest),
+        "alternatives_flagged": sum(bool(run["flagged"]) or bool(run["suspicions"]) for run in graded_alternatives),
         "alternatives": {run["notebook"]: {key: run.get(key) for key in (
-            "accuracy", "epochs", "test_position", "block_gap", "flagged", "suspicions", "lost", "message")}
+            "accuracy", "epochs", "test_position", "block_gap", "hard_recovered", "flagged", "suspicions", "lost",
+            "message")}
             for run in alternatives},
         "honest_flagged": sum(bool(run["flagged"]) for run in honest) + len(other),
         "cheats": {notebook: {"runs": len(cheated), "flagged": sum(bool(run["flagged"]) for run in cheated),
                               "rules": sorted({kind for run in cheated for kind in run["flagged"]}),
                               "accuracy": [run["accuracy"] for run in cheated],
                               "test_position": [run["test_position"] for run in cheated],
-                              "block_gap": [run["block_gap"] for run in cheated]}
+                              "block_gap": [run["block_gap"] for run in cheated],
+                              "hard_recovered": [run["hard_recovered"] for run in cheated]}
                    for notebook in CHEATS.values()
                    if (cheated := [run for run in runs if run["notebook"] == notebook])},
     }
@@ -258,6 +284,15 @@ def _evidence(run: dict) -> ModelEvidence:
                          validation_accuracy=0.0, history_validation=[], test_blocks=run["test_blocks"])
 
 
+def _wrong(run: dict) -> np.ndarray:
+    return np.isin(np.arange(TEST_IMAGES), run["mistakes"])
+
+
+def hard_images(runs: list[dict]) -> tuple[int, ...]:
+    """The test images HARD_SHARE of the honest runs misclassify (course.toml's `hard_images`)."""
+    return tuple(int(i) for i in np.flatnonzero(np.mean([_wrong(run) for run in runs], axis=0) >= HARD_SHARE))
+
+
 def block_shares(runs: list[dict]) -> tuple[float, ...]:
     """Each block's mean share of the honest runs' test loss (course.toml's `test_blocks`)."""
     return tuple(np.mean([np.asarray(run["test_blocks"]) / np.mean(run["test_blocks"]) for run in runs], axis=0))
@@ -266,7 +301,7 @@ def block_shares(runs: list[dict]) -> tuple[float, ...]:
 def integrity_thresholds(assignment: str) -> IntegrityThresholds:
     settings = tomllib.loads((PROJECT / "course.toml").read_text())["assignments"][assignment]
     return IntegrityThresholds.from_toml(settings.get("integrity", {}), "course.toml",
-                                         blocks_from=settings["accuracy"]["partial"])
+                                         judged_from=settings["accuracy"]["partial"])
 
 
 def main() -> None:

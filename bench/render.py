@@ -195,30 +195,37 @@ def regrade_table() -> str:
 
 def integrity_table() -> str:
     """The trained-on-the-test-set rules (course_lib.pipeline.integrity) on the calibration's
-    honest runs (each rule's statistic, course.toml's threshold, the false alarms) and on its
-    cheats (how many each rule flagged); the κ of honest models' mistakes (similarity)."""
-    honest = ["| practical | measured | position: mean (σ; min) / threshold | block gap: mean (max) / threshold | "
-              "best accuracy / ceiling | κ of mistakes, honest pairs: mean (max) / threshold | false alarms |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
-    cheats = ["| practical | cheat (grader_tests/fixtures) | flagged | by | accuracy | position | block gap |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
+    honest runs and alternatives (each rule's statistic, course.toml's threshold, the false
+    alarms) and on its cheats (how many the rules flagged, and which); the κ of honest models'
+    mistakes (similarity)."""
+    honest = ["| practical | measured | position: mean (σ; min) / threshold | block gap: mean (max; alternatives) / "
+              "threshold | hard images right: mean (max; alternatives) / threshold | best accuracy / ceiling | "
+              "κ of mistakes, honest pairs: mean (max) / threshold | false alarms |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    cheats = ["| practical | cheat (grader_tests/fixtures) | flagged | by | accuracy | position | block gap | "
+              "hard images right |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for assignment, name in PRACTICALS.items():
         run = json.loads((RESULTS / f"calibration-{assignment}.json").read_text())
-        position, blocks, kappa = run["test_position"], run["test_blocks"], run["mistake_kappa"]
+        position, blocks, hard, kappa = run["test_position"], run["test_blocks"], run["hard_images"], run["mistake_kappa"]
         ceiling = run["ceiling"]["threshold"]
         honest.append(
             f"| {name} | {_where(run['machine'])} | {position['mean']:.2f} ({position['sigma']:.2f}; {position['min']:.2f}; "
             f"{position['undecided']} undecided) / {position['threshold']:g} | {blocks['gap_mean']:.2f} "
-            f"({blocks['gap_max']:.2f}) / {blocks['threshold']:g} | {100 * run['ceiling']['honest_max']:.2f} % / "
-            + (f"{100 * ceiling:.1f} %" if ceiling else "none") + f" | {kappa['mean']:.2f} ({kappa['max']:.2f}) / "
-            f"{kappa['threshold']:g}, {kappa['over_threshold']} of {kappa['pairs']} over | "
-            f"**{run['false_alarms']} of {run['seeds']}** |")
+            f"({blocks['gap_max']:.2f}; {blocks['alternatives_max']:.2f}) / "
+            + (f"{blocks['threshold']:g}" if blocks["shares"] else "not judged") + " | "
+            f"{100 * hard['recovered_mean']:.1f} % ({100 * hard['recovered_max']:.1f} %; "
+            f"{100 * hard['alternatives_max']:.1f} %) of {hard['configured']} / {100 * hard['threshold']:.0f} % | "
+            f"{100 * run['ceiling']['honest_max']:.2f} % / " + (f"{100 * ceiling:.1f} %" if ceiling else "none")
+            + f" | {kappa['mean']:.2f} ({kappa['max']:.2f}) / {kappa['threshold']:g}, {kappa['over_threshold']} of "
+            f"{kappa['pairs']} over | **{run['false_alarms']} of {run['seeds']}**, alternatives "
+            f"**{run['alternatives_flagged']} of {len(run['alternatives'])}** |")
         for notebook, found in run["cheats"].items():
             cheats.append(
                 f"| {name} | {notebook} | **{found['flagged']} of {found['runs']}** | {', '.join(found['rules']) or '—'} | "
                 + ", ".join(f"{100 * a:.2f} %" for a in found["accuracy"]) + " | "
                 + ", ".join("—" if v is None else f"{v:.2f}" for v in found["test_position"]) + " | "
-                + ", ".join(f"{v:.1f}" for v in found["block_gap"]) + " |")
+                + ", ".join(f"{v:.1f}" for v in found["block_gap"]) + " | "
+                + ", ".join(f"{100 * v:.0f} %" for v in found["hard_recovered"]) + " |")
     return "\n".join([*honest, "", *cheats])
 
 

@@ -25,31 +25,40 @@ class IntegrityThresholds:
     (course_lib.pipeline.integrity), course.toml [assignments.<name>.integrity], calibrated on
     honest runs by bench/calibrate.py. Without `test_blocks` (the honest models' loss on each
     block of the test set, relative to their whole test loss) the blocks are not compared;
-    without `ceiling` no accuracy is too high. `blocks_from` is no setting: the practical's
-    partial accuracy threshold."""
+    without `ceiling` no accuracy is too high; without `hard_images` (the test images honest
+    models nearly all get wrong) none is looked at. `judged_from` is no setting: the
+    practical's partial accuracy threshold, below which a model earns no accuracy point (it
+    gains nothing from the test set) and errs unlike the calibrated ones: its blocks and hard
+    images are not judged."""
 
     test_position: float = 0.3  # where the test set may sit between seen (0) and unseen (1) images
     test_blocks: tuple[float, ...] = ()
     block_gap: float = 2.0  # how far apart two neighbouring blocks may be, relative to test_blocks
     ceiling: float | None = None  # a test accuracy beyond what the practical's network reaches honestly
-    blocks_from: float = 0.0  # the least accuracy of a model whose blocks are compared
+    hard_images: tuple[int, ...] = ()
+    hard_recovered: float = 0.3  # the share of hard_images an honest model may get right
+    judged_from: float = 0.0  # the least accuracy of a model whose blocks and hard images are judged
 
     @classmethod
-    def from_toml(cls, section: Any, where: str, blocks_from: float) -> "IntegrityThresholds":
-        settings = ("test_position", "test_blocks", "block_gap", "ceiling")
+    def from_toml(cls, section: Any, where: str, judged_from: float) -> "IntegrityThresholds":
+        settings = ("test_position", "test_blocks", "block_gap", "ceiling", "hard_images", "hard_recovered")
         if not isinstance(section, dict) or set(section) - set(settings):
             raise CourseError(f"{where}: its settings are {', '.join(settings)}")
-        numbers = {key: value for key, value in section.items() if key != "test_blocks"}
+        numbers = {key: value for key, value in section.items() if key not in ("test_blocks", "hard_images")}
         if any(not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0 for v in numbers.values()):
-            raise CourseError(f"{where}: test_position, block_gap and ceiling are positive numbers")
+            raise CourseError(f"{where}: test_position, block_gap, ceiling and hard_recovered are positive numbers")
+        hard = section.get("hard_images", [])
+        if not isinstance(hard, list) or any(not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < 10_000
+                                             for v in hard):
+            raise CourseError(f"{where}: hard_images is a list of test image numbers (0–9999)")
         blocks = section.get("test_blocks", [])
         if blocks and (not isinstance(blocks, list) or len(blocks) != TEST_BLOCKS
                        or any(not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0 for v in blocks)):
             raise CourseError(f"{where}: test_blocks is a list of {TEST_BLOCKS} positive numbers")
-        if numbers.get("ceiling", 1) > 1 or numbers.get("block_gap", 1) < 1:
-            raise CourseError(f"{where}: ceiling is an accuracy (at most 1), block_gap a ratio (at least 1)")
+        if numbers.get("ceiling", 1) > 1 or numbers.get("hard_recovered", 1) > 1 or numbers.get("block_gap", 1) < 1:
+            raise CourseError(f"{where}: ceiling and hard_recovered are shares (at most 1), block_gap a ratio (at least 1)")
         return cls(**{key: float(value) for key, value in numbers.items()},
-                   test_blocks=tuple(float(v) for v in blocks), blocks_from=blocks_from)
+                   test_blocks=tuple(float(v) for v in blocks), hard_images=tuple(hard), judged_from=judged_from)
 
 
 def course_root(course_dir: str | Path) -> Path:
@@ -137,7 +146,7 @@ def grading_settings(root: Path, assignment: str) -> dict[str, Any]:
         raise CourseError(f"course.toml has no [assignments.{assignment}.accuracy] full and partial thresholds")
     integrity = IntegrityThresholds.from_toml(config.get("assignments", {}).get(assignment, {}).get("integrity", {}),
                                               f"course.toml [assignments.{assignment}.integrity]",
-                                              blocks_from=float(accuracy["partial"]))
+                                              judged_from=float(accuracy["partial"]))
     timeout = nbgrader_config(root).Execute.get("timeout", 30)
     return {"limits": Limits(**sandbox), "cell_timeout": int(timeout), "mnist_dir": _grading_mnist(root),
             "checks": {"accuracy": {"full": float(accuracy["full"]), "partial": float(accuracy["partial"])}},

@@ -115,6 +115,7 @@ class SuspicionKind(StrEnum):
     HISTORY_MISMATCH = "history-mismatch"
     TEST_BLOCKS = "test-blocks"  # trained on part of the test set
     BEYOND_CEILING = "beyond-ceiling"  # a test accuracy no honest run reaches
+    HARD_IMAGES = "hard-images"  # right on test images honest models get wrong
 
 
 @dataclass(frozen=True)

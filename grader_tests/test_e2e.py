@@ -299,19 +299,23 @@ def test_feedback_pages_have_no_english_sentence(fixture_batch, assignment):
 
 
 def test_a_model_trained_on_the_test_set_is_suspect_and_no_honest_fixture_is(graded):
-    """The two train + test fixtures are flagged with their evidence (test images first: by
-    where the test set sits; appended: by its blocks); every other fixture (solutions,
+    """The train + test fixtures are flagged with their evidence (test images first: by
+    where the test set sits, among others; appended, for the dense network: by the test
+    images honest models get wrong and by the blocks; the convnet learns its 3,000 test images
+    too little for a sure flag: 2 of 3 in the calibration); every other fixture (solutions,
     mistakes, other recipes, the original course's code) raises no integrity signal."""
     assignment, results = graded
     cheat = results["trained_on_test_set"]
     [position] = [s for s in cheat.suspicions if s.kind == SuspicionKind.TRAINED_ON_TEST]
     assert cheat.evidence.test_position < position.threshold
     assert "was it trained on the test set?" in position.evidence
-    appended = results["test_set_appended"]
-    [blocks] = [s for s in appended.suspicions if s.kind == SuspicionKind.TEST_BLOCKS]
-    assert blocks.statistic > blocks.threshold and "part of the test set" in blocks.evidence
-    easiest = re.search(r"better on test images ([\d,]+)–", blocks.evidence).group(1)
-    assert int(easiest.replace(",", "")) < 3000, blocks.evidence  # one of the blocks it trained on
+    if assignment == "tp1_dense":
+        appended = {s.kind: s for s in results["test_set_appended"].suspicions}
+        hard = appended[SuspicionKind.HARD_IMAGES]
+        assert hard.statistic > hard.threshold and "honest models nearly all get wrong" in hard.evidence
+        blocks = appended[SuspicionKind.TEST_BLOCKS]
+        easiest = re.search(r"better on test images ([\d,]+)–", blocks.evidence).group(1)
+        assert int(easiest.replace(",", "")) < 3000, blocks.evidence  # one of the blocks it trained on
     raised = {name: [s.line() for s in result.suspicions] for name, result in results.items()
               if name not in ("trained_on_test_set", "test_set_appended") and result.suspicions}
     assert raised == {}

@@ -20,7 +20,7 @@ from e2e import ADVERSARIAL, MINI, mini_course
 
 from course_lib.errors import CourseError
 from course_lib.course import IntegrityThresholds
-from course_lib.pipeline.integrity import (HISTORY_TOLERANCE, LITERAL_BYTES, block_gap, literal_bytes,
+from course_lib.pipeline.integrity import (HISTORY_TOLERANCE, LITERAL_BYTES, block_gap, hard_recovered, literal_bytes,
                                           pasted_literals, signals)
 from course_lib.pipeline.prepare import prepare
 from course_lib.results import SuspicionKind
@@ -118,28 +118,54 @@ def test_a_model_trained_on_some_blocks_of_the_test_set_is_suspect():
     # the held-out tenth too (seen and held-out alike: the position tells nothing).
     honest_blocks = [0.049, 0.100, 0.081, 0.068, 0.061, 0.036, 0.044, 0.0066, 0.016, 0.061]
     appended_blocks = [0.0086, 0.013, 0.0127, 0.0644, 0.0598, 0.0421, 0.0426, 0.0061, 0.0161, 0.0617]
-    thresholds = IntegrityThresholds(test_blocks=SHARES, block_gap=2.0, blocks_from=0.85)
+    thresholds = IntegrityThresholds(test_blocks=SHARES, block_gap=2.0, judged_from=0.85)
     honest = _evidence(test=0.052, train=0.011, held_out=0.054, blocks=honest_blocks)
-    assert signals(evidence=honest, accuracy=0.982, literals=[], thresholds=thresholds) == []
+    assert signals(recovered=None, evidence=honest, accuracy=0.982, literals=[], thresholds=thresholds) == []
     appended = _evidence(test=0.033, train=0.014, held_out=0.010, blocks=appended_blocks)
-    [flag] = signals(evidence=appended, accuracy=0.986, literals=[], thresholds=thresholds)
+    [flag] = signals(recovered=None, evidence=appended, accuracy=0.986, literals=[], thresholds=thresholds)
     assert flag.kind == SuspicionKind.TEST_BLOCKS and flag.statistic > 5 and flag.threshold == 2.0
     assert "test images 0–999, 1,000–1,999, 2,000–2,999 than" in flag.evidence, flag.evidence
     # A model that earns no accuracy point gains nothing: its blocks are not judged.
-    assert signals(evidence=appended, accuracy=0.84, literals=[], thresholds=thresholds) == []
+    assert signals(recovered=None, evidence=appended, accuracy=0.84, literals=[], thresholds=thresholds) == []
     # Without calibrated shares the blocks are not compared (a new practical's default).
-    assert signals(evidence=appended, accuracy=0.986, literals=[], thresholds=DEFAULTS) == []
+    assert signals(recovered=None, evidence=appended, accuracy=0.986, literals=[], thresholds=DEFAULTS) == []
     # A block without a single error of any weight is floored, not divided by zero.
     assert block_gap([0.0] + honest_blocks[1:], SHARES).ratio > 100
+    # One block worse than its share (an honest network's weak spot) is no evidence.
+    weak_spot = [*honest_blocks[:3], 5 * honest_blocks[3], *honest_blocks[4:]]
+    assert block_gap(weak_spot, SHARES).ratio < 1.5
+    # Shares on another scale are the same shares; too few blocks to judge, no gap.
+    rescaled, gap = block_gap(appended_blocks, tuple(10 * share for share in SHARES)), block_gap(appended_blocks, SHARES)
+    assert rescaled.below == gap.below and rescaled.ratio == pytest.approx(gap.ratio)
+    assert block_gap(appended_blocks, (1.0,) + (0.01,) * 9) is None
 
 
 def test_an_accuracy_beyond_the_ceiling_is_suspect():
     thresholds = IntegrityThresholds(ceiling=0.99)
     shuffled = _evidence(test=0.012, train=0.016, held_out=0.014)  # everything alike: shuffled in
-    assert signals(evidence=shuffled, accuracy=0.99, literals=[], thresholds=thresholds) == []
-    [flag] = signals(evidence=shuffled, accuracy=0.9979, literals=[], thresholds=thresholds)
+    assert signals(recovered=None, evidence=shuffled, accuracy=0.99, literals=[], thresholds=thresholds) == []
+    [flag] = signals(recovered=None, evidence=shuffled, accuracy=0.9979, literals=[], thresholds=thresholds)
     assert flag.kind == SuspicionKind.BEYOND_CEILING and (flag.statistic, flag.threshold) == (0.9979, 0.99)
-    assert "99.79 %" in flag.evidence and "99.0 %" in flag.evidence
+    assert "99.79 %" in flag.evidence and "99.00 %" in flag.evidence
+
+
+def test_a_model_right_on_the_images_honest_models_get_wrong_is_suspect():
+    hard = tuple(range(0, 10000, 100))  # 100 hard images
+    thresholds = IntegrityThresholds(hard_images=hard, hard_recovered=0.3, judged_from=0.85)
+    wrong = np.zeros(10000, dtype=bool)
+    wrong[list(hard)] = True
+    wrong[list(hard[:8])] = False  # an honest model: 8 of them right
+    assert hard_recovered(wrong, hard) == 0.08
+    honest = _evidence(test=0.052, train=0.011, held_out=0.054)
+    assert signals(recovered=0.08, evidence=honest, accuracy=0.982, literals=[], thresholds=thresholds) == []
+    [flag] = signals(recovered=0.44, evidence=honest, accuracy=0.99, literals=[], thresholds=thresholds)
+    assert flag.kind == SuspicionKind.HARD_IMAGES and (flag.statistic, flag.threshold) == (0.44, 0.3)
+    assert "right on 44 % of the 100 test images that honest models nearly all get wrong" in flag.evidence
+    # A model that earns no accuracy point gains nothing, and errs unlike the strong ones.
+    assert signals(recovered=0.44, evidence=honest, accuracy=0.63, literals=[], thresholds=thresholds) == []
+    # No predictions, or none of the practical's hard images: nothing to tell.
+    assert hard_recovered(None, hard) is None and hard_recovered(wrong, ()) is None
+    assert hard_recovered(wrong[:50], hard) is None
 
 
 @pytest.mark.parametrize("section, message", [
@@ -147,40 +173,43 @@ def test_an_accuracy_beyond_the_ceiling_is_suspect():
     ({"test_blocks": [1.0] * 9}, "a list of 10 positive numbers"),
     ({"test_blocks": [1.0] * 9 + [-1]}, "a list of 10 positive numbers"),
     ({"ceiling": 99.2}, "at most 1"),
+    ({"hard_recovered": 30}, "at most 1"),
+    ({"hard_images": [12, 10000]}, "test image numbers"),
+    ({"hard_images": [12, 1.5]}, "test image numbers"),
     ({"block_gap": 0.5}, "at least 1"),
-    ({"blocks": [1.0] * 10}, "its settings are test_position, test_blocks, block_gap, ceiling"),
-    ({"blocks_from": 0.5}, "its settings are"),
+    ({"blocks": [1.0] * 10}, "its settings are test_position, test_blocks, block_gap, ceiling, hard_images"),
+    ({"judged_from": 0.5}, "its settings are"),
 ])
 def test_a_wrong_integrity_setting_is_one_line(section, message):
     with pytest.raises(CourseError, match=message):
-        IntegrityThresholds.from_toml(section, "course.toml [assignments.tp1_dense.integrity]", blocks_from=0.85)
+        IntegrityThresholds.from_toml(section, "course.toml [assignments.tp1_dense.integrity]", judged_from=0.85)
 
 
 def test_a_model_that_does_on_the_test_set_as_on_its_training_images_is_suspect():
     honest = _evidence(test=0.065, train=0.02, held_out=0.07)
-    assert signals(evidence=honest, accuracy=0.982, literals=[], thresholds=DEFAULTS) == []
-    [flag] = signals(evidence=_evidence(test=0.022, train=0.02, held_out=0.07), accuracy=0.99, literals=[],
+    assert signals(recovered=None, evidence=honest, accuracy=0.982, literals=[], thresholds=DEFAULTS) == []
+    [flag] = signals(recovered=None, evidence=_evidence(test=0.022, train=0.02, held_out=0.07), accuracy=0.99, literals=[],
                      thresholds=DEFAULTS)
     assert flag.kind == SuspicionKind.TRAINED_ON_TEST and flag.statistic == 0.04 and flag.threshold == 0.3
     assert "was it trained on the test set?" in flag.evidence
     # An undertrained network does no better on what it saw: nothing can be told, nothing said.
-    assert signals(evidence=_evidence(test=0.30, train=0.295, held_out=0.30), accuracy=0.91, literals=[],
+    assert signals(recovered=None, evidence=_evidence(test=0.30, train=0.295, held_out=0.30), accuracy=0.91, literals=[],
                    thresholds=DEFAULTS) == []
 
 
 def test_a_model_its_history_does_not_describe_is_suspect():
     kept = _evidence(test=0.065, train=0.02, held_out=0.07, validation_accuracy=0.985, history=[0.91, 0.92])
-    [flag] = signals(evidence=kept, accuracy=0.984, literals=[], thresholds=DEFAULTS)
+    [flag] = signals(recovered=None, evidence=kept, accuracy=0.984, literals=[], thresholds=DEFAULTS)
     assert flag.kind == SuspicionKind.HISTORY_MISMATCH and flag.statistic > HISTORY_TOLERANCE
     # Validated on the test set (a correct, if unwise, alternative): the history is the test set's.
     on_test = _evidence(test=0.065, train=0.02, held_out=0.07, validation_accuracy=0.95, history=[0.975, 0.983])
-    assert signals(evidence=on_test, accuracy=0.983, literals=[], thresholds=DEFAULTS) == []
+    assert signals(recovered=None, evidence=on_test, accuracy=0.983, literals=[], thresholds=DEFAULTS) == []
     # Undertrained and validated on the test set: the held-out tenth is easier, the test set matches.
     weak = _evidence(test=1.3, train=1.25, held_out=1.28, validation_accuracy=0.554, history=[0.5255])
-    assert signals(evidence=weak, accuracy=0.5255, literals=[], thresholds=DEFAULTS) == []
+    assert signals(recovered=None, evidence=weak, accuracy=0.5255, literals=[], thresholds=DEFAULTS) == []
     # Worse than its history says: pixels left in 0–255, measured on the course's preparation.
     raw_pixels = _evidence(test=1.1, train=1.0, held_out=1.1, validation_accuracy=0.66, history=[0.964, 0.966])
-    assert signals(evidence=raw_pixels, accuracy=0.63, literals=[], thresholds=DEFAULTS) == []
+    assert signals(recovered=None, evidence=raw_pixels, accuracy=0.63, literals=[], thresholds=DEFAULTS) == []
 
 
 def _mistakes_kappa(first: np.ndarray, second: np.ndarray) -> float:
@@ -313,3 +342,29 @@ def test_weights_pasted_as_base64_are_flagged_and_an_honest_twin_is_not(tmp_path
     [literal] = [s for s in pasted.suspicions if s.kind == SuspicionKind.PASTED_LITERAL]
     assert literal.statistic >= len(blob) and "cell train" in literal.evidence
     assert pasted.state == honest.state  # a signal for the instructor, never points taken
+
+
+@pytest.mark.parametrize("assignment", ["tp1_dense", "tp2_convol"])
+def test_the_course_thresholds_separate_the_calibrations_honest_runs_from_its_cheats(assignment, monkeypatch):
+    """The calibration's recorded runs (bench/results/calibration-<a>.json: honest students with
+    their own seeds, notebooks written without the solution, three cheats of each kind), judged
+    again by the current rules and course.toml: no honest run or alternative is flagged; every
+    cheat is, but one of TP2's appended (its convnet learns 3,000 test images little better than
+    unseen ones); course.toml holds the calibration's hard images, and its block shares where
+    the blocks are judged (TP1: TP2's honest gaps reach its cheats')."""
+    import json
+
+    monkeypatch.syspath_prepend(str(PROJECT / "bench"))
+    from calibrate import summarize
+
+    recorded = json.loads((PROJECT / "bench" / "results" / f"calibration-{assignment}.json").read_text())
+    judged = summarize(assignment=assignment, runs=recorded["runs"], machine=recorded["machine"],
+                       threads=recorded["threads"], parallel=recorded["parallel"])
+    assert judged["false_alarms"] == 0 and judged["alternatives_flagged"] == 0, judged["alternatives"]
+    assert len(judged["alternatives"]) >= 4 and judged["seeds"] >= 30
+    missed = {name: found["runs"] - found["flagged"] for name, found in judged["cheats"].items()}
+    assert missed == {"trained_on_test_set": 0, "test_set_appended": 0 if assignment == "tp1_dense" else 1,
+                      "test_set_shuffled_in": 0}, judged["cheats"]
+    assert judged["hard_images"]["configured"] == len(judged["hard_images"]["suggested"])
+    shares = judged["test_blocks"]["shares"]
+    assert (shares == pytest.approx(judged["test_blocks"]["suggested_shares"], abs=1e-3)) == (assignment == "tp1_dense")

@@ -26,6 +26,7 @@ import numpy as np
 from course_lib import results as R
 from course_lib.cells import graded_points, grade_id, is_answer
 from course_lib.course import released_notebook
+from course_lib.data import load_mnist
 from course_lib.errors import CourseError
 from course_lib.late import lateness
 from course_lib.pipeline import cache
@@ -33,7 +34,7 @@ from course_lib.pipeline.diagnosis import assigned_names, diagnose, read_names
 from course_lib.pipeline.explain import explain
 from course_lib.pipeline.worker import HISTORY, MAX_OUTPUT_BYTES, MODEL, PREDICTIONS
 from course_lib.pipeline.inert import rebuilt_notebook
-from course_lib.pipeline.integrity import pasted_literals, signals
+from course_lib.pipeline.integrity import hard_recovered, pasted_literals, signals
 from course_lib.pipeline.prepare import kernel_verdicts, prepare, read_submission, without_exports
 from course_lib.seeds import course_secret, student_seed
 from course_lib.specs.protocol import load_spec
@@ -160,12 +161,23 @@ def finish(root: Path, pending: Pending, answer: dict[str, Any]) -> R.Submission
     if result.earlier_release:
         message = "; ".join(filter(None, ["made from an earlier release (graded with the current one)", message]))
     result.accuracy, result.accuracy_cell, result.evidence = verdicts.accuracy, verdicts.accuracy_cell, verdicts.evidence
-    result.suspicions = signals(evidence=verdicts.evidence, accuracy=verdicts.accuracy, literals=pending.literals,
-                                thresholds=pending.settings["integrity"])
+    thresholds = pending.settings["integrity"]
+    result.suspicions = signals(evidence=verdicts.evidence, accuracy=verdicts.accuracy,
+                                recovered=hard_recovered(mistakes(verdicts.predictions, pending.settings["mnist_dir"]),
+                                                         thresholds.hard_images),
+                                literals=pending.literals, thresholds=thresholds)
     result.late = lateness(root, assignment, student, R.total_score(result.cells, 0.0))
     result.late_penalty = result.late.penalty if result.late else 0.0
     result.files = R.GraderFiles(*(name if name in answer["files"] else None for name in (HISTORY, MODEL, PREDICTIONS)))
     return result.finish(status, message)
+
+
+def mistakes(predictions: list[int] | None, mnist_dir: Path) -> np.ndarray | None:
+    """Where the model's predicted classes differ from the reference test labels."""
+    if predictions is None:
+        return None
+    _, (_, labels) = load_mnist(mnist_dir)
+    return np.asarray(predictions) != labels if len(predictions) == len(labels) else None
 
 
 def clear_outputs(root: Path, assignment: str, student: str) -> Path:
