@@ -244,8 +244,9 @@ def similarity_table() -> str:
         f"{_where(run['machine'])} |",
         "", "| honest class (written without one another) | pairs | over a threshold | most alike: code | median |",
         "| --- | --- | --- | --- | --- |",
-        f"| {' and '.join(honest['most_alike'])} most alike | {honest['pairs']} | **{honest['flagged']}** | "
-        f"{100 * honest['code_max']:.0f} % (threshold {100 * CODE_THRESHOLD:.0f} %) | {100 * honest['code_median']:.0f} % |"])
+        f"| {round((1 + (1 + 8 * honest['pairs']) ** 0.5) / 2)} TP1 notebooks (most alike: {' and '.join(honest['most_alike'])}) | {honest['pairs']} | "
+        f"**{honest['flagged']}** | {100 * honest['code_max']:.0f} % (threshold {100 * CODE_THRESHOLD:.0f} %) | "
+        f"{100 * honest['code_median']:.0f} % |"])
 
 
 TABLES = {"integrity": integrity_table, "similarity": similarity_table, "calibration": calibration_table, "suite": suite_table, "practicals": practicals_table,

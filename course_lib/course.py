@@ -26,7 +26,7 @@ class IntegrityThresholds:
     honest runs by bench/calibrate.py. Without `test_blocks` (the honest models' loss on each
     block of the test set, relative to their whole test loss) the blocks are not compared;
     without `ceiling` no accuracy is too high; without `hard_images` (the test images honest
-    models nearly all get wrong) none is looked at. `judged_from` is no setting: the
+    models mostly get wrong) none is looked at. `judged_from` is no setting: the
     practical's partial accuracy threshold, below which a model earns no accuracy point (it
     gains nothing from the test set) and errs unlike the calibrated ones: its blocks and hard
     images are not judged."""

@@ -312,7 +312,7 @@ def test_a_model_trained_on_the_test_set_is_suspect_and_no_honest_fixture_is(gra
     if assignment == "tp1_dense":
         appended = {s.kind: s for s in results["test_set_appended"].suspicions}
         hard = appended[SuspicionKind.HARD_IMAGES]
-        assert hard.statistic > hard.threshold and "honest models nearly all get wrong" in hard.evidence
+        assert hard.statistic > hard.threshold and "most honest models get wrong" in hard.evidence
         blocks = appended[SuspicionKind.TEST_BLOCKS]
         easiest = re.search(r"better on test images ([\d,]+)–", blocks.evidence).group(1)
         assert int(easiest.replace(",", "")) < 3000, blocks.evidence  # one of the blocks it trained on

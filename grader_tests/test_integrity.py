@@ -160,7 +160,7 @@ def test_a_model_right_on_the_images_honest_models_get_wrong_is_suspect():
     assert signals(recovered=0.08, evidence=honest, accuracy=0.982, literals=[], thresholds=thresholds) == []
     [flag] = signals(recovered=0.44, evidence=honest, accuracy=0.99, literals=[], thresholds=thresholds)
     assert flag.kind == SuspicionKind.HARD_IMAGES and (flag.statistic, flag.threshold) == (0.44, 0.3)
-    assert "right on 44 % of the 100 test images that honest models nearly all get wrong" in flag.evidence
+    assert "right on 44 % of the 100 test images that most honest models get wrong (flagged above 30 %)" in flag.evidence
     # A model that earns no accuracy point gains nothing, and errs unlike the strong ones.
     assert signals(recovered=0.44, evidence=honest, accuracy=0.63, literals=[], thresholds=thresholds) == []
     # No predictions, or none of the practical's hard images: nothing to tell.

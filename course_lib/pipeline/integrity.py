@@ -23,7 +23,7 @@ grade stays what the verifier decided, the attention list and the export say why
     partial threshold: a weaker one gains nothing, and errs unlike the calibrated ones).
     Catches np.concatenate([x_train, x_test]) with validation_split (the first 3,000 test
     images trained on, the last 7,000 validating) and any consecutive part of the test set.
-  * hard images: the test images honest models nearly all get wrong (`hard_images`: those
+  * hard images: the test images most honest models get wrong (`hard_images`: those
     70 % of the calibration's honest models misclassify) stay wrong for an honest model of any
     recipe; a model trained on them learned them. The share it gets right is flagged above
     `hard_recovered` (for a model that earns accuracy points, as the blocks). Catches the
@@ -151,7 +151,7 @@ def signals(*, evidence: ModelEvidence | None, accuracy: float | None, recovered
         found.append(Suspicion(
             SuspicionKind.HARD_IMAGES, recovered, thresholds.hard_recovered,
             f"the model is right on {100 * recovered:.0f} % of the {len(thresholds.hard_images)} test images that "
-            f"honest models nearly all get wrong (honest models: at most {100 * thresholds.hard_recovered:.0f} %): "
+            f"most honest models get wrong (flagged above {100 * thresholds.hard_recovered:.0f} %): "
             "was it trained on the test set?"))
     if accuracy is not None and thresholds.ceiling is not None and accuracy > thresholds.ceiling:
         found.append(Suspicion(
