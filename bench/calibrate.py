@@ -52,12 +52,12 @@ from machine import machine
 from course_lib.course import IntegrityThresholds
 from course_lib.instructor.output import reference_test_labels
 from course_lib.instructor.similarity import KAPPA_THRESHOLD, mistake_kappas
-from course_lib.pipeline.integrity import TEST_IMAGES, block_gap, hard_recovered, signals
+from course_lib.pipeline.integrity import block_gap, hard_recovered, signals
 from course_lib.pipeline.collect import place_submission
 from course_lib.release import copy_course
 from course_lib.pipeline.grade import grade
 from course_lib.results import SuspicionKind, private_dir, read_result
-from course_lib.verdicts import ModelEvidence
+from course_lib.verdicts import TEST_IMAGES, ModelEvidence
 
 PROJECT = Path(__file__).resolve().parents[1]
 MNIST = PROJECT.parent / "shared" / "data" / "mnist"
@@ -190,14 +190,14 @@ def summarize(*, assignment: str, runs: list[dict], machine: dict, threads: int,
     alternatives = [run for run in runs if run["notebook"].startswith(ALTERNATIVE)]
     for run in (run for run in runs if run["accuracy"] is not None):
         others = [other for other in honest if other is not run]
-        shares, hard = block_shares(others), hard_images(others)
-        run["test_position"] = _evidence(run).test_position
+        shares, hard, evidence, wrong = block_shares(others), hard_images(others), _evidence(run), _wrong(run)
+        run["test_position"] = evidence.test_position
         run["block_gap"] = round(block_gap(run["test_blocks"], shares).ratio, 4)
-        run["hard_recovered"] = hard_recovered(_wrong(run), hard)
+        run["hard_recovered"] = hard_recovered(wrong, hard)
         judged = replace(thresholds, test_blocks=thresholds.test_blocks and shares,
                          hard_images=thresholds.hard_images and hard)
         run["flagged"] = sorted({s.kind.value for s in signals(
-            evidence=_evidence(run), accuracy=run["accuracy"], recovered=hard_recovered(_wrong(run), judged.hard_images),
+            evidence=evidence, accuracy=run["accuracy"], recovered=hard_recovered(wrong, judged.hard_images),
             literals=[], thresholds=judged) if s.kind in JUDGED})
     values = [run["accuracy"] for run in honest]
     samples = [run["sample_digits_accuracy"] for run in honest]
@@ -205,9 +205,11 @@ def summarize(*, assignment: str, runs: list[dict], machine: dict, threads: int,
     gaps = [run["block_gap"] for run in honest]
     recovered = [run["hard_recovered"] for run in honest]
     graded_alternatives = [run for run in alternatives if run["accuracy"] is not None]
+    alternative_gap = max((r["block_gap"] for r in graded_alternatives), default=None)
+    alternative_recovered = max((r["hard_recovered"] for r in graded_alternatives), default=None)
     mean, sigma = statistics.mean(values), statistics.stdev(values)
     other = [kind for run in honest for kind in run["suspicions"] if kind not in JUDGED]
-    models = honest + [run for run in alternatives if run["accuracy"] is not None]
+    models = honest + graded_alternatives
     kappas = mistake_kappas(np.asarray([_wrong(run) for run in models]))
     pairs = kappas[np.triu_indices(len(models), 1)]
     return {
@@ -242,19 +244,18 @@ def summarize(*, assignment: str, runs: list[dict], machine: dict, threads: int,
             "suggested_shares": [round(share, 3) for share in block_shares(honest)],
             "shares": list(thresholds.test_blocks),
             "gap_mean": round(statistics.mean(gaps), 4), "gap_sigma": round(statistics.stdev(gaps), 4),
-            "gap_max": max(gaps), "alternatives_max": max((r["block_gap"] for r in graded_alternatives), default=None),
-            "suggested_gap": math.ceil(max(statistics.mean(gaps) + 4 * statistics.stdev(gaps), ALTERNATIVE_MARGIN * max(
-                (r["block_gap"] for r in graded_alternatives), default=0.0)) * 10) / 10,
+            "gap_max": max(gaps), "alternatives_max": alternative_gap,
+            "suggested_gap": math.ceil(max(statistics.mean(gaps) + 4 * statistics.stdev(gaps),
+                                           ALTERNATIVE_MARGIN * (alternative_gap or 0.0)) * 10) / 10,
             "threshold": thresholds.block_gap, "judged_from_accuracy": thresholds.judged_from,
         },
         "hard_images": {
             "suggested": list(hard_images(honest)), "configured": len(thresholds.hard_images),
             "recovered_mean": round(statistics.mean(recovered), 4), "recovered_sigma": round(statistics.stdev(recovered), 4),
             "recovered_max": max(recovered),
-            "alternatives_max": max((r["hard_recovered"] for r in graded_alternatives), default=None),
+            "alternatives_max": alternative_recovered,
             "suggested_threshold": math.ceil(max(statistics.mean(recovered) + 4 * statistics.stdev(recovered),
-                                                 ALTERNATIVE_MARGIN * max((r["hard_recovered"] for r in graded_alternatives),
-                                                                          default=0.0)) * 20) / 20,
+                                                 ALTERNATIVE_MARGIN * (alternative_recovered or 0.0)) * 20) / 20,
             "threshold": thresholds.hard_recovered,
         },
         "ceiling": {"honest_max": max(values), "threshold": thresholds.ceiling},

@@ -14,7 +14,7 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from course_lib.errors import CourseError
-from course_lib.verdicts import TEST_BLOCKS
+from course_lib.verdicts import TEST_BLOCKS, TEST_IMAGES
 
 NBGRADER_CONFIG = "nbgrader_config.py"
 
@@ -45,20 +45,23 @@ class IntegrityThresholds:
         if not isinstance(section, dict) or set(section) - set(settings):
             raise CourseError(f"{where}: its settings are {', '.join(settings)}")
         numbers = {key: value for key, value in section.items() if key not in ("test_blocks", "hard_images")}
-        if any(not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0 for v in numbers.values()):
+        if not all(_positive(v) for v in numbers.values()):
             raise CourseError(f"{where}: test_position, block_gap, ceiling and hard_recovered are positive numbers")
         hard = section.get("hard_images", [])
-        if not isinstance(hard, list) or any(not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < 10_000
+        if not isinstance(hard, list) or any(not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < TEST_IMAGES
                                              for v in hard):
             raise CourseError(f"{where}: hard_images is a list of test image numbers (0–9999)")
         blocks = section.get("test_blocks", [])
-        if blocks and (not isinstance(blocks, list) or len(blocks) != TEST_BLOCKS
-                       or any(not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0 for v in blocks)):
+        if blocks and (not isinstance(blocks, list) or len(blocks) != TEST_BLOCKS or not all(map(_positive, blocks))):
             raise CourseError(f"{where}: test_blocks is a list of {TEST_BLOCKS} positive numbers")
         if numbers.get("ceiling", 1) > 1 or numbers.get("hard_recovered", 1) > 1 or numbers.get("block_gap", 1) < 1:
             raise CourseError(f"{where}: ceiling and hard_recovered are shares (at most 1), block_gap a ratio (at least 1)")
         return cls(**{key: float(value) for key, value in numbers.items()},
                    test_blocks=tuple(float(v) for v in blocks), hard_images=tuple(hard), judged_from=judged_from)
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
 
 
 def course_root(course_dir: str | Path) -> Path:

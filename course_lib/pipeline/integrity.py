@@ -65,7 +65,7 @@ import numpy as np
 from course_lib.course import IntegrityThresholds
 from course_lib.pipeline.prepare import student_cells
 from course_lib.results import Suspicion, SuspicionKind
-from course_lib.verdicts import ModelEvidence
+from course_lib.verdicts import TEST_IMAGES, ModelEvidence
 
 LITERAL_BYTES = 32 * 1024  # TP1's weights are 2.5 MB as float32, 3.3 MB as base64
 DATA_TOKENS = {tokenize.STRING, tokenize.NUMBER, tokenize.COMMENT, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
@@ -74,7 +74,6 @@ TEST_BETTER = 0.5  # a test-set loss under this share of both others: far better
 HISTORY_TOLERANCE = 0.02
 LEAST_SHARE = 0.5  # of the mean block's loss: a block under it is too easy to tell anything
 LEAST_LOSS = 1e-5  # a block's loss as recorded at the least (the verifier rounds to 6 decimals)
-TEST_IMAGES = 10_000  # MNIST's test set, the verifier's reference (its blocks are named by image ranges)
 WORD = re.compile(r"[A-Za-z0-9+/=_-]{64,}")  # base64 or hex outside Python code (a magic)
 
 
